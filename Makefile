@@ -1,0 +1,52 @@
+# nanomorph: the two commands a user needs are `make run` and `make test`.
+# Both create .venv on first use. TORCH chooses the PyTorch build installed before the project:
+#   make run                      CPU build (torch==2.13.0)
+#   make run TORCH=torch          the newest build for your platform (CUDA on Linux)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+TORCH ?= torch==2.13.0
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+STAMP := $(VENV)/.nanomorph-deps
+
+.PHONY: run test bench screenshot install system-deps clean
+
+# Dependencies: torch first (so the project's torch>=2.4 keeps it), then the project with its
+# test extras. Re-run when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+	$(PIP) install -q "$(TORCH)"
+	$(PIP) install -q ".[test]"
+	@touch $@
+
+# The project itself, installed as a user would get it (a wheel, not an editable checkout), so
+# every test also proves the install path: resources and the napari manifest come from site-packages.
+install: $(STAMP)
+	@$(PIP) install -q --no-deps --no-build-isolation --force-reinstall . >/dev/null
+	@rm -rf build
+
+system-deps:
+	@bash .ci/system-deps
+
+run: install
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(VENV)/bin/nanomorph gui --sample; \
+	else \
+		echo "no display: running the headless demo (nanomorph demo)"; \
+		$(VENV)/bin/nanomorph demo; \
+	fi
+
+test: install system-deps
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pytest -p xvfb
+
+bench: install system-deps
+	$(VENV)/bin/pytest -p xvfb -m bench tests/benchmarks -s
+
+screenshot: install system-deps
+	$(PY) tests/screenshot.py docs/screenshot.png
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

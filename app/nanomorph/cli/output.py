@@ -1,0 +1,33 @@
+"""How every command reports: one JSON object per line, one error line per failed input."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+from nanomorph.errors import NanomorphError, display_path
+
+
+def print_json(obj: dict[str, Any]) -> None:
+    """Print one JSON Lines record (NaN/inf become null, as JSON has no such numbers)."""
+    print(json.dumps(_finite(obj), ensure_ascii=False), flush=True)
+
+
+def report_error(path, reason: str | BaseException) -> None:
+    """Print ``error: <path>: <reason>`` on stderr (one line, also for undecodable file names)."""
+    if isinstance(reason, NanomorphError):
+        reason = reason.reason
+    text = " ".join(str(reason).split()) or type(reason).__name__
+    print(f"error: {display_path(path)}: {text}", file=sys.stderr, flush=True)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

@@ -1,0 +1,178 @@
+"""Pixel size and unit of an image: the one calibration type every part of nanomorph uses.
+
+Rules
+-----
+- A calibration is per axis, ``pixel_size = (y, x)``, in one ``unit`` for both axes. Readers
+  convert per-axis units to one (e.g. a DM4 with x in nm and y in Å becomes nm for both).
+- Length units are normalised for display: values below 1 µm are given in ``nm``, below 1 mm in
+  ``µm``, else ``mm`` (judged on the x pixel size). Reciprocal units (``1/nm``, diffraction) are
+  kept as they come and cannot be used for lengths in real space.
+- "Uncalibrated" is explicit: ``pixel_size is None`` and ``unit is None``. nanomorph never
+  invents 1 nm per pixel.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from nanomorph.errors import CalibrationError
+
+# nanometres per unit; keys are every spelling readers produce.
+_NM_PER_UNIT = {
+    "pm": 1e-3,
+    "a": 0.1, "å": 0.1, "angstrom": 0.1, "ångström": 0.1,
+    "nm": 1.0,
+    "um": 1e3, "µm": 1e3, "μm": 1e3, "micron": 1e3, "microns": 1e3, "micrometer": 1e3,
+    "mm": 1e6,
+    "cm": 1e7,
+    "m": 1e9,
+    "inch": 2.54e7, "in": 2.54e7,
+}
+# pint-compatible spellings for napari's Layer.units
+_PINT_UNIT = {"pm": "pm", "nm": "nm", "µm": "µm", "mm": "mm"}
+
+
+def nm_per_unit(unit: str) -> float | None:
+    """Nanometres in one ``unit`` (None when ``unit`` is not a length, e.g. ``1/nm``)."""
+    return _NM_PER_UNIT.get(unit.strip().lower().replace("μ", "µ")) if unit else None
+
+
+def is_length_unit(unit: str | None) -> bool:
+    return unit is not None and nm_per_unit(unit) is not None
+
+
+def display_length_unit(size_nm: float) -> str:
+    """The unit in which a pixel of ``size_nm`` nanometres reads naturally (nm, µm or mm)."""
+    if size_nm < 1e3:
+        return "nm"
+    return "µm" if size_nm < 1e6 else "mm"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Physical size of one pixel.
+
+    Attributes
+    ----------
+    pixel_size : (float, float) or None
+        Pixel size along (y, x) in ``unit``; None when uncalibrated.
+    unit : str or None
+        ``nm``, ``µm``, ``mm`` for real-space images, a reciprocal unit such as ``1/nm`` for
+        diffraction patterns, None when uncalibrated.
+    source : str
+        Where it came from: ``file`` (read from the file's metadata), ``user`` (set by the user for
+        this image), ``project`` (the project's default), or ``none``.
+    """
+
+    pixel_size: tuple[float, float] | None = None
+    unit: str | None = None
+    source: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.pixel_size is None:
+            return
+        py, px = self.pixel_size
+        if not (math.isfinite(py) and math.isfinite(px) and py > 0 and px > 0):
+            raise CalibrationError(f"pixel size must be positive and finite, got {py} × {px}")
+        if not self.unit:
+            raise CalibrationError("a pixel size needs a unit")
+
+    @property
+    def calibrated(self) -> bool:
+        return self.pixel_size is not None
+
+    @property
+    def is_length(self) -> bool:
+        """True for real-space lengths (nm, µm, …); False for reciprocal or uncalibrated."""
+        return self.calibrated and is_length_unit(self.unit)
+
+    def pixel_size_nm(self) -> tuple[float, float]:
+        """Pixel size along (y, x) in nanometres.
+
+        Raises
+        ------
+        CalibrationError
+            When the image is uncalibrated or calibrated in a non-length unit.
+        """
+        if not self.calibrated:
+            raise CalibrationError(
+                "the image is uncalibrated: set its pixel size, or give lengths in pixels"
+            )
+        factor = nm_per_unit(self.unit)
+        if factor is None:
+            raise CalibrationError(
+                f"the image is calibrated in {self.unit}, not in a length unit: give lengths in pixels"
+            )
+        return (self.pixel_size[0] * factor, self.pixel_size[1] * factor)
+
+    def normalised(self) -> "Calibration":
+        """The same calibration in its display unit (nm/µm/mm); reciprocal and none unchanged."""
+        if not self.is_length:
+            return self
+        py, px = self.pixel_size_nm()
+        unit = display_length_unit(px)
+        f = _NM_PER_UNIT[unit]
+        return Calibration((py / f, px / f), unit, self.source)
+
+    def napari_units(self) -> tuple[str, str] | None:
+        """Units for napari's ``Layer.units`` (pint spellings), or None when not a length."""
+        if not self.is_length:
+            return None
+        unit = _PINT_UNIT.get(self.unit, "nm")
+        return (unit, unit)
+
+    def describe(self) -> str:
+        """Short text for a status line, e.g. ``2.61 µm/px`` or ``uncalibrated``."""
+        if not self.calibrated:
+            return "uncalibrated"
+        py, px = self.pixel_size
+        if math.isclose(py, px, rel_tol=1e-6):
+            return f"{px:.4g} {self.unit}/px"
+        return f"{py:.4g} × {px:.4g} {self.unit}/px (y × x)"
+
+    def as_json(self) -> dict:
+        return {"pixel_size": list(self.pixel_size) if self.pixel_size else None,
+                "unit": self.unit, "source": self.source}
+
+
+UNCALIBRATED = Calibration()
+
+
+def calibration_from_axes(sizes: list[tuple[float, str | None]], source: str = "file") -> Calibration:
+    """Build a calibration from per-axis ``(size, unit)`` pairs ordered (y, x).
+
+    Per-axis length units are converted to one and normalised for display. Axes with no unit,
+    a non-positive or non-finite size, or mixed length/non-length units give UNCALIBRATED.
+    """
+    (sy, uy), (sx, ux) = sizes
+    if not all(isinstance(s, (int, float)) and math.isfinite(s) and s > 0 for s in (sy, sx)):
+        return UNCALIBRATED
+    uy, ux = (u.strip() if isinstance(u, str) else u for u in (uy, ux))
+    if not ux or not uy or ux.lower() in ("<undefined>", "px", "pixel", "pixels"):
+        return UNCALIBRATED
+    fy, fx = nm_per_unit(uy), nm_per_unit(ux)
+    if fx is not None and fy is not None:
+        return Calibration((sy * fy, sx * fx), "nm", source).normalised()
+    if fx is None and fy is None and uy == ux:
+        return Calibration((float(sy), float(sx)), ux, source)
+    return UNCALIBRATED
+
+
+_LENGTH_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Zµμå/Å]+)\s*$")
+
+
+def parse_length(text: str) -> tuple[float, str]:
+    """Parse a length such as ``"5 nm"``, ``"0.8µm"`` or ``"3e-3 mm"`` into (value, unit).
+
+    Raises
+    ------
+    CalibrationError
+        When the text is not a positive number followed by a length unit.
+    """
+    m = _LENGTH_RE.match(text or "")
+    if not m or nm_per_unit(m.group(2)) is None or float(m.group(1)) <= 0:
+        raise CalibrationError(f"not a length: {text!r} (write e.g. '2 nm' or '0.5 µm')")
+    unit = m.group(2).replace("μ", "µ")
+    return float(m.group(1)), ("µm" if unit.lower() in ("um", "µm") else unit)

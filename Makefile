@@ -46,7 +46,8 @@ bench: install system-deps
 	$(VENV)/bin/pytest -p xvfb -m bench tests/benchmarks -s
 
 screenshot: install system-deps
-	$(PY) tests/screenshot.py docs/screenshot.png
+	if [ -n "$$DISPLAY" ]; then $(PY) docs/make_screenshot.py docs/screenshot.png; \
+	else xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) docs/make_screenshot.py docs/screenshot.png; fi
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -90,3 +90,10 @@ def run_job(job: Job[T], on_progress: Callable[[Progress], None] | None = None) 
             return stop.value
         if on_progress is not None:
             on_progress(event)
+
+
+def call_as_job(function: Callable[..., T], *args, **kwargs) -> Job[T]:
+    """Wrap a short function as a job with no progress events, so a runner can drive it
+    off the GUI thread; the function runs at the first step."""
+    yield from ()
+    return function(*args, **kwargs)

@@ -1,0 +1,32 @@
+"""``nanomorph [gui] [PATH]``: open the desktop app (napari with the nanomorph docks)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from nanomorph.cli.output import report_error
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("gui", help="open the desktop app (the default command)",
+                       description="Open the nanomorph desktop app. PATH may be an image, a "
+                                   "folder of images or a project folder.")
+    p.add_argument("path", nargs="?", help="image, folder of images, or project")
+    p.add_argument("--sample", action="store_true",
+                   help="open the bundled sample project (created on first use)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    if args.path is not None and not os.path.exists(args.path):
+        report_error(args.path, "no such file or folder")
+        return 2
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        print("error: no display available: the desktop app needs one "
+              "(try `nanomorph demo` for a headless run)", file=sys.stderr)
+        return 1
+    from napari_nanomorph.launcher import main
+
+    return main(args.path, sample=args.sample)

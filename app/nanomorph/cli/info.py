@@ -1,0 +1,65 @@
+"""``nanomorph info FILE... [--json]``: format, shape, dtype and pixel size of image files.
+
+``--json`` prints one object per file, in input order, with exactly the keys
+``path, format, shape, dtype, pixel_size, unit`` (``pixel_size`` is ``[y, x]`` in ``unit``;
+both are null when the image is uncalibrated). Shape and dtype are those of the gray image
+nanomorph works on (colour converted, see ``nanomorph.io.readers``).
+"""
+
+from __future__ import annotations
+
+from nanomorph.cli.output import print_json, report_error
+from nanomorph.errors import NanomorphError, display_path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("info", help="show format, size, dtype and pixel size of image files",
+                       description="Show what nanomorph reads in image files: format, shape "
+                                   "(y, x or n, y, x), dtype and pixel size.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="image files")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per file (JSON Lines)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import rsciio
+
+    from nanomorph.io.readers import read_info
+
+    rsciio.set_log_level("ERROR")  # its warnings would mix with our `error:` lines on stderr
+    failed = False
+    for path in args.files:
+        try:
+            info = read_info(path)
+        except NanomorphError as exc:
+            report_error(path, exc)
+            failed = True
+            continue
+        if args.json:
+            print_json(record(info))
+        else:
+            print(describe(info), flush=True)
+    return 2 if failed else 0
+
+
+def record(info) -> dict:
+    """The JSON object of one file (the CLI contract's keys, nothing else)."""
+    calibration = info.calibration
+    return {
+        "path": display_path(info.path),
+        "format": info.format,
+        "shape": list(info.shape),
+        "dtype": info.dtype,
+        "pixel_size": list(calibration.pixel_size) if calibration.calibrated else None,
+        "unit": calibration.unit,
+    }
+
+
+def describe(info) -> str:
+    """One readable line, e.g. ``a.tif: TIFF (FEI), 471 × 512, uint16, 3.372 µm/px, databar 29 rows``."""
+    parts = [info.format, " × ".join(map(str, info.shape)), info.dtype,
+             info.calibration.describe()]
+    if info.metadata.get("databar_rows"):
+        parts.append(f"databar {info.metadata['databar_rows']} rows")
+    return f"{display_path(info.path)}: {', '.join(parts)}"

@@ -1,0 +1,62 @@
+"""What a format module hands to ``readers``: the header facts of a file and how to read its pixels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nanomorph.errors import ImageReadError
+from nanomorph.io.calibration import UNCALIBRATED, Calibration
+
+# page (None: every page) -> (gray pixels, notes on what was converted)
+Loader = Callable[[int | None], tuple[np.ndarray, list[str]]]
+
+
+@dataclass
+class Source:
+    """An opened image file whose pixels are not read yet.
+
+    Attributes
+    ----------
+    format : str
+        What the file is, e.g. ``"Gatan DM3"``, ``"TIFF (FEI)"``.
+    shape : tuple of int
+        Shape of the gray image ``load`` returns for ``page=None``: (y, x) or (n, y, x).
+    dtype : numpy.dtype
+        dtype of the gray image.
+    load : callable
+        ``load(page)`` reads the gray pixels (one page of a stack, or all when None) and returns
+        them with notes on conversions (colour to gray …).
+    calibration : Calibration
+    metadata : dict
+        Instrument facts, ``notes`` and ``databar_rows`` (see ``MicroscopeImage``).
+    """
+
+    format: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    load: Loader
+    calibration: Calibration = UNCALIBRATED
+    metadata: dict = field(default_factory=dict)
+
+    def add_note(self, note: str) -> None:
+        self.metadata.setdefault("notes", []).append(note)
+
+
+def check_pixels(shape: tuple[int, ...], max_pixels: int, path: str) -> None:
+    """Refuse an image whose declared ``shape`` holds more than ``max_pixels`` pixels.
+
+    Called on header shapes, before any pixel is read, so a corrupt or hostile header cannot make
+    nanomorph allocate gigabytes.
+    """
+    n_pixels = math.prod(int(n) for n in shape)
+    if n_pixels > max_pixels:
+        size = " × ".join(f"{int(n):,}" for n in shape)
+        raise ImageReadError(
+            f"the image is {size} pixels ({n_pixels / 1e9:.3g} gigapixels), more than the "
+            f"{max_pixels / 1e9:.3g} gigapixels nanomorph reads at once",
+            path,
+        )

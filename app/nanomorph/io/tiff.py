@@ -1,0 +1,169 @@
+"""TIFF files: tifffile reads the pixels, rosettasciio the calibration of microscope TIFFs.
+
+Flavours, tested in rosettasciio's order, and where the pixel size comes from:
+
+- FEI/ThermoFisher (FEI_HELIOS/FEI_SFEG tag): ``Scan/PixelWidth``/``PixelHeight`` via
+  rosettasciio. The rows below ``Image/ResolutionY`` are the burned-in databar:
+  ``metadata["databar_rows"]``. Files whose metadata floats are broken open uncalibrated.
+- Zeiss (CZ_SEM tag): rosettasciio's pixel size × 1024 / image width, which is right also for
+  images saved at another store resolution (``AP_PIXEL_SIZE`` is 2× off for a 512-px image).
+- TVIPS, Olympus SIS (the calibrated image, not the RGB preview on page 0), JEOL SightX
+  (``Make = "JEOL Ltd."``) and Gatan DigitalMicrograph TIFF exports (tags 65003…): rosettasciio.
+- ImageJ: the ``unit`` of the ImageJ description with the X/YResolution tags, read here
+  (rosettasciio 0.15 understands only ``unit=micron``). ``unit=inch`` is ImageJ's way of keeping
+  a print resolution (DPI), not a pixel size: uncalibrated.
+- Any other TIFF: uncalibrated. Its X/YResolution tags (dots per inch or cm) are a print
+  resolution, never turned into a pixel size.
+
+rosettasciio is called eagerly (it reads the pixels too, which are then dropped): its lazy TIFF
+mode keeps the file open with no way to close it.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from nanomorph.errors import ImageReadError
+from nanomorph.io.calibration import UNCALIBRATED, Calibration, calibration_from_axes
+from nanomorph.io.gray import NOTE_BILEVEL, palette_to_gray, rgb_to_gray, tiff_palette_table
+from nanomorph.io.native import instrument_facts, pick_image, signal_calibration
+from nanomorph.io.source import Source, check_pixels
+
+_RSCIIO_FLAVOURS = ("FEI", "Zeiss", "TVIPS", "Olympus SIS", "JEOL", "Gatan")
+_GATAN_TAGS = (65003, 65004, 65009, 65010)  # DigitalMicrograph's unit and scale tags
+_IMAGEJ_UNITS = {"micron": "µm", "\\u00B5m": "µm", "\\u00b5m": "µm", "\\u00C5": "Å"}
+
+
+def open_tiff(path: str, max_pixels: int) -> Source:
+    """Open a TIFF: flavour, calibration, gray shape and dtype; pixels are read by ``load``.
+
+    Raises
+    ------
+    ImageReadError
+        When the file is truncated, or (microscope TIFFs, whose pixels rosettasciio reads now)
+        declares more than ``max_pixels`` pixels in one image.
+    """
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        for series in tif.series:
+            _check_complete(series, path)
+        flavour = _flavour(tif)
+        if flavour in _RSCIIO_FLAVOURS:
+            for series in tif.series:
+                check_pixels(_gray_shape(series), max_pixels, path)
+            index, calibration, metadata = _rsciio_calibration(path)
+        else:
+            calibration = _imagej_calibration(tif) if flavour == "ImageJ" else UNCALIBRATED
+            index, metadata = 0, {}
+        series = tif.series[index]
+        source = Source(
+            format=f"TIFF ({flavour})" if flavour else "TIFF",
+            shape=_gray_shape(series),
+            dtype=np.dtype(np.uint8) if series.dtype == bool else series.dtype,
+            load=partial(_load_series, path, index),
+            calibration=calibration,
+            metadata=metadata,
+        )
+        if flavour == "FEI":
+            _add_databar(source, tif.fei_metadata)
+    if flavour in _RSCIIO_FLAVOURS and not calibration.calibrated:
+        source.add_note(f"no usable pixel size in the {flavour} metadata")
+    return source
+
+
+def _flavour(tif) -> str | None:
+    """The microscope software that wrote ``tif`` (None for a plain TIFF)."""
+    first = tif.pages[0]
+    for flag, name in (("fei", "FEI"), ("sem", "Zeiss"), ("tvips", "TVIPS")):
+        if flag in tif.flags:
+            return name
+    if any(series.keyframe.is_sis for series in tif.series):
+        return "Olympus SIS"
+    if first.tags.valueof("Make") == "JEOL Ltd.":
+        return "JEOL"
+    if any(code in first.tags for code in _GATAN_TAGS):
+        return "Gatan"
+    return "ImageJ" if "imagej" in tif.flags else None
+
+
+def _rsciio_calibration(path: str) -> tuple[int, Calibration, dict]:
+    """(series index, calibration, metadata) of the image rosettasciio calibrates in ``path``."""
+    import rsciio.tiff
+
+    signals = rsciio.tiff.file_reader(path)
+    index, note = pick_image(signals, path)
+    metadata = instrument_facts(signals[index])
+    if note:
+        metadata["notes"] = [note]
+    return index, signal_calibration(signals[index]), metadata
+
+
+def _imagej_calibration(tif) -> Calibration:
+    """Pixel size from an ImageJ TIFF: ``unit`` in its description, 1/X,YResolution per axis."""
+    unit = (tif.imagej_metadata or {}).get("unit")
+    unit = _IMAGEJ_UNITS.get(unit, unit)
+    tags = tif.pages[0].tags
+    resolutions = [tags.valueof("YResolution"), tags.valueof("XResolution")]
+    if unit in (None, "inch") or any(not r or not r[0] for r in resolutions):
+        return UNCALIBRATED
+    return calibration_from_axes([(den / num, unit) for num, den in resolutions])
+
+
+def _add_databar(source: Source, fei_metadata: dict | None) -> None:
+    """FEI TIFFs: the rows below ``Image/ResolutionY`` are the databar."""
+    scan_rows = ((fei_metadata or {}).get("Image") or {}).get("ResolutionY")
+    height = source.shape[-2]
+    if isinstance(scan_rows, int) and 0 < scan_rows < height:
+        source.metadata["databar_rows"] = height - scan_rows
+
+
+def _check_complete(series, path: str) -> None:
+    """Refuse a TIFF whose image data reach past the end of the file (a truncated copy)."""
+    size = series.parent.filehandle.size
+    end = max((offset + count for page in series.pages if page is not None
+               for offset, count in zip(page.dataoffsets, page.databytecounts)), default=0)
+    if end > size:
+        raise ImageReadError(
+            f"the file is truncated: its image data end at byte {end:,} but the file has "
+            f"only {size:,} bytes", path)
+
+
+def _gray_shape(series) -> tuple[int, ...]:
+    """Shape of the gray image of a tifffile series: its shape without the samples axis."""
+    return tuple(n for n, axis in zip(series.shape, series.axes) if axis != "S")
+
+
+def _load_series(path: str, index: int, page: int | None) -> tuple[np.ndarray, list[str]]:
+    """Read series ``index`` (or one ``page`` of it) as gray pixels."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[index]
+        stack_size = _gray_shape(series)[0] if len(_gray_shape(series)) == 3 else 1
+        if page is None or stack_size == 1:
+            data, axes = series.asarray(), series.axes
+        elif len(series.pages) == stack_size:  # one page per image: read only that one
+            data, axes = series.asarray(key=page), series.keyframe.axes
+        else:
+            data, axes = series.asarray()[page], series.axes[1:]
+        return _to_gray(data, axes, series.keyframe)
+
+
+def _to_gray(data: np.ndarray, axes: str, keyframe) -> tuple[np.ndarray, list[str]]:
+    """Gray levels of TIFF pixels: colour and palette by ``nanomorph.io.gray``, 1-bit as 0/255."""
+    from tifffile import PHOTOMETRIC
+
+    if "S" in axes:
+        samples = np.moveaxis(data, axes.index("S"), -1)
+        # tifffile decodes YCbCr (JPEG-compressed colour) to RGB
+        if keyframe.photometric in (PHOTOMETRIC.RGB, PHOTOMETRIC.YCBCR) and samples.shape[-1] >= 3:
+            return rgb_to_gray(samples[..., :4])
+        return samples[..., 0].copy(), [f"only the first of {samples.shape[-1]} channels read"]
+    if keyframe.photometric == PHOTOMETRIC.PALETTE and keyframe.colormap is not None:
+        return palette_to_gray(data, tiff_palette_table(keyframe.colormap, data.dtype))
+    if data.dtype == bool:
+        return data.astype(np.uint8) * np.uint8(255), [NOTE_BILEVEL]
+    return data, []

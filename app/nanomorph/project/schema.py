@@ -1,0 +1,122 @@
+"""The project database schema and its migrations.
+
+The schema version lives in SQLite's ``PRAGMA user_version``. ``MIGRATIONS[v]`` upgrades a
+database from version ``v - 1`` to ``v``; opening a project runs the missing steps in one
+transaction after copying the old file to ``project.sqlite.bak-v<old>``. A database newer than
+this nanomorph is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+_V1 = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE settings (            -- JSON values
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE images (
+    id            INTEGER PRIMARY KEY,
+    sha256        TEXT NOT NULL UNIQUE,
+    path          BLOB NOT NULL,   -- os.fsencode(absolute path): exact, also for non-UTF-8 names
+    name          TEXT NOT NULL,   -- file name for display and filtering
+    size_bytes    INTEGER NOT NULL,
+    format        TEXT NOT NULL,
+    shape         TEXT NOT NULL,   -- JSON list
+    dtype         TEXT NOT NULL,
+    file_pixel_y  REAL, file_pixel_x REAL, file_unit TEXT,  -- as read from the file
+    user_pixel_y  REAL, user_pixel_x REAL, user_unit TEXT,  -- the user's override, if any
+    added_at      REAL NOT NULL
+);
+CREATE TABLE classes (
+    id       INTEGER PRIMARY KEY,
+    name     TEXT NOT NULL UNIQUE,
+    position INTEGER NOT NULL,
+    color    TEXT
+);
+CREATE TABLE labels (
+    image_id   INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    class_id   INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE masks (
+    image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    version    INTEGER NOT NULL,
+    file       TEXT NOT NULL,      -- relative to the project's masks/ folder
+    sha256     TEXT NOT NULL,      -- of the mask file
+    source     TEXT NOT NULL,      -- painted, import, auto:<method>, predicted:<model>
+    created_at REAL NOT NULL,
+    PRIMARY KEY (image_id, version)
+);
+CREATE TABLE models (
+    id         INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL,      -- classifier, segmenter, encoder
+    name       TEXT NOT NULL,
+    file       TEXT NOT NULL,      -- relative to the project's models/ folder
+    config     TEXT NOT NULL,      -- JSON
+    created_at REAL NOT NULL
+);
+CREATE TABLE predictions (
+    image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    model_id   INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    result     TEXT NOT NULL,      -- JSON
+    created_at REAL NOT NULL,
+    PRIMARY KEY (image_id, model_id)
+);
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    config      TEXT NOT NULL,     -- JSON
+    status      TEXT NOT NULL,     -- running, done, failed, cancelled
+    result      TEXT,              -- JSON
+    started_at  REAL NOT NULL,
+    finished_at REAL
+);
+"""
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run SQL statements inside the caller's transaction (``executescript`` would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _to_v1(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V1)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _to_v1,
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def pending_migrations(current: int) -> list[int]:
+    """Versions to apply, in order, to bring a database at ``current`` up to date."""
+    return [v for v in sorted(MIGRATIONS) if v > current]
+
+
+def apply_migrations(conn: sqlite3.Connection, current: int) -> None:
+    """Upgrade ``conn`` from ``current`` to SCHEMA_VERSION in one transaction (all or nothing)."""
+    steps = pending_migrations(current)
+    if not steps:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for version in steps:
+            MIGRATIONS[version](conn)
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

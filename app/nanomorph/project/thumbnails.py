@@ -1,0 +1,73 @@
+"""Image-browser thumbnails, cached as PNG in the project's ``cache/thumbnails`` folder."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nanomorph.errors import NanomorphError
+from nanomorph.intensity import normalise_percentiles
+from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
+from nanomorph.project.atomic import atomic_write_bytes
+from nanomorph.project.store import ImageRecord, Project
+
+THUMBNAIL_PX = 128
+
+
+def make_thumbnail(plane: np.ndarray, size_px: int = THUMBNAIL_PX) -> np.ndarray:
+    """An 8-bit thumbnail whose longer side is ``size_px`` (area-averaged, percentile-scaled)."""
+    from skimage.transform import resize
+
+    scale = size_px / max(plane.shape)
+    shape = tuple(max(1, round(s * scale)) for s in plane.shape)
+    small = resize(normalise_percentiles(plane), shape, anti_aliasing=scale < 1,
+                   preserve_range=True)
+    return np.round(small * 255).astype(np.uint8)
+
+
+def thumbnail_path(project: Project, record: ImageRecord, size_px: int = THUMBNAIL_PX) -> Path:
+    return project.cache_dir / "thumbnails" / f"{record.sha256}_{size_px}.png"
+
+
+def thumbnail(project: Project, record: ImageRecord, size_px: int = THUMBNAIL_PX) -> np.ndarray:
+    """The image's thumbnail, from the cache or computed and cached (first page of a stack)."""
+    import imageio.v3 as iio
+
+    from nanomorph.io import read_image
+
+    path = thumbnail_path(project, record, size_px)
+    if path.is_file():
+        try:
+            return iio.imread(path)
+        except (OSError, ValueError):
+            pass  # a damaged cache entry is rebuilt below
+    thumb = make_thumbnail(read_image(record.path, page=0 if len(record.shape) == 3 else None).data,
+                           size_px)
+    if not project.read_only:
+        buffer = io.BytesIO()
+        iio.imwrite(buffer, thumb, extension=".png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buffer.getvalue())
+    return thumb
+
+
+def thumbnails_job(project: Project, records: Sequence[ImageRecord], *,
+                   cancel: CancelToken | None = None) -> Job[int]:
+    """Make (or load) thumbnails; each Progress payload is ``(image id, thumbnail or None)``.
+
+    A file that cannot be read gives ``None`` for its thumbnail and the job goes on.
+    Returns the number of thumbnails delivered.
+    """
+    delivered = 0
+    for i, record in enumerate(records):
+        check_cancel(cancel)
+        try:
+            thumb = thumbnail(project, record)
+            delivered += 1
+        except (NanomorphError, OSError):
+            thumb = None
+        yield Progress(i + 1, len(records), record.name, payload=(record.id, thumb))
+    return delivered

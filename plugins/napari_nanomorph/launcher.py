@@ -1,0 +1,115 @@
+"""The nanomorph desktop app: a napari window with the nanomorph docks, opened on a path.
+
+``nanomorph gui [PATH]`` lands here (the one allowed engine → plugin crossing). The docks are
+added through napari's plugin machinery from this package's manifest, so app users and plugin
+users run the same widget code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from napari.utils.notifications import show_error, show_info, show_warning
+
+from nanomorph.errors import NanomorphError, display_path
+from nanomorph.project import Project
+from nanomorph.project.opening import resolve_target
+from napari_nanomorph.session import session_for
+
+log = logging.getLogger("nanomorph")
+PLUGIN = "napari-nanomorph"
+# dock widgets (display names in napari.yaml), in the order they are tabbed on the right
+DOCKS = ("Project", "Images")
+
+
+def add_docks(viewer) -> dict:
+    """Add every nanomorph dock to ``viewer``; returns {name: widget}."""
+    widgets = {}
+    for name in DOCKS:
+        _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=False)
+        widgets[name] = widget
+    return widgets
+
+
+def open_path(viewer, path) -> Project:
+    """Open ``path`` (project folder, folder of images, or image file) in the viewer's session.
+
+    Images still to be added are hashed and read in the background; the first (or the given
+    image file) becomes the current image when that finishes.
+    """
+    session = session_for(viewer)
+    target = resolve_target(path)
+    project = Project.open_or_create(target.project_folder)
+    session.open_project(project)
+    if project.read_only:
+        show_warning(f"{display_path(project.folder)}: the folder is read-only; "
+                     "the project opens read-only and changes will not be saved")
+    if target.files_to_add and not project.read_only:
+        add_files(viewer, target.files_to_add, current=target.current)
+    else:
+        _show_first(session, target.current)
+    return project
+
+
+def add_files(viewer, files, current: str | None = None) -> None:
+    """Add image files to the session's project in the background, then refresh the docks."""
+    session = session_for(viewer)
+    project = session.project
+
+    def done(result) -> None:
+        if result.failed:
+            first_path, first_reason = result.failed[0]
+            more = f" (and {len(result.failed) - 1} more, see the log)" if len(result.failed) > 1 else ""
+            show_warning(f"{display_path(first_path)}: {first_reason}{more}")
+            for path, reason in result.failed:
+                log.warning("not added: %s: %s", display_path(path), reason)
+        if result.added:
+            show_info(f"added {len(result.added)} image{'s' * (len(result.added) != 1)}")
+        session.images_changed.emit()
+        _show_first(session, current)
+
+    session.jobs.start(lambda token: project.add_images(files, cancel=token),
+                       name="Add images", on_done=done)
+
+
+def _show_first(session, path: str | None) -> None:
+    """Make ``path``'s image (or the first image) current when nothing is shown yet."""
+    records = session.project.images()
+    wanted = [r for r in records if os.path.abspath(r.path) == os.path.abspath(path)] if path else []
+    chosen = wanted or ([r for r in records if r.exists][:1] if session.current is None else [])
+    if chosen:
+        session.set_current(chosen[0])
+
+
+def main(path=None, sample: bool = False) -> int:
+    """Start the desktop app (blocks until the window closes)."""
+    import napari
+
+    viewer = napari.Viewer(title="nanomorph")
+    add_docks(viewer)
+    try:
+        if sample:
+            open_sample_project(viewer)
+        elif path is not None:
+            open_path(viewer, path)
+    except NanomorphError as e:
+        show_error(str(e))
+    napari.run()
+    return 0
+
+
+def open_sample_project(viewer) -> None:
+    """Create the bundled sample project on first use (in the background), then open it."""
+    from nanomorph.sample_project import prepare_sample_project, sample_project_folder
+
+    session = session_for(viewer)
+    folder = sample_project_folder()
+    session.jobs.start(lambda token: prepare_sample_project(folder, cancel=token),
+                       name="Prepare the sample project",
+                       on_done=lambda _project_folder: open_path(viewer, folder))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(*sys.argv[1:2]))

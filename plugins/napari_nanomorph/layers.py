@@ -1,0 +1,75 @@
+"""Layer data tuples and in-place layer updates at physical scale (napari's scale + units)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from nanomorph.intensity import percentile_range
+from nanomorph.io import Calibration, MicroscopeImage
+
+ROLE_KEY = "nanomorph_role"  # layer.metadata key marking the layers nanomorph manages
+
+
+def scale_kwargs(calibration: Calibration, ndim: int = 2) -> dict:
+    """``scale`` and ``units`` for a layer (pixels when uncalibrated or reciprocal)."""
+    units = calibration.napari_units()
+    if units is None:
+        return {"scale": (1.0,) * ndim, "units": ("pixel",) * ndim}
+    lead = ndim - 2
+    return {"scale": (1.0,) * lead + tuple(calibration.pixel_size),
+            "units": ("pixel",) * lead + units}
+
+
+def image_layer_tuple(image: MicroscopeImage, name: str | None = None) -> tuple:
+    """A napari LayerDataTuple for a micrograph, with contrast from robust percentiles."""
+    meta = {
+        "name": name or os.path.basename(image.path) or image.path,
+        "metadata": {"path": image.path, "format": image.format,
+                     "calibration": image.calibration.as_json(), **image.metadata},
+        "colormap": "gray",
+        **scale_kwargs(image.calibration, image.data.ndim),
+    }
+    limits = robust_contrast(image.data)
+    if limits is not None:
+        meta["contrast_limits"] = limits
+    return (image.data, meta, "image")
+
+
+def robust_contrast(data: np.ndarray):
+    """Contrast limits from the 0.5/99.5 percentiles (ignores hot pixels), None if flat."""
+    lo, hi = percentile_range(data)
+    return (lo, hi) if hi > lo else None
+
+
+def find_layer(viewer, role: str):
+    """The layer nanomorph shows in ``role`` (e.g. ``"image"``), or None."""
+    for layer in viewer.layers:
+        if layer.metadata.get(ROLE_KEY) == role:
+            return layer
+    return None
+
+
+def show_image(viewer, image: MicroscopeImage, name: str) -> None:
+    """Show ``image`` in the viewer's current-image layer (created on first use, named after
+    the file, kept at the bottom of the layer list)."""
+    data, meta, _ = image_layer_tuple(image, name)
+    meta["metadata"][ROLE_KEY] = "image"
+    layer = find_layer(viewer, "image")
+    if layer is None or layer.data.ndim != data.ndim:
+        if layer is not None:
+            viewer.layers.remove(layer)
+        layer = viewer.add_image(data, **meta)
+        viewer.layers.move(viewer.layers.index(layer), 0)
+    else:
+        layer.data = data
+        layer.name = name
+        layer.scale = meta["scale"]
+        layer.units = meta["units"]
+        layer.metadata = meta["metadata"]
+        layer.reset_contrast_limits_range()
+        if "contrast_limits" in meta:
+            layer.contrast_limits = meta["contrast_limits"]
+    viewer.reset_view()
+    viewer.canvas.overlays.scale_bar.visible = True

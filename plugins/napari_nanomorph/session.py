@@ -1,0 +1,126 @@
+"""The nanomorph state of one napari viewer: the open project, the current image, the job runner.
+
+Every nanomorph dock of a viewer shares one :class:`Session` (``session_for(viewer)``), so the
+Project dock, the image browser and later workflow docks see the same project and image.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from pathlib import Path
+
+from psygnal import Signal
+
+from nanomorph.jobs import call_as_job
+from nanomorph.project import ImageRecord, Project
+
+_SESSIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+log = logging.getLogger("nanomorph")
+
+
+class Session:
+    """Shared state of the nanomorph docks in one viewer.
+
+    Signals
+    -------
+    project_changed(object)
+        A project was opened (the Project) or closed (None).
+    images_changed()
+        Images were added, removed, relinked or re-calibrated.
+    current_changed(object)
+        The current image changed (its ImageRecord, or None).
+    """
+
+    project_changed = Signal(object)
+    images_changed = Signal()
+    current_changed = Signal(object)
+
+    def __init__(self, viewer):
+        from napari_nanomorph.jobrunner import JobRunner
+
+        self.viewer = viewer
+        self.project: Project | None = None
+        self.current: ImageRecord | None = None
+        self._load_serial = 0
+        self.jobs = JobRunner()
+        self.device_button = None
+
+    def install_status_bar(self, anchor) -> None:
+        """Add the job indicator and the device button to the status bar of the main window
+        that holds ``anchor`` (a docked widget), once per session."""
+        from qtpy.QtWidgets import QMainWindow
+
+        from napari_nanomorph.device_status import DeviceButton
+        from napari_nanomorph.jobrunner import JobStatusWidget
+
+        window = anchor.window()
+        if self.device_button is not None or not isinstance(window, QMainWindow):
+            return
+        self.device_button = DeviceButton(self)
+        window.statusBar().addPermanentWidget(JobStatusWidget(self.jobs))
+        window.statusBar().addPermanentWidget(self.device_button)
+
+    def open_project(self, project: Project) -> None:
+        """Make ``project`` the session's project (closing the previous one)."""
+        if self.project is not None:
+            self.project.close()
+        self.project = project
+        self.current = None
+        _log_to(project.log_path)
+        self.project_changed.emit(project)
+        self.images_changed.emit()
+
+    def set_current(self, record: ImageRecord | None) -> None:
+        """Make ``record`` the current image and show it (read in the background)."""
+        self.current = record
+        self.current_changed.emit(record)
+        if record is not None:
+            self._show(record)
+
+    def _show(self, record: ImageRecord) -> None:
+        from nanomorph.io import read_image
+        from napari_nanomorph.layers import show_image
+
+        self._load_serial += 1
+        serial = self._load_serial
+
+        def load():
+            image = read_image(record.path)
+            image.calibration = record.calibration  # the project's override wins
+            return image
+
+        def loaded(image) -> None:
+            if serial == self._load_serial:  # a newer request replaced this one
+                show_image(self.viewer, image, record.name)
+
+        self.jobs.start(lambda _token: call_as_job(load), name=f"Open {record.name}",
+                        on_done=loaded)
+
+    def refresh_current(self) -> None:
+        """Re-read the current image's record (e.g. after a calibration change)."""
+        if self.project is not None and self.current is not None:
+            self.set_current(self.project.image(self.current.id))
+
+
+def session_for(viewer) -> Session:
+    """The viewer's session, created on first use."""
+    session = _SESSIONS.get(viewer)
+    if session is None:
+        session = _SESSIONS[viewer] = Session(viewer)
+    return session
+
+
+def _log_to(path: Path) -> None:
+    """Send nanomorph's log (job tracebacks) to the project's log file."""
+    for handler in list(log.handlers):
+        if isinstance(handler, logging.FileHandler):
+            log.removeHandler(handler)
+            handler.close()
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:  # read-only project: keep logging to the user log only
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)

@@ -1,0 +1,186 @@
+"""The Project dock: open or create a project, add images, relink moved files, set pixel sizes,
+choose the compute device."""
+
+from __future__ import annotations
+
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+)
+
+from nanomorph.io.calibration import Calibration
+from nanomorph.project import Project
+from napari_nanomorph.launcher import add_files, open_path
+from napari_nanomorph.widgets.base import NanomorphDock
+
+UNITS = ("nm", "µm", "mm")
+
+
+class ProjectWidget(NanomorphDock):
+    """Project, images and calibration controls for one viewer."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
+
+        self.title = QLabel("No project open")
+        self.title.setWordWrap(True)
+        self.counts = QLabel("")
+        buttons = QGridLayout()
+        for i, (text, slot, tip) in enumerate([
+            ("New project…", self.new_project, "Create an empty project in a new folder"),
+            ("Open…", self.open_project, "Open a project folder, or a folder of images"),
+            ("Add images…", self.add_images, "Add image files to the project"),
+            ("Add folder…", self.add_folder, "Add every image in a folder"),
+            ("Relink missing…", self.relink, "Find moved images in a folder by content hash"),
+        ]):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            buttons.addWidget(button, i // 2, i % 2)
+            setattr(self, f"{slot.__name__}_button", button)
+
+        self.calibration_group = self._calibration_box()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.counts)
+        layout.addLayout(buttons)
+        layout.addWidget(self.calibration_group)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+        self.session.project_changed.connect(self._refresh)
+        self.session.images_changed.connect(self._refresh)
+        self.session.current_changed.connect(self._show_calibration)
+        self._refresh()
+        self._show_calibration(self.session.current)
+
+    # ------------------------------------------------------------------ layout
+    def _calibration_box(self) -> QGroupBox:
+        box = QGroupBox("Pixel size")
+        self.calibration_label = QLabel("no image")
+        self.calibration_label.setWordWrap(True)
+        self.pixel_size = QDoubleSpinBox()
+        self.pixel_size.setDecimals(6)
+        self.pixel_size.setRange(1e-6, 1e6)
+        self.pixel_size.setValue(1.0)
+        self.unit = QComboBox()
+        self.unit.addItems(UNITS)
+        row = QHBoxLayout()
+        row.addWidget(self.pixel_size, 1)
+        row.addWidget(self.unit)
+        self.apply_image_button = QPushButton("Set for this image")
+        self.apply_image_button.clicked.connect(self.apply_to_current)
+        self.apply_project_button = QPushButton("Set for all images")
+        self.apply_project_button.clicked.connect(self.apply_to_project)
+        self.reset_button = QPushButton("Use the files' calibration")
+        self.reset_button.clicked.connect(self.reset_calibration)
+        form = QFormLayout(box)
+        form.addRow(self.calibration_label)
+        form.addRow("size / px", row)
+        form.addRow(self.apply_image_button, self.apply_project_button)
+        form.addRow(self.reset_button)
+        return box
+
+    def _refresh(self, *_) -> None:
+        project = self.session.project
+        has_project = project is not None
+        for button in (self.add_images_button, self.add_folder_button, self.relink_button):
+            button.setEnabled(has_project and not project.read_only)
+        self.calibration_group.setEnabled(has_project and not project.read_only)
+        if not has_project:
+            self.title.setText("No project open")
+            self.counts.setText("")
+            return
+        records = project.images()
+        missing = sum(not r.exists for r in records)
+        mode = " (read-only)" if project.read_only else ""
+        self.title.setText(f"<b>{project.name}</b>{mode}<br><small>{project.folder}</small>")
+        self.counts.setText(f"{len(records)} images" + (f", {missing} missing" if missing else ""))
+        self.relink_button.setEnabled(bool(missing) and not project.read_only)
+
+    def _show_calibration(self, record) -> None:
+        if record is None:
+            self.calibration_label.setText("no image")
+            return
+        cal = record.calibration
+        source = {"file": "from the file", "user": "set for this image",
+                  "project": "set for all images", "none": ""}[cal.source]
+        self.calibration_label.setText(f"{record.name}: {cal.describe()} {source}".strip())
+        if cal.is_length:
+            self.pixel_size.setValue(cal.pixel_size[1])
+            self.unit.setCurrentText(cal.unit)
+
+    # ------------------------------------------------------------------ actions
+    def new_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the new project")
+        if folder:
+            self.guarded(lambda: self.session.open_project(Project.create(folder)))
+
+    def open_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Project folder or folder of images")
+        if folder:
+            self.guarded(lambda: open_path(self.viewer, folder))
+
+    def add_images(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add images")
+        if files:
+            add_files(self.viewer, files)
+
+    def add_folder(self) -> None:
+        from nanomorph.project.opening import image_files
+
+        folder = QFileDialog.getExistingDirectory(self, "Add every image in a folder")
+        if folder:
+            self.guarded(lambda: add_files(self.viewer, image_files(folder)))
+
+    def relink(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder where the missing images are now")
+        if folder:
+            self.relink_from(folder)
+
+    def relink_from(self, folder: str) -> None:
+        """Search ``folder`` (recursively) for the project's missing images, in the background."""
+        project = self.session.project
+
+        def done(count: int) -> None:
+            show_info(f"relinked {count} image{'s' * (count != 1)}; "
+                      f"{len(project.missing_images())} still missing")
+            self.session.images_changed.emit()
+
+        self.session.jobs.start(lambda token: project.relink(folder, cancel=token),
+                                name="Relink images", on_done=done)
+
+    def _entered_calibration(self) -> Calibration:
+        size = self.pixel_size.value()
+        return Calibration((size, size), self.unit.currentText(), "user")
+
+    def apply_to_current(self) -> None:
+        record = self.session.current
+        if record is None:
+            show_error("no current image: pick one in the Images dock first")
+            return
+        self.guarded(lambda: self.session.project.set_image_calibration(
+            record.id, self._entered_calibration()))
+        self._calibration_changed()
+
+    def apply_to_project(self) -> None:
+        self.guarded(lambda: self.session.project.set_project_calibration(
+            self._entered_calibration()))
+        self._calibration_changed()
+
+    def reset_calibration(self) -> None:
+        self.guarded(self.session.project.reset_calibrations)
+        self._calibration_changed()
+
+    def _calibration_changed(self) -> None:
+        self.session.images_changed.emit()
+        self.session.refresh_current()

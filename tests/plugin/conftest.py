@@ -1,0 +1,48 @@
+"""Fixtures for GUI tests: a viewer with the nanomorph docks, and waiting for background jobs."""
+
+from __future__ import annotations
+
+import pytest
+
+from napari_nanomorph.session import session_for
+
+
+@pytest.fixture
+def app(make_napari_viewer, qtbot):
+    """A napari viewer with every nanomorph dock, plus helpers to wait for its jobs."""
+    from napari_nanomorph.launcher import add_docks
+
+    viewer = make_napari_viewer()
+    docks = add_docks(viewer)
+    session = session_for(viewer)
+
+    class App:
+        pass
+
+    a = App()
+    a.viewer, a.docks, a.session, a.qtbot = viewer, docks, session, qtbot
+
+    def wait_jobs(timeout_ms=20000):
+        qtbot.waitUntil(lambda: not session.jobs.busy, timeout=timeout_ms)
+
+    a.wait_jobs = wait_jobs
+    yield a
+    session.jobs.cancel_all()
+    qtbot.waitUntil(lambda: not session.jobs.busy, timeout=10000)
+    if session.project is not None:
+        session.project.close()
+
+
+@pytest.fixture
+def notifications(monkeypatch):
+    """Every notification shown by nanomorph code, as (level, message)."""
+    import napari_nanomorph.jobrunner as jobrunner
+    import napari_nanomorph.launcher as launcher
+
+    shown = []
+    for module in (jobrunner, launcher):
+        for level in ("show_error", "show_warning", "show_info"):
+            if hasattr(module, level):
+                monkeypatch.setattr(module, level,
+                                    lambda msg, level=level: shown.append((level[5:], msg)))
+    return shown

@@ -1,0 +1,183 @@
+"""The desktop app: open a folder/project/image, browse with thumbnails, physical scale,
+calibration overrides, bad files — all through the real docks in a real napari viewer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tifffile
+
+from nanomorph.io.calibration import Calibration
+from nanomorph.project import Project
+from nanomorph.project.opening import PROJECT_SUBFOLDER
+from nanomorph.samples import write_samples
+from napari_nanomorph.launcher import open_path
+from napari_nanomorph.layers import find_layer
+
+
+@pytest.fixture(scope="module")
+def sample_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("samples")
+    write_samples(folder)
+    return folder
+
+
+@pytest.fixture
+def folder_of_images(tmp_path, sample_folder):
+    folder = tmp_path / "micrographs"
+    folder.mkdir()
+    for name in ("network_01.tif", "bundle_01.tif", "singular_01.tif"):
+        shutil.copy(sample_folder / name, folder / name)
+    return folder
+
+
+def test_opening_a_folder_creates_its_project_and_shows_the_first_image(app, folder_of_images):
+    open_path(app.viewer, folder_of_images)
+    app.wait_jobs()
+    project = app.session.project
+    assert project.folder == folder_of_images / PROJECT_SUBFOLDER
+    assert sorted(r.name for r in project.images()) == ["bundle_01.tif", "network_01.tif",
+                                                        "singular_01.tif"]
+    browser = app.docks["Images"]
+    assert browser.list.count() == 3
+    layer = find_layer(app.viewer, "image")
+    current = app.session.current
+    assert current.name == "bundle_01.tif"  # sorted by name
+    assert layer.data.shape == (384, 384)
+    size = current.calibration.pixel_size[1]
+    assert tuple(layer.scale) == pytest.approx((size, size))
+    assert str(layer.units[0]) == "nanometer"
+    assert app.viewer.canvas.overlays.scale_bar.visible
+
+
+def test_thumbnails_are_made_in_the_background_and_cached(app, folder_of_images):
+    open_path(app.viewer, folder_of_images)
+    app.wait_jobs()
+    browser = app.docks["Images"]
+    for row in range(browser.list.count()):
+        icon = browser.list.item(row).icon().pixmap(96, 96).toImage()
+        assert icon.pixelColor(10, 10).name() != "#808080"  # not the placeholder any more
+    cached = list((app.session.project.cache_dir / "thumbnails").glob("*.png"))
+    assert len(cached) == 3
+
+
+def test_keyboard_and_buttons_step_through_the_filtered_images(app, folder_of_images):
+    open_path(app.viewer, folder_of_images)
+    app.wait_jobs()
+    browser = app.docks["Images"]
+    names = []
+    for _ in range(3):
+        names.append(app.session.current.name)
+        browser.step(1)
+        app.wait_jobs()
+    assert names == ["bundle_01.tif", "network_01.tif", "singular_01.tif"]
+    browser.step(1)  # stays on the last
+    assert app.session.current.name == "singular_01.tif"
+    browser.filter.setText("NET")
+    assert len(browser.visible_ids()) == 1
+    assert "1 (filtered from 3)" in browser.status.text() or "of 1" in browser.status.text()
+    app.viewer.window._qt_viewer.canvas.native.setFocus()
+    browser.filter.setText("")
+    browser.step(-1)
+    app.wait_jobs()
+    assert app.session.current.name == "network_01.tif"
+    assert find_layer(app.viewer, "image").name == "network_01.tif"
+
+
+def test_pagedown_key_moves_to_the_next_image(app, folder_of_images):
+    open_path(app.viewer, folder_of_images)
+    app.wait_jobs()
+    key = app.viewer.keymap.get("PageDown") or next(
+        f for k, f in app.viewer.keymap.items() if "PageDown" in str(k))
+    key(app.viewer)
+    app.wait_jobs()
+    assert app.session.current.name == "network_01.tif"
+
+
+def test_pixel_size_override_rescales_the_layer_and_persists(app, folder_of_images):
+    open_path(app.viewer, folder_of_images)
+    app.wait_jobs()
+    dock = app.docks["Project"]
+    dock.pixel_size.setValue(0.25)
+    dock.unit.setCurrentText("µm")
+    dock.apply_to_current()
+    app.wait_jobs()
+    layer = find_layer(app.viewer, "image")
+    assert tuple(layer.scale) == pytest.approx((0.25, 0.25))
+    assert str(layer.units[0]) == "micrometer"
+    dock.apply_to_project()
+    project = app.session.project
+    assert {r.calibration.source for r in project.images()} == {"user", "project"}
+    folder = project.folder
+    project.close()
+    with Project.open(folder) as again:
+        assert again.images()[0].calibration == Calibration((0.25, 0.25), "µm", "user")
+
+
+def test_opening_a_single_image_makes_it_current(app, folder_of_images):
+    open_path(app.viewer, folder_of_images / "singular_01.tif")
+    app.wait_jobs()
+    assert [r.name for r in app.session.project.images()] == ["singular_01.tif"]
+    assert app.session.current.name == "singular_01.tif"
+
+
+def test_bad_files_in_a_folder_give_one_warning_and_the_rest_open(app, folder_of_images,
+                                                                  notifications):
+    (folder_of_images / "empty.tif").write_bytes(b"")
+    data = tifffile.imread(folder_of_images / "network_01.tif")
+    (folder_of_images / "truncated.tif").write_bytes(
+        (folder_of_images / "network_01.tif").read_bytes()[:5000])
+    tifffile.imwrite(folder_of_images / "nan.tif", np.where(data > 100, np.nan, 1.0))
+    open_path(app.viewer, folder_of_images)
+    app.wait_jobs()
+    names = sorted(r.name for r in app.session.project.images())
+    assert "empty.tif" not in names and "truncated.tif" not in names
+    assert "nan.tif" in names  # NaNs are replaced, the image opens
+    warnings = [m for level, m in notifications if level == "warning"]
+    assert len(warnings) == 1 and "more" in warnings[0]
+    assert find_layer(app.viewer, "image").data.shape == (384, 384)
+
+
+def test_a_missing_image_is_flagged_and_relinked(app, folder_of_images, tmp_path):
+    open_path(app.viewer, folder_of_images)
+    app.wait_jobs()
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.move(folder_of_images / "network_01.tif", moved / "network_01.tif")
+    app.session.images_changed.emit()
+    app.wait_jobs()
+    project_dock = app.docks["Project"]
+    assert "1 missing" in project_dock.counts.text()
+    assert project_dock.relink_button.isEnabled()
+    project_dock.relink_from(str(moved))
+    app.wait_jobs()
+    assert app.session.project.missing_images() == []
+    assert "missing" not in project_dock.counts.text()
+
+
+def test_read_only_project_opens_and_says_so(app, folder_of_images, notifications):
+    open_path(app.viewer, folder_of_images)
+    app.wait_jobs()
+    folder = app.session.project.folder
+    app.session.project.close()
+    os.chmod(folder, 0o555)
+    try:
+        from nanomorph.project.store import folder_is_writable
+
+        if folder_is_writable(folder):
+            os.system(f"chattr +i '{folder}' 2>/dev/null")
+        if folder_is_writable(folder):
+            pytest.skip("cannot make a read-only folder on this machine")
+        open_path(app.viewer, folder)
+        app.wait_jobs()
+        assert app.session.project.read_only
+        assert any("read-only" in m for level, m in notifications if level == "warning")
+        assert "(read-only)" in app.docks["Project"].title.text()
+        assert not app.docks["Project"].add_images_button.isEnabled()
+        assert app.docks["Images"].list.count() == 3
+    finally:
+        os.system(f"chattr -i '{folder}' 2>/dev/null")
+        os.chmod(folder, 0o755)

@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.nanomorph-deps
 
-.PHONY: run test bench screenshot install system-deps clean
+.PHONY: run test bench screenshot install dev system-deps clean
 
 # Dependencies: torch first (so the project's torch>=2.4 keeps it), then the project with its
 # test extras. Re-run when pyproject.toml changes.
@@ -27,6 +27,10 @@ install: $(STAMP)
 	@$(PIP) install -q --no-deps --no-build-isolation --force-reinstall . >/dev/null
 	@rm -rf build
 
+# Editable install for development (make test/run switch back to the wheel install).
+dev: $(STAMP)
+	@$(PIP) install -q --no-deps --no-build-isolation -e . >/dev/null
+
 system-deps:
 	@bash .ci/system-deps
 
@@ -40,7 +44,7 @@ run: install
 
 test: install system-deps
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -p xvfb
+	NANOMORPH_TEST_INSTALLED=1 $(VENV)/bin/pytest -p xvfb
 
 bench: install system-deps
 	$(VENV)/bin/pytest -p xvfb -m bench tests/benchmarks -s

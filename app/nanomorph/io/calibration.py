@@ -114,7 +114,7 @@ class Calibration:
         py, px = self.pixel_size_nm()
         unit = display_length_unit(px)
         f = _NM_PER_UNIT[unit]
-        return Calibration((py / f, px / f), unit, self.source)
+        return Calibration((_clean(py / f), _clean(px / f)), unit, self.source)
 
     def napari_units(self) -> tuple[str, str] | None:
         """Units for napari's ``Layer.units`` (pint spellings), or None when not a length."""
@@ -138,6 +138,11 @@ class Calibration:
 
 
 UNCALIBRATED = Calibration()
+
+
+def _clean(value: float) -> float:
+    """Drop unit-conversion float noise (3.3724000000000003 → 3.3724): 12 significant digits."""
+    return float(f"{value:.12g}")
 
 
 def calibration_from_axes(sizes: list[tuple[float, str | None]], source: str = "file") -> Calibration:

@@ -1,0 +1,39 @@
+"""`nanomorph demo` (headless) and the argument handling of `nanomorph [gui] [PATH]`."""
+
+from __future__ import annotations
+
+import json
+
+from nanomorph.cli import main
+
+
+def test_demo_runs_every_step_and_writes_a_summary(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    read = summary["steps"]["read"]
+    assert read["images"] == 24 and read["formats"] == ["TIFF (ImageJ)"]
+    labels = summary["steps"]["labels_and_masks"]
+    assert labels["labelled_per_class"] == {"bundle": 2, "dispersed": 2, "network": 2,
+                                            "singular": 2}
+    assert labels["masks"] == 24 and 0 < labels["wire_fraction"]["min"] < 0.3
+    assert str(tmp_path / "summary.json") in out
+    # a second run reuses the finished sample project
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+
+
+def test_gui_without_a_display_says_so(monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main(["gui"]) == 1
+    assert "no display" in capsys.readouterr().err
+
+
+def test_gui_with_a_missing_path_fails_like_every_command(tmp_path, capsys):
+    missing = tmp_path / "nothing-here"
+    assert main([str(missing)]) == 2  # `nanomorph PATH` means `nanomorph gui PATH`
+    assert capsys.readouterr().err.strip() == f"error: {missing}: no such file or folder"
+
+
+def test_a_bad_command_line_exits_1(capsys):
+    assert main(["info", "--no-such-option"]) == 1

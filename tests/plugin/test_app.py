@@ -181,3 +181,28 @@ def test_read_only_project_opens_and_says_so(app, folder_of_images, notification
     finally:
         os.system(f"chattr -i '{folder}' 2>/dev/null")
         os.chmod(folder, 0o755)
+
+
+def test_every_kind_of_bad_file_is_survived(app, tmp_path, notifications):
+    from tests.support.badfiles import make_bad_files, make_odd_but_valid_files
+
+    folder = tmp_path / "mixed"
+    bad = make_bad_files(folder)
+    good = make_odd_but_valid_files(folder)
+    open_path(app.viewer, folder)
+    app.wait_jobs()
+    names = sorted(r.name for r in app.session.project.images())
+    assert names == ["caf\\xe9.tif", "nan.tif", "stack.tif"]
+    warnings = [m for level, m in notifications if level == "warning"]
+    assert len(warnings) == 1 and f"and {len(bad) - 1} more" in warnings[0]
+    browser = app.docks["Images"]
+    stack_id = next(r.id for r in app.session.project.images() if r.name == "stack.tif")
+    browser.select(stack_id)
+    app.wait_jobs()
+    layer = find_layer(app.viewer, "image")
+    assert layer.data.shape == (5, 64, 80) and app.viewer.dims.ndim == 3
+    nan_id = next(r.id for r in app.session.project.images() if r.name == "nan.tif")
+    browser.select(nan_id)
+    app.wait_jobs()
+    assert np.isfinite(find_layer(app.viewer, "image").data).all()
+    assert str(good["nan"]) in [r.path for r in app.session.project.images()]

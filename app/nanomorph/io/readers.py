@@ -167,9 +167,11 @@ def read_info(path) -> ImageInfo:
     Raises
     ------
     ImageReadError
-        As ``read_image``, for problems visible in the header.
+        As ``read_image``, for problems visible in the header, including a declared size beyond
+        ``DEFAULT_MAX_PIXELS`` (what nanomorph could not read, it does not list as readable).
     """
     text, source = _open(path, DEFAULT_MAX_PIXELS)
+    check_pixels(source.shape, DEFAULT_MAX_PIXELS, text)
     return ImageInfo(path=text, format=source.format, shape=source.shape,
                      dtype=str(source.dtype), calibration=source.calibration,
                      metadata=source.metadata)

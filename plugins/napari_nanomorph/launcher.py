@@ -12,6 +12,7 @@ import os
 import sys
 
 from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import QTimer
 
 from nanomorph.errors import NanomorphError, display_path
 from nanomorph.project import Project
@@ -20,16 +21,20 @@ from napari_nanomorph.session import session_for
 
 log = logging.getLogger("nanomorph")
 PLUGIN = "napari-nanomorph"
-# dock widgets (display names in napari.yaml), in the order they are tabbed on the right
-DOCKS = ("Project", "Images")
+# dock widgets (display names in napari.yaml): the workflow steps share one tab group on the
+# right, the image browser sits below it
+WORKFLOW_DOCKS = ("Project", "Mask", "Percolation")
+BROWSER_DOCK = "Images"
 
 
 def add_docks(viewer) -> dict:
     """Add every nanomorph dock to ``viewer``; returns {name: widget}."""
-    widgets = {}
-    for name in DOCKS:
-        _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=False)
-        widgets[name] = widget
+    widgets, docks = {}, {}
+    for i, name in enumerate((*WORKFLOW_DOCKS, BROWSER_DOCK)):
+        tabify = 0 < i < len(WORKFLOW_DOCKS)
+        docks[name], widgets[name] = viewer.window.add_plugin_dock_widget(PLUGIN, name,
+                                                                          tabify=tabify)
+    QTimer.singleShot(0, docks[WORKFLOW_DOCKS[0]].raise_)  # after Qt has laid out the tabs
     return widgets
 
 

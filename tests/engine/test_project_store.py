@@ -233,3 +233,58 @@ def test_creating_a_project_in_a_read_only_folder_fails_clearly(tmp_path, read_o
     read_only(folder)
     with pytest.raises(ProjectError, match="read-only"):
         Project.create(folder)
+
+
+def test_analyses_go_stale_when_the_mask_changes(project):
+    image_id = project.images()[0].id
+    v1 = project.save_mask(image_id, np.ones((32, 40), np.uint8))
+    project.save_analysis(image_id, "percolation", {"eps": 2}, {"percolates": True}, v1)
+    got = project.analyses("percolation")[image_id]
+    assert got["result"] == {"percolates": True} and not got["stale"]
+    project.save_mask(image_id, np.zeros((32, 40), np.uint8))
+    assert project.analyses("percolation")[image_id]["stale"]
+    assert project.analyses("network") == {}
+
+
+def test_a_version_1_project_is_migrated_after_a_backup(tmp_path):
+    from nanomorph.project.schema import MIGRATIONS
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    conn = sqlite3.connect(folder / "project.sqlite", isolation_level=None)
+    MIGRATIONS[1](conn)  # exactly what nanomorph with schema 1 created
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO classes(name, position) VALUES ('bundle', 0)")
+    conn.close()
+    with Project.open(folder) as p:
+        assert p._query("PRAGMA user_version")[0][0] == SCHEMA_VERSION
+        assert p.classes() == ["bundle"]
+        assert p.analyses("percolation") == {}
+    backup = sqlite3.connect(folder / "project.sqlite.bak-v1")
+    assert backup.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert backup.execute("SELECT name FROM classes").fetchall() == [("bundle",)]
+    backup.close()
+
+
+def test_a_failing_migration_leaves_the_project_as_it_was(tmp_path, monkeypatch):
+    from nanomorph.project import schema
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    conn = sqlite3.connect(folder / "project.sqlite", isolation_level=None)
+    schema.MIGRATIONS[1](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+
+    def broken(conn):
+        conn.execute("CREATE TABLE half_done (x)")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setitem(schema.MIGRATIONS, 2, broken)
+    with pytest.raises(ProjectError, match="upgrade"):
+        Project.open(folder)
+    conn = sqlite3.connect(folder / "project.sqlite")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'"
+                        ).fetchone()[0] == 0
+    conn.close()

@@ -48,6 +48,9 @@ def test_progress_and_result_arrive_on_the_gui_thread(qtbot):
 
 
 def test_cancel_stops_the_job_within_a_second(qtbot):
+    from napari_nanomorph.device_status import configure_torch_threads_for_gui
+
+    configure_torch_threads_for_gui()
     runner = JobRunner()
     cancelled = []
     handle = runner.start(lambda t: torch_job(30, t), name="torch",

@@ -19,6 +19,8 @@ COMMANDS = {
     "gui": "gui",
     "demo": "demo",
     "info": "info",
+    "mask": "mask",
+    "percolate": "percolate",
 }
 
 

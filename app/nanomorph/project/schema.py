@@ -79,6 +79,20 @@ CREATE TABLE runs (
 );
 """
 
+# v2: per-image analysis results (percolation, skeleton metrics) with the parameters used and the
+# mask version they were computed from, so an edited mask marks them stale.
+_V2 = """
+CREATE TABLE analyses (
+    image_id     INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL,    -- percolation, network
+    params       TEXT NOT NULL,    -- JSON
+    mask_version INTEGER,          -- the mask version analysed (NULL: not from a stored mask)
+    result       TEXT NOT NULL,    -- JSON
+    created_at   REAL NOT NULL,
+    PRIMARY KEY (image_id, kind)
+);
+"""
+
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Run SQL statements inside the caller's transaction (``executescript`` would commit)."""
@@ -91,8 +105,13 @@ def _to_v1(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V1)
 
 
+def _to_v2(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V2)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _to_v1,
+    2: _to_v2,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

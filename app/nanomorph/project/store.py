@@ -166,7 +166,13 @@ class Project:
                     f"this project needs an upgrade (schema {version} → {SCHEMA_VERSION}) but "
                     "its folder is read-only", folder)
             _backup_before_migration(conn, db, version)
-            apply_migrations(conn, version)
+            try:
+                apply_migrations(conn, version)
+            except sqlite3.DatabaseError as e:
+                conn.close()
+                raise ProjectError(f"the upgrade of this project (schema {version} → "
+                                   f"{SCHEMA_VERSION}) failed and was undone ({e})",
+                                   folder) from e
         return cls(folder, conn, read_only)
 
     def close(self) -> None:
@@ -434,8 +440,7 @@ class Project:
         from nanomorph.project.maskfiles import write_mask
 
         record = self.image(image_id)
-        version = (self._query("SELECT max(version) FROM masks WHERE image_id = ?",
-                               (image_id,))[0][0] or 0) + 1
+        version = (self.latest_mask_version(image_id) or 0) + 1
         name = f"{record.sha256[:16]}_v{version}.tif"
         if self.read_only:
             raise ProjectReadOnlyError("the project is open read-only: the mask was not saved",
@@ -463,6 +468,32 @@ class Project:
         return [dict(r) for r in self._query(
             "SELECT version, file, sha256, source, created_at FROM masks WHERE image_id = ?"
             " ORDER BY version", (image_id,))]
+
+    def latest_mask_version(self, image_id: int) -> int | None:
+        return self._query("SELECT max(version) FROM masks WHERE image_id = ?", (image_id,))[0][0]
+
+    # ------------------------------------------------------------------ analysis results
+    def save_analysis(self, image_id: int, kind: str, params: dict, result: dict,
+                      mask_version: int | None) -> None:
+        """Store an image's latest ``kind`` result (e.g. ``percolation``) with its parameters and
+        the mask version it analysed."""
+        with self._write() as c:
+            c.execute("INSERT OR REPLACE INTO analyses(image_id, kind, params, mask_version,"
+                      " result, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                      (image_id, kind, json.dumps(params), mask_version, json.dumps(result),
+                       time.time()))
+
+    def analyses(self, kind: str) -> dict[int, dict]:
+        """image id → ``{"params", "result", "mask_version", "stale", "created_at"}``; ``stale``
+        is True when the image's mask changed since the result was computed."""
+        rows = self._query(
+            "SELECT a.*, (SELECT max(version) FROM masks m WHERE m.image_id = a.image_id)"
+            " AS latest FROM analyses a WHERE kind = ?", (kind,))
+        return {r["image_id"]: {"params": json.loads(r["params"]),
+                                "result": json.loads(r["result"]),
+                                "mask_version": r["mask_version"],
+                                "stale": r["mask_version"] != r["latest"],
+                                "created_at": r["created_at"]} for r in rows}
 
     # ------------------------------------------------------------------ run history
     def start_run(self, kind: str, config: dict) -> int:

@@ -1,0 +1,57 @@
+"""Auto-masking the images of a project in the background (the Mask dock's "apply to all")."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nanomorph.errors import NanomorphError
+from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
+
+if TYPE_CHECKING:
+    from nanomorph.masks import MaskParams
+    from nanomorph.project import Project
+
+AUTO_POLARITY = "auto"
+
+
+def auto_mask_image(path: str, params: "MaskParams", polarity: str = AUTO_POLARITY,
+                    page: int = 0) -> np.ndarray:
+    """The auto-mask (uint8, 1 = nanowire) of an image file; ``polarity="auto"`` lets
+    :func:`nanomorph.masks.suggest_polarity` decide for this image."""
+    from nanomorph.io import read_image
+    from nanomorph.masks import mask_micrograph, suggest_polarity
+
+    image = read_image(path)
+    if polarity == AUTO_POLARITY:
+        polarity = suggest_polarity(image.plane(page))
+    params = dataclasses.replace(params, polarity=polarity)
+    return mask_micrograph(image, params, page=page).astype(np.uint8)
+
+
+def auto_mask_project(project: "Project", image_ids: list[int], params: "MaskParams",
+                      polarity: str = AUTO_POLARITY, *, replace: bool = False,
+                      cancel: CancelToken | None = None) -> Job[int]:
+    """Store an auto-mask for each image (a job; returns how many were stored).
+
+    Images that already have a mask keep it unless ``replace``; unreadable images are reported
+    in the Progress payload ``(image_id, error or None)`` and skipped.
+    """
+    stored = 0
+    for i, image_id in enumerate(image_ids):
+        check_cancel(cancel)
+        record = project.image(image_id)
+        error = None
+        if replace or project.latest_mask_version(image_id) is None:
+            try:
+                mask = auto_mask_image(record.path, params, polarity)
+            except NanomorphError as e:
+                error = e.reason
+            else:
+                project.save_mask(image_id, mask, source=f"auto:{params.method}")
+                stored += 1
+        yield Progress(i + 1, len(image_ids), f"auto-mask of {record.name}",
+                       payload=(image_id, error))
+    return stored

@@ -1,0 +1,134 @@
+"""The editable mask of the current image: a napari Labels layer that autosaves to the project.
+
+The user paints with napari's own brush, eraser and fill. Every change restarts a 1 s timer;
+when it fires, a copy of the layer's data is saved as a new mask version in the background
+(so an edit is on disk within ~1.5 s). Switching images saves pending edits first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from psygnal import Signal
+from qtpy.QtCore import QTimer
+
+from nanomorph.jobs import call_as_job
+from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
+
+AUTOSAVE_DELAY_MS = 1000
+WIRE_COLOR = {1: "#ff5a36", 2: "#36c5ff", 3: "#c6f06b", None: "transparent"}
+
+
+class MaskLayerController:
+    """Keeps the "mask" Labels layer in step with the session's current image.
+
+    Signals
+    -------
+    saved(int, int)
+        (image id, version) after an autosave or an explicit save.
+    """
+
+    saved = Signal(int, int)
+
+    def __init__(self, session):
+        self.session = session
+        self.viewer = session.viewer
+        self.image_id: int | None = None
+        self._dirty = False
+        self._loading = False
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(AUTOSAVE_DELAY_MS)
+        self._timer.timeout.connect(self.save_now)
+        session.current_changed.connect(self._current_changed)
+        session.project_changed.connect(lambda _p: self._current_changed(None))
+        if session.current is not None:
+            self._current_changed(session.current)
+
+    @property
+    def layer(self):
+        return find_layer(self.viewer, "mask")
+
+    # ------------------------------------------------------------------ loading
+    def _current_changed(self, record) -> None:
+        self.save_now()
+        self.image_id = None if record is None else record.id
+        if record is None:
+            return
+        project = self.session.project
+
+        def loaded(mask) -> None:
+            if self.image_id == record.id:
+                plane_shape = record.shape[-2:]
+                self.show(mask if mask is not None else np.zeros(plane_shape, np.uint8), record)
+
+        self.session.jobs.start(lambda _t: call_as_job(project.mask, record.id),
+                                name=f"Open the mask of {record.name}", on_done=loaded)
+
+    def show(self, mask: np.ndarray, record) -> None:
+        """Put ``mask`` in the mask layer (created on first use) at the image's scale."""
+        self._loading = True
+        try:
+            placement = scale_kwargs(record.calibration)
+            layer = self.layer
+            if layer is None:
+                layer = self.viewer.add_labels(mask, name="mask", opacity=0.5,
+                                               metadata={ROLE_KEY: "mask"}, **placement)
+                _color_wires(layer)
+                layer.events.paint.connect(self._edited)
+                layer.events.data.connect(self._edited)
+            else:
+                layer.data = mask
+                layer.scale = placement["scale"]
+                layer.units = placement["units"]
+            layer.metadata["image_id"] = record.id
+        finally:
+            self._loading = False
+
+    def replace(self, mask: np.ndarray, source: str) -> None:
+        """Put a new mask (e.g. an accepted auto-mask) in the layer and save it now."""
+        self._loading = True
+        try:
+            self.layer.data = mask.astype(np.uint8)
+        finally:
+            self._loading = False
+        self._dirty = True
+        self.save_now(source=source)
+
+    # ------------------------------------------------------------------ saving
+    def _edited(self, _event=None) -> None:
+        if self._loading or self.image_id is None:
+            return
+        self._dirty = True
+        self._timer.start()
+
+    def save_now(self, source: str = "painted") -> None:
+        """Save pending edits of the shown mask (a copy; the save runs in the background)."""
+        self._timer.stop()
+        layer = self.layer
+        project = self.session.project
+        if not self._dirty or layer is None or project is None or self.image_id is None:
+            return
+        self._dirty = False
+        data, image_id = np.array(layer.data, copy=True), self.image_id
+        self.session.jobs.start(
+            lambda _t: call_as_job(project.save_mask, image_id, data, source),
+            name="Save mask", on_done=lambda version: self.saved.emit(image_id, version))
+
+    @property
+    def pending(self) -> bool:
+        return self._dirty
+
+
+def _color_wires(layer) -> None:
+    """Fixed colours: 1 = nanowire (orange-red), 2 = second class (cyan), 3 = third."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    layer.colormap = DirectLabelColormap(color_dict=WIRE_COLOR)
+
+
+def controller_for(session) -> MaskLayerController:
+    """The session's mask controller (one per viewer, created on first use)."""
+    controller = getattr(session, "mask_controller", None)
+    if controller is None:
+        controller = session.mask_controller = MaskLayerController(session)
+    return controller

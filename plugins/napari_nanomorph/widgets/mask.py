@@ -1,0 +1,259 @@
+"""The Mask dock: paint the current image's mask (napari's brush, eraser and fill; autosaved),
+propose one with a classical auto-mask (live preview), apply it to all images, import and
+export mask files."""
+
+from __future__ import annotations
+
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
+from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from nanomorph.jobs import call_as_job
+from nanomorph.masking_jobs import AUTO_POLARITY, auto_mask_image, auto_mask_project
+from nanomorph.masks import METHOD_DEFAULTS, METHODS, RIDGE_FILTERS, MaskParams
+from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
+from napari_nanomorph.mask_layer import WIRE_COLOR, controller_for
+from napari_nanomorph.widgets.base import NanomorphDock
+
+PREVIEW_DELAY_MS = 250
+# form fields shown only for some methods
+ONLY_FOR = {"block_size_px": "local", "offset": "local", "ridge_filter": "ridge",
+            "ridge_sigmas_px": "ridge"}
+
+
+class MaskWidget(NanomorphDock):
+    """Mask painting status, auto-mask proposals, import and export."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
+        self.masks = controller_for(self.session)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.form = self._make_form()
+        self.preview_box = CheckBox(text="live preview on the current image", value=False)
+        self.preview_box.changed.connect(self._preview_toggled)
+        self.accept_button = QPushButton("Accept preview as mask")
+        self.accept_button.clicked.connect(self.accept_preview)
+        self.replace_box = CheckBox(text="replace existing masks", value=False)
+        self.apply_all_button = QPushButton("Apply to all images")
+        self.apply_all_button.clicked.connect(self.apply_to_all)
+        self.mapping = LineEdit(value="nonzero:1", tooltip=(
+            "mask value → project label, e.g. '127:1, 255:2' (1 = nanowire, 2 = another "
+            "class such as a droplet) or 'nonzero:1'"))
+        import_button = QPushButton("Import masks…")
+        import_button.clicked.connect(self.import_dialog)
+        export_button = QPushButton("Export masks…")
+        export_button.clicked.connect(self.export_dialog)
+
+        auto = QGroupBox("Auto-mask")
+        auto_layout = QVBoxLayout(auto)
+        auto_layout.addWidget(self.form.native)
+        auto_layout.addWidget(self.preview_box.native)
+        auto_layout.addWidget(self.accept_button)
+        row = QHBoxLayout()
+        row.addWidget(self.apply_all_button)
+        row.addWidget(self.replace_box.native)
+        auto_layout.addLayout(row)
+        files = QGroupBox("Mask files")
+        files_layout = QVBoxLayout(files)
+        files_layout.addWidget(QLabel("value mapping for import"))
+        files_layout.addWidget(self.mapping.native)
+        row = QHBoxLayout()
+        row.addWidget(import_button)
+        row.addWidget(export_button)
+        files_layout.addLayout(row)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(auto)
+        layout.addWidget(files)
+        layout.addStretch(1)
+
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(PREVIEW_DELAY_MS)
+        self._preview_timer.timeout.connect(self.update_preview)
+        self._preview_serial = 0
+        self.form.changed.connect(self._form_changed)
+        self.session.current_changed.connect(self._current_changed)
+        self.masks.saved.connect(lambda _i, _v: self._show_status())
+        self._form_changed()
+        self._show_status()
+
+    # ------------------------------------------------------------------ parameters
+    def _make_form(self) -> Container:
+        d = METHOD_DEFAULTS["otsu"]
+        return Container(widgets=[
+            ComboBox(name="method", choices=METHODS, value=d.method),
+            ComboBox(name="polarity", choices=(AUTO_POLARITY, "dark", "bright"),
+                     value=AUTO_POLARITY, tooltip="dark: TEM bright field; bright: SEM"),
+            FloatSpinBox(name="smooth_sigma_px", label="smoothing σ (px)",
+                         value=d.smooth_sigma_px, min=0, max=50, step=0.5),
+            SpinBox(name="min_size_px", label="min object (px)", value=d.min_size_px, min=0,
+                    max=10_000_000),
+            SpinBox(name="fill_holes_px", label="fill holes (px)", value=d.fill_holes_px,
+                    min=0, max=10_000_000),
+            SpinBox(name="block_size_px", label="block (px)", value=d.block_size_px, min=3,
+                    max=4001, step=2),
+            FloatSpinBox(name="offset", value=d.offset, min=-1, max=1, step=0.01),
+            ComboBox(name="ridge_filter", choices=RIDGE_FILTERS, value=d.ridge_filter),
+            LineEdit(name="ridge_sigmas_px", label="ridge σ (px)",
+                     value=", ".join(f"{s:g}" for s in d.ridge_sigmas_px)),
+            CheckBox(name="crop_databar", text="ignore the SEM info bar", value=d.crop_databar),
+        ])
+
+    def params(self) -> MaskParams:
+        """The form as MaskParams (polarity resolved later, per image, when it is 'auto')."""
+        values = {w.name: w.value for w in self.form}
+        values["ridge_sigmas_px"] = tuple(
+            float(s) for s in str(values["ridge_sigmas_px"]).replace(";", ",").split(",")
+            if s.strip())
+        values["polarity"] = "dark" if values["polarity"] == AUTO_POLARITY else values["polarity"]
+        return MaskParams(**values)
+
+    @property
+    def polarity(self) -> str:
+        return self.form["polarity"].value
+
+    def _form_changed(self, *_) -> None:
+        method = self.form["method"].value
+        for name, only in ONLY_FOR.items():
+            self.form[name].visible = method == only
+        if self.preview_box.value:
+            self._preview_timer.start()
+
+    # ------------------------------------------------------------------ preview
+    def _preview_toggled(self, on: bool) -> None:
+        if on:
+            self.update_preview()
+        else:
+            layer = find_layer(self.viewer, "preview")
+            if layer is not None:
+                self.viewer.layers.remove(layer)
+
+    def _current_changed(self, _record) -> None:
+        self._show_status()
+        if self.preview_box.value:
+            self._preview_timer.start()
+
+    def update_preview(self) -> None:
+        """Compute the auto-mask of the current image in the background and show it."""
+        record = self.session.current
+        if record is None or not self.guarded(self.params):
+            return
+        params, polarity = self.params(), self.polarity
+        self._preview_serial += 1
+        serial = self._preview_serial
+
+        def show(mask) -> None:
+            if serial != self._preview_serial or self.session.current is None \
+                    or self.session.current.id != record.id:
+                return  # a newer preview, or another image, replaced this one
+            placement = scale_kwargs(record.calibration)
+            layer = find_layer(self.viewer, "preview")
+            if layer is None:
+                from napari.utils.colormaps import DirectLabelColormap
+
+                layer = self.viewer.add_labels(mask, name="auto-mask preview", opacity=0.6,
+                                               metadata={ROLE_KEY: "preview"}, **placement)
+                layer.colormap = DirectLabelColormap(color_dict={**WIRE_COLOR, 1: "#22e3ff"})
+                layer.contour = 1
+                layer.editable = False
+            else:
+                layer.data = mask
+                layer.scale = placement["scale"]
+                layer.units = placement["units"]
+            layer.metadata["image_id"] = record.id
+
+        self.session.jobs.start(
+            lambda _t: call_as_job(auto_mask_image, record.path, params, polarity),
+            name="Auto-mask preview", on_done=show)
+
+    def accept_preview(self) -> None:
+        """Copy the preview into the editable mask (saved now as a new version)."""
+        layer = find_layer(self.viewer, "preview")
+        current = self.session.current
+        if layer is None or current is None or layer.metadata.get("image_id") != current.id:
+            show_warning("no preview of the current image: tick 'live preview' first")
+            return
+        self.masks.replace(layer.data, source=f"auto:{self.form['method'].value}")
+
+    def apply_to_all(self) -> None:
+        project = self.session.project
+        if project is None or not self.guarded(self.params):
+            return
+        self.masks.save_now()
+        params, polarity, replace = self.params(), self.polarity, self.replace_box.value
+        ids = [r.id for r in project.images() if r.exists]
+        errors = []
+
+        def progressed(event) -> None:
+            if event.payload[1] is not None:
+                errors.append(event.payload[1])
+
+        def done(stored: int) -> None:
+            show_info(f"auto-mask: stored {stored} masks" +
+                      (f"; {len(errors)} images failed (first: {errors[0]})" if errors else ""))
+            self.session.set_current(self.session.current)  # reload the shown mask
+
+        self.session.jobs.start(
+            lambda token: auto_mask_project(project, ids, params, polarity, replace=replace,
+                                            cancel=token),
+            name="Auto-mask all images", on_progress=progressed, on_done=done)
+
+    # ------------------------------------------------------------------ files
+    def import_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Import masks (matched by file name)", "",
+                                                "Masks (*.png *.tif *.tiff)")
+        if files:
+            self.import_files(files)
+
+    def import_files(self, files) -> None:
+        from nanomorph.mask_transfer import import_masks, parse_value_mapping
+
+        project = self.session.project
+        if project is None or not self.guarded(lambda: parse_value_mapping(self.mapping.value)):
+            return
+        mapping = parse_value_mapping(self.mapping.value)
+        self.masks.save_now()
+
+        def done(result) -> None:
+            if result.failed:
+                path, reason = result.failed[0]
+                more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
+                show_warning(f"{path}: {reason}{more}")
+            show_info(f"imported {len(result.imported)} masks")
+            self.session.set_current(self.session.current)
+
+        self.session.jobs.start(lambda token: import_masks(project, files, mapping, cancel=token),
+                                name="Import masks", on_done=done)
+
+    def export_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export masks to")
+        if folder:
+            self.export_to(folder)
+
+    def export_to(self, folder: str) -> None:
+        from nanomorph.mask_transfer import export_masks
+
+        project = self.session.project
+        self.masks.save_now()
+        self.session.jobs.start(lambda token: export_masks(project, folder, cancel=token),
+                                name="Export masks",
+                                on_done=lambda n: show_info(f"exported {n} masks to {folder}"))
+
+    # ------------------------------------------------------------------ status
+    def _show_status(self) -> None:
+        record, project = self.session.current, self.session.project
+        if record is None or project is None:
+            self.status.setText("Open an image to paint its mask.")
+            return
+        versions = project.mask_versions(record.id)
+        if not versions:
+            state = "no mask yet: paint with the brush (label 1 = nanowire) or accept an auto-mask"
+        else:
+            last = versions[-1]
+            state = f"mask version {last['version']} ({last['source']}), saved"
+        self.status.setText(f"<b>{record.name}</b>: {state}. Label 1 = nanowire, "
+                            "2 = a second class (e.g. a catalyst droplet).")
+

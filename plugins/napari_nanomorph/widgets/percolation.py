@@ -1,0 +1,270 @@
+"""The Percolation dock: DBSCAN clusters of the wire pixels, the spanning verdict, skeleton
+metrics, a table over all images and a cluster overlay (spanning clusters highlighted, noise in
+its own colour)."""
+
+from __future__ import annotations
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
+from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from nanomorph.analysis import UNITS, PercolationSettings, analyse_project
+from nanomorph.jobs import call_as_job
+from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
+from napari_nanomorph.mask_layer import controller_for
+from napari_nanomorph.widgets.base import NanomorphDock
+
+NOISE, SPANNING, FIRST_OTHER, N_OTHER_COLOURS = 1, 2, 3, 12
+OVERLAY_COLOURS = {None: "transparent", 0: "transparent", NOISE: "#ff2bd6", SPANNING: "#ffd400",
+                   **{FIRST_OTHER + i: c for i, c in enumerate(
+                       ["#4e79a7", "#59a14f", "#76b7b2", "#9c755f", "#bab0ac", "#8cd17d",
+                        "#499894", "#86bcb6", "#a0cbe8", "#6b8e23", "#5f9ea0", "#7f7f7f"])}}
+TABLE_COLUMNS = ("image", "percolates", "spans x", "spans y", "clusters", "wire %",
+                 "largest %", "status")
+
+
+def overlay_labels(labels: np.ndarray, spanning: set[int]) -> np.ndarray:
+    """Colour classes for the overlay: noise, spanning clusters, others cycling 12 colours."""
+    out = np.zeros(labels.shape, np.uint8)
+    clustered = labels > 0
+    out[clustered] = FIRST_OTHER + (labels[clustered] % N_OTHER_COLOURS)
+    out[labels < 0] = NOISE
+    if spanning:
+        out[np.isin(labels, list(spanning))] = SPANNING
+    return out
+
+
+class PercolationWidget(NanomorphDock):
+    """Run the percolation analysis on the current or all images and show the results."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
+        self.masks = controller_for(self.session)
+        self.settings_form = Container(widgets=[
+            FloatSpinBox(name="eps", value=2.0, min=0.1, max=1e6, step=0.5,
+                         tooltip="DBSCAN radius"),
+            SpinBox(name="min_samples", value=2, min=1, max=1000,
+                    tooltip="DBSCAN min_samples (the pixel itself counts)"),
+            FloatSpinBox(name="margin", value=2.0, min=0.0, max=1e6, step=1.0,
+                         tooltip="a cluster spans x when its extent >= width - margin"),
+            ComboBox(name="units", choices=UNITS, value="px",
+                     tooltip="units of eps and margin (nm/µm need a calibrated image)"),
+            ComboBox(name="method", choices=("exact", "dbscan"), value="exact",
+                     tooltip="exact: fast and identical to DBSCAN; dbscan: scikit-learn"),
+            CheckBox(name="resize_224", value=False,
+                     text="analyse at 224 × 224 (as Lu et al. 2022)"),
+        ])
+        self.run_button = QPushButton("Run on this image")
+        self.run_button.clicked.connect(self.run_current)
+        self.run_all_button = QPushButton("Run on all images")
+        self.run_all_button.clicked.connect(self.run_all)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.clicked.connect(self.export_csv)
+        self.overlay_box = CheckBox(text="show clusters (spanning: yellow, noise: magenta)",
+                                    value=True)
+        self.overlay_box.changed.connect(self._toggle_overlay)
+        self.verdict = QLabel("no result yet")
+        self.verdict.setTextFormat(Qt.TextFormat.RichText)
+        self.details = QLabel("")
+        self.details.setWordWrap(True)
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.cellClicked.connect(self._row_clicked)
+
+        buttons = QHBoxLayout()
+        for b in (self.run_button, self.run_all_button, self.export_button):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        layout.addWidget(self.settings_form.native)
+        layout.addLayout(buttons)
+        layout.addWidget(self.overlay_box.native)
+        form.addRow(self.verdict)
+        form.addRow(self.details)
+        layout.addLayout(form)
+        layout.addWidget(self.table, 1)
+
+        self.session.current_changed.connect(self._show_stored)
+        self.session.images_changed.connect(self.refresh_table)
+        self.masks.saved.connect(lambda image_id, _v: self.refresh_table())
+        self.refresh_table()
+
+    # ------------------------------------------------------------------ settings
+    def settings(self) -> PercolationSettings:
+        v = {w.name: w.value for w in self.settings_form}
+        return PercolationSettings(v["eps"], v["min_samples"], v["margin"], v["units"],
+                                   v["method"], 224 if v["resize_224"] else None)
+
+    # ------------------------------------------------------------------ running
+    def run_current(self) -> None:
+        record = self.session.current
+        if record is None:
+            show_warning("no current image: pick one in the Images dock")
+            return
+        self.masks.save_now()
+        self._run([record.id], overlay_for=record.id)
+
+    def run_all(self) -> None:
+        if self.session.project is None:
+            return
+        self.masks.save_now()
+        self._run([r.id for r in self.session.project.images()], overlay_for=None)
+
+    def _run(self, image_ids: list[int], overlay_for: int | None) -> None:
+        if not self.guarded(self.settings):
+            return
+        settings, project = self.settings(), self.session.project
+        failures = []
+
+        def progressed(event) -> None:
+            image_id, summary, error = event.payload
+            if error is not None and len(image_ids) == 1:
+                show_warning(f"{project.image(image_id).name}: {error}")
+            elif error is not None and error != "no mask yet":
+                failures.append(error)
+
+        def done(results) -> None:
+            self.refresh_table()
+            current = self.session.current
+            if current is not None and current.id in results:
+                self._show_summary(results[current.id])
+                if overlay_for == current.id or self.overlay_box.value:
+                    self._compute_overlay(current, settings)
+            if len(image_ids) > 1:
+                show_info(f"percolation: {len(results)} of {len(image_ids)} images analysed"
+                          + (f", {len(failures)} failed (first: {failures[0]})" if failures else ""))
+
+        self.session.jobs.start(
+            lambda token: analyse_project(project, image_ids, settings, cancel=token),
+            name="Percolation", on_progress=progressed, on_done=done)
+
+    def _compute_overlay(self, record, settings: PercolationSettings) -> None:
+        """Cluster labels of the current image at display resolution (background job)."""
+        from nanomorph.analysis import analyse_image_mask
+
+        project = self.session.project
+        mask = project.mask(record.id)
+        if mask is None:
+            return
+        native = PercolationSettings(**{**settings.as_dict(), "resize": None})
+
+        def compute():
+            _summary, result = analyse_image_mask(mask, record, native)
+            spanning = {c.label for c in result.clusters if c.spans_x and c.spans_y}
+            return overlay_labels(result.labels, spanning)
+
+        def show(overlay) -> None:
+            if self.session.current is None or self.session.current.id != record.id:
+                return
+            layer = find_layer(self.viewer, "clusters")
+            placement = scale_kwargs(record.calibration)
+            if layer is None:
+                from napari.utils.colormaps import DirectLabelColormap
+
+                layer = self.viewer.add_labels(overlay, name="clusters", opacity=0.7,
+                                               metadata={ROLE_KEY: "clusters"}, **placement)
+                layer.colormap = DirectLabelColormap(color_dict=OVERLAY_COLOURS)
+                layer.editable = False
+            else:
+                layer.data = overlay
+                layer.scale = placement["scale"]
+                layer.units = placement["units"]
+            layer.visible = self.overlay_box.value
+
+        self.session.jobs.start(lambda _t: call_as_job(compute), name="Cluster overlay",
+                                on_done=show)
+
+    def _toggle_overlay(self, visible: bool) -> None:
+        layer = find_layer(self.viewer, "clusters")
+        if layer is not None:
+            layer.visible = visible
+
+    # ------------------------------------------------------------------ showing results
+    def _show_stored(self, record) -> None:
+        layer = find_layer(self.viewer, "clusters")
+        if layer is not None:
+            self.viewer.layers.remove(layer)
+        stored = (self.session.project.analyses("percolation").get(record.id)
+                  if record is not None and self.session.project is not None else None)
+        if stored is None:
+            self.verdict.setText("no result yet: press <i>Run on this image</i>")
+            self.details.setText("")
+            return
+        self._show_summary(stored["result"], stale=stored["stale"])
+
+    def _show_summary(self, s: dict, stale: bool = False) -> None:
+        colour = "#4caf50" if s["percolates"] else "#e53935"
+        word = "PERCOLATES" if s["percolates"] else "does not percolate"
+        spans = ", ".join(a for a in ("x", "y") if s[f"spans_{a}"]) or "neither direction"
+        note = " <i>(stale: the mask changed since)</i>" if stale else ""
+        self.verdict.setText(f"<b style='color:{colour}; font-size:14pt'>{word}</b> — spans "
+                             f"{spans}{note}")
+        network = s.get("network", {})
+        lines = [f"{s['n_clusters']} clusters, {s['noise_pixels']} noise px",
+                 f"wire {100 * s['foreground_fraction']:.2f} % of the image, largest cluster "
+                 f"{100 * s['largest_cluster_fraction']:.1f} % of the wire",
+                 *(f"{k.replace('_', ' ')}: {v:.4g}" if isinstance(v, float) else
+                   f"{k.replace('_', ' ')}: {v}" for k, v in network.items() if v is not None)]
+        self.details.setText("<br>".join(lines))
+
+    def refresh_table(self) -> None:
+        project = self.session.project
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(0)
+        if project is None:
+            return
+        stored = project.analyses("percolation")
+        for record in project.images():
+            entry = stored.get(record.id)
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            name = QTableWidgetItem(record.name)
+            name.setData(Qt.ItemDataRole.UserRole, record.id)
+            self.table.setItem(row, 0, name)
+            if entry is None:
+                self.table.setItem(row, 7, QTableWidgetItem("not analysed"))
+                continue
+            r = entry["result"]
+            values = ["yes" if r["percolates"] else "no", "yes" if r["spans_x"] else "no",
+                      "yes" if r["spans_y"] else "no", r["n_clusters"],
+                      round(100 * r["foreground_fraction"], 2),
+                      round(100 * r["largest_cluster_fraction"], 1),
+                      "stale" if entry["stale"] else "ok"]
+            for col, value in enumerate(values, start=1):
+                item = QTableWidgetItem()
+                item.setData(Qt.ItemDataRole.DisplayRole, value)
+                self.table.setItem(row, col, item)
+        self.table.setSortingEnabled(True)
+
+    def _row_clicked(self, row: int, _col: int) -> None:
+        image_id = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+        self.session.set_current(self.session.project.image(image_id))
+
+    def export_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export percolation results", "",
+                                              "CSV (*.csv)")
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> None:
+        from nanomorph.analysis import export_analyses_csv
+
+        if self.guarded(lambda: export_analyses_csv(self.session.project, path)):
+            show_info(f"wrote {path}")

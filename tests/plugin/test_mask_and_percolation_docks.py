@@ -1,0 +1,212 @@
+"""The Mask and Percolation docks on a small project of synthetic images with exact masks."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from nanomorph.samples import write_samples
+from napari_nanomorph.launcher import open_path
+from napari_nanomorph.layers import find_layer
+from napari_nanomorph.widgets.percolation import NOISE, SPANNING
+
+NAMES = ("network_01", "singular_01", "bundle_01")
+
+
+@pytest.fixture(scope="module")
+def sample_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("samples")
+    write_samples(folder)
+    return folder
+
+
+@pytest.fixture
+def opened(app, sample_folder, tmp_path):
+    """A project of three sample images, the first current, with no masks yet."""
+    folder = tmp_path / "micrographs"
+    folder.mkdir()
+    for name in NAMES:
+        shutil.copy(sample_folder / f"{name}.tif", folder / f"{name}.tif")
+    open_path(app.viewer, folder)
+    app.wait_jobs()
+    app.sample_folder = sample_folder
+    return app
+
+
+def truth(app, name) -> np.ndarray:
+    return (iio.imread(app.sample_folder / "masks" / f"{name}_mask.png") > 0).astype(np.uint8)
+
+
+def select(app, name):
+    project = app.session.project
+    record = next(r for r in project.images() if r.name == f"{name}.tif")
+    app.docks["Images"].select(record.id)
+    app.wait_jobs()
+    return record
+
+
+def test_painting_is_autosaved_within_two_seconds(opened):
+    app = opened
+    record = app.session.current
+    layer = find_layer(app.viewer, "mask")
+    assert layer is not None and layer.data.shape == (384, 384) and not layer.data.any()
+    scale = tuple(layer.scale)
+    assert scale == tuple(find_layer(app.viewer, "image").scale)  # mask at physical scale
+    layer.selected_label = 1
+    layer.brush_size = 5
+    painted = time.perf_counter()
+    layer.paint((100, 120), 1)  # data coordinates
+    app.qtbot.waitUntil(lambda: app.session.project.latest_mask_version(record.id) == 1,
+                        timeout=2000)
+    app.wait_jobs()
+    assert time.perf_counter() - painted < 2.0
+    saved = app.session.project.mask(record.id)
+    assert saved[100, 120] == 1 and saved.sum() > 5
+
+
+def test_switching_images_saves_pending_edits_first(opened):
+    app = opened
+    first = app.session.current
+    layer = find_layer(app.viewer, "mask")
+    layer.paint((10, 10), 1)
+    select(app, "singular_01")  # immediately, before the autosave timer fires
+    assert app.session.project.latest_mask_version(first.id) == 1
+    assert not find_layer(app.viewer, "mask").data.any()  # the new image has no mask
+
+
+def test_auto_mask_preview_accept_and_apply_to_all(opened):
+    app = opened
+    dock = app.docks["Mask"]
+    dock.form["method"].value = "otsu"
+    dock.preview_box.value = True
+    app.wait_jobs()
+    preview = find_layer(app.viewer, "preview")
+    assert preview is not None and preview.data.any()
+    dock.accept_preview()
+    app.wait_jobs()
+    record = app.session.current
+    versions = app.session.project.mask_versions(record.id)
+    assert versions[-1]["source"] == "auto:otsu"
+    from nanomorph.metrics import dice
+
+    assert dice(app.session.project.mask(record.id) > 0, truth(app, "bundle_01") > 0) > 0.5
+    dock.apply_all_button.click()
+    app.wait_jobs()
+    project = app.session.project
+    assert all(project.latest_mask_version(r.id) is not None for r in project.images())
+    assert project.mask_versions(record.id)[-1]["source"] == "auto:otsu"  # kept, not replaced
+
+
+def test_import_with_a_value_mapping_and_export(opened, tmp_path):
+    app = opened
+    dock = app.docks["Mask"]
+    masks = tmp_path / "masks_in"
+    masks.mkdir()
+    for name in NAMES:
+        iio.imwrite(masks / f"{name}_mask.png", truth(app, name) * 127)
+    iio.imwrite(masks / "unknown_mask.png", np.zeros((384, 384), np.uint8))
+    dock.mapping.value = "127:1"
+    dock.import_files([str(p) for p in sorted(masks.iterdir())])
+    app.wait_jobs()
+    project = app.session.project
+    for name in NAMES:
+        record = next(r for r in project.images() if r.name == f"{name}.tif")
+        np.testing.assert_array_equal(project.mask(record.id), truth(app, name))
+    out = tmp_path / "masks_out"
+    dock.export_to(str(out))
+    app.wait_jobs()
+    exported = iio.imread(out / "network_01_mask.png")
+    np.testing.assert_array_equal(exported > 0, truth(app, "network_01") > 0)
+
+
+def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_path):
+    app = opened
+    project = app.session.project
+    from nanomorph.mask_transfer import import_masks
+    from nanomorph.jobs import run_job
+
+    run_job(import_masks(project, sorted((app.sample_folder / "masks").glob("*_mask.png")),
+                         {"nonzero": 1}))
+    network = select(app, "network_01")
+    dock = app.docks["Percolation"]
+    dock.run_current()
+    app.wait_jobs()
+    stored = project.analyses("percolation")[network.id]
+    assert stored["result"]["percolates"] and not stored["stale"]
+    assert "PERCOLATES" in dock.verdict.text()
+    overlay = find_layer(app.viewer, "clusters")
+    assert overlay is not None and (overlay.data == SPANNING).any()
+    assert set(np.unique(overlay.data)) <= set(range(0, 15))
+    dock.overlay_box.value = False
+    assert not overlay.visible
+
+    dock.run_all()
+    app.wait_jobs()
+    assert dock.table.rowCount() == 3
+    rows = {dock.table.item(r, 0).text(): dock.table.item(r, 1).text()
+            for r in range(dock.table.rowCount())}
+    assert rows["network_01.tif"] == "yes" and rows["singular_01.tif"] == "no"
+    # editing the mask marks the result stale
+    layer = find_layer(app.viewer, "mask")
+    layer.paint((5, 5), 1)
+    app.masks = app.session.mask_controller
+    app.masks.save_now()
+    app.wait_jobs()
+    assert project.analyses("percolation")[network.id]["stale"]
+    statuses = {dock.table.item(r, 0).text(): dock.table.item(r, 7).text()
+                for r in range(dock.table.rowCount())}
+    assert statuses["network_01.tif"] == "stale"
+    # clicking a row opens that image
+    row = next(r for r in range(dock.table.rowCount())
+               if dock.table.item(r, 0).text() == "singular_01.tif")
+    dock._row_clicked(row, 0)
+    app.wait_jobs()
+    assert app.session.current.name == "singular_01.tif"
+    dock.export_to(str(tmp_path / "results.csv"))
+    with open(tmp_path / "results.csv") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 3 and {"percolates", "n_clusters", "setting_eps"} <= set(table[0])
+
+
+def test_noise_pixels_get_their_own_colour(opened):
+    from napari_nanomorph.widgets.percolation import overlay_labels
+
+    labels = np.array([[1, 1, 0, -1], [0, 2, 2, 0]])
+    out = overlay_labels(labels, spanning={2})
+    assert out[0, 3] == NOISE and out[1, 1] == SPANNING and out[0, 0] not in (NOISE, SPANNING)
+
+
+def test_physical_eps_on_an_uncalibrated_image_warns_and_keeps_going(opened, monkeypatch,
+                                                                     tmp_path):
+    import tifffile
+
+    import napari_nanomorph.widgets.percolation as perc
+    from nanomorph.jobs import run_job
+
+    shown = []
+    monkeypatch.setattr(perc, "show_warning", shown.append)
+    app = opened
+    project = app.session.project
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, (truth(app, "bundle_01") * 200).astype(np.uint8))  # no pixel size
+    record = run_job(project.add_images([plain])).added[0]
+    assert not record.calibration.calibrated
+    project.save_mask(record.id, truth(app, "bundle_01"))
+    app.session.images_changed.emit()
+    app.docks["Images"].select(record.id)
+    app.wait_jobs()
+    dock = app.docks["Percolation"]
+    dock.settings_form["units"].value = "nm"
+    dock.run_current()
+    app.wait_jobs()
+    assert shown and "uncalibrated" in shown[0]
+    assert record.id not in project.analyses("percolation")
+    dock.settings_form["units"].value = "px"  # the app keeps working
+    dock.run_current()
+    app.wait_jobs()
+    assert record.id in project.analyses("percolation")

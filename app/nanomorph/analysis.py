@@ -94,9 +94,20 @@ def percolate_foreground(foreground: np.ndarray, settings: PercolationSettings,
     return result
 
 
-def analyse_image_mask(mask: np.ndarray, record: "ImageRecord",
-                       settings: PercolationSettings) -> tuple[dict, "PercolationResult"]:
+def image_databar_rows(record: "ImageRecord") -> int:
+    """Rows of the SEM info bar at the bottom of a project image (0 when it has none)."""
+    from nanomorph.io import read_image
+    from nanomorph.masks import databar_rows_of
+
+    return databar_rows_of(read_image(record.path, page=0 if len(record.shape) == 3 else None))
+
+
+def analyse_image_mask(mask: np.ndarray, record: "ImageRecord", settings: PercolationSettings,
+                       databar_rows: int = 0) -> tuple[dict, "PercolationResult"]:
     """Percolation and skeleton metrics of one project image's mask.
+
+    The bottom ``databar_rows`` rows (an SEM info bar) are left out: the analysed frame is the
+    scanned area, so a network can span it in y.
 
     Returns
     -------
@@ -111,12 +122,12 @@ def analyse_image_mask(mask: np.ndarray, record: "ImageRecord",
         raise NanomorphError(f"{record.name} is uncalibrated: give eps in px or set its pixel "
                              "size in the Project dock")
     pixel_size_nm = calibration.pixel_size_nm() if calibration.is_length else None
-    foreground = mask == WIRE_LABEL
+    foreground = mask[: mask.shape[0] - databar_rows] == WIRE_LABEL
     result = percolate_foreground(foreground, settings, pixel_size_nm)
     network = (network_metrics(foreground, spacing=pixel_size_nm, unit="nm") if pixel_size_nm
                else network_metrics(foreground))
     summary = {**result.as_record(), "network": network.as_record(),
-               "calibration": calibration.as_json()}
+               "calibration": calibration.as_json(), "databar_rows": databar_rows}
     return summary, result
 
 
@@ -143,7 +154,8 @@ def analyse_project(project: "Project", image_ids: list[int], settings: Percolat
             error = "no mask yet"
         else:
             try:
-                summary, _ = analyse_image_mask(project.mask(image_id, version), record, settings)
+                summary, _ = analyse_image_mask(project.mask(image_id, version), record, settings,
+                                                image_databar_rows(record))
             except NanomorphError as e:
                 error = e.reason
             else:
@@ -159,8 +171,8 @@ def export_analyses_csv(project: "Project", path) -> int:
     """Write every stored percolation result as one CSV row per image (atomic); returns rows.
 
     Columns: image, path, sha256, mask_version, stale, the percolation record (as
-    ``nanomorph percolate``), the settings used (``setting_*``), the skeleton metrics and the
-    calibration.
+    ``nanomorph percolate``), the settings used (``setting_*``), the skeleton metrics, the
+    calibration and the info-bar rows left out.
     """
     import csv
     import io

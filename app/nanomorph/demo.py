@@ -45,9 +45,46 @@ def step_labels_and_masks(project: Project) -> dict:
             "wire_fraction": {"min": round(min(fractions), 4), "max": round(max(fractions), 4)}}
 
 
+def _class_of(project: Project) -> dict[int, str]:
+    """Image id → morphology class, from the sample file names (``network_03.tif``)."""
+    return {r.id: r.name.split("_")[0] for r in project.images()}
+
+
+def step_auto_mask(project: Project) -> dict:
+    """Classical auto-mask (Otsu, polarity found per image) against the exact masks: Dice."""
+    from nanomorph.masking_jobs import auto_mask_image
+    from nanomorph.masks import METHOD_DEFAULTS
+    from nanomorph.metrics import dice
+
+    classes = _class_of(project)
+    scores: dict[str, list[float]] = {}
+    for record in project.images():
+        predicted = auto_mask_image(record.path, METHOD_DEFAULTS["otsu"]) > 0
+        scores.setdefault(classes[record.id], []).append(dice(predicted, project.mask(record.id) > 0))
+    return {"method": "otsu", "dice_by_class": {c: round(float(np.mean(v)), 3)
+                                               for c, v in sorted(scores.items())}}
+
+
+def step_percolation(project: Project) -> dict:
+    """DBSCAN percolation (eps 2 px, min_samples 2, margin 2 px) of every true mask."""
+    from nanomorph.analysis import PercolationSettings, analyse_project
+    from nanomorph.jobs import run_job
+
+    classes = _class_of(project)
+    results = run_job(analyse_project(project, [r.id for r in project.images()],
+                                      PercolationSettings()))
+    per_class: dict[str, list[bool]] = {}
+    for image_id, summary in results.items():
+        per_class.setdefault(classes[image_id], []).append(summary["percolates"])
+    return {"percolating_by_class": {c: f"{sum(v)}/{len(v)}" for c, v in sorted(per_class.items())},
+            "mean_ms": round(1e3 * float(np.mean([s["seconds"] for s in results.values()])), 2)}
+
+
 STEPS = {
     "read": step_read,
     "labels_and_masks": step_labels_and_masks,
+    "auto_mask": step_auto_mask,
+    "percolation": step_percolation,
 }
 
 

@@ -22,11 +22,11 @@ def auto_mask_image(path: str, params: "MaskParams", polarity: str = AUTO_POLARI
     """The auto-mask (uint8, 1 = nanowire) of an image file; ``polarity="auto"`` lets
     :func:`nanomorph.masks.suggest_polarity` decide for this image."""
     from nanomorph.io import read_image
-    from nanomorph.masks import mask_micrograph, suggest_polarity
+    from nanomorph.masks import databar_rows_of, mask_micrograph, suggest_polarity
 
     image = read_image(path)
     if polarity == AUTO_POLARITY:
-        polarity = suggest_polarity(image.plane(page))
+        polarity = suggest_polarity(image.plane(page), databar_rows=databar_rows_of(image, page))
     params = dataclasses.replace(params, polarity=polarity)
     return mask_micrograph(image, params, page=page).astype(np.uint8)
 

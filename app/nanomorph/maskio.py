@@ -179,8 +179,7 @@ def map_mask_values(array: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
 
 
 def write_mask_png(path, mask: np.ndarray) -> None:
-    """Write a mask as a lossless gray PNG, atomically (temporary file, then rename), with the
-    permissions of any new file of the user (the umask applies).
+    """Write a mask as a lossless gray PNG, atomically (temporary file, then rename).
 
     Parameters
     ----------
@@ -215,15 +214,6 @@ def write_mask_png(path, mask: np.ndarray) -> None:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     atomic_write_bytes(os.fspath(path), buffer.getvalue())
-    os.chmod(path, _new_file_mode())
-
-
-def _new_file_mode() -> int:
-    """``0o666`` less the umask: what ``open()`` gives a new file (the temporary file of an
-    atomic write is private, 0o600)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _distinct_values(array: np.ndarray) -> list:

@@ -17,6 +17,9 @@ def test_demo_runs_every_step_and_writes_a_summary(tmp_path, capsys):
     assert labels["labelled_per_class"] == {"bundle": 2, "dispersed": 2, "network": 2,
                                             "singular": 2}
     assert labels["masks"] == 24 and 0 < labels["wire_fraction"]["min"] < 0.3
+    assert summary["steps"]["percolation"]["percolating_by_class"] == {
+        "bundle": "0/6", "dispersed": "0/6", "network": "6/6", "singular": "0/6"}
+    assert min(summary["steps"]["auto_mask"]["dice_by_class"].values()) > 0.6
     assert str(tmp_path / "summary.json") in out
     # a second run reuses the finished sample project
     assert main(["demo", "--out", str(tmp_path)]) == 0

@@ -210,3 +210,15 @@ def test_physical_eps_on_an_uncalibrated_image_warns_and_keeps_going(opened, mon
     dock.run_current()
     app.wait_jobs()
     assert record.id in project.analyses("percolation")
+
+
+def test_choosing_a_method_loads_its_measured_defaults(opened):
+    from nanomorph.masks import METHOD_DEFAULTS
+
+    dock = opened.docks["Mask"]
+    dock.form["smooth_sigma_px"].value = 9.0
+    dock.form["method"].value = "ridge"
+    assert dock.form["smooth_sigma_px"].value == METHOD_DEFAULTS["ridge"].smooth_sigma_px
+    assert not dock.form["ridge_filter"].native.isHidden()
+    assert dock.form["block_size_px"].native.isHidden()
+    assert dock.params().method == "ridge"

@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
                         "(guessed per image; the default)")
     p.add_argument("--smooth", type=_non_negative, default=None, metavar="SIGMA_PX",
                    help="Gaussian smoothing sigma in pixels before thresholding (0 = none; "
-                        "default: the method's, 2 px, 1 px for ridge)")
+                        "default: the method's, 1.5 px for otsu and li, 1 px for the others)")
     p.add_argument("--min-size", type=_non_negative_int, default=None, metavar="PX",
                    help="remove objects smaller than this many pixels (default 64)")
     p.add_argument("--ridge-filter", choices=RIDGE_FILTERS, default="sato",

@@ -28,8 +28,6 @@ _GLOBAL_THRESHOLDS = {
     "triangle": filters.threshold_triangle,
 }
 _RIDGE_FILTERS = {"sato": filters.sato, "meijering": filters.meijering, "frangi": filters.frangi}
-# MAD of a normal distribution times this is its standard deviation.
-_MAD_TO_SD = 1.4826
 
 
 def auto_mask(image2d: np.ndarray, params: MaskParams | None = None, *,
@@ -55,7 +53,8 @@ def auto_mask(image2d: np.ndarray, params: MaskParams | None = None, *,
     Raises
     ------
     InvalidParameterError
-        For an image that is not 2-D or not real-valued.
+        For an image that is not 2-D, not real-valued or not finite, and an info bar that does
+        not fit in it.
     """
     params = MaskParams() if params is None else params
     image2d = _check_image(image2d)
@@ -138,15 +137,14 @@ def _mask_scanned(image2d: np.ndarray, params: MaskParams) -> np.ndarray:
 
 
 def _ridge_mask(score: np.ndarray, params: MaskParams) -> np.ndarray:
-    """Hysteresis on a ridge filter's response in robust standard deviations above its median."""
+    """Hysteresis on a ridge filter's response, thresholds in multiples of its Otsu threshold."""
     response = _RIDGE_FILTERS[params.ridge_filter](score, sigmas=params.ridge_sigmas_px,
                                                     black_ridges=False)
-    median = float(np.median(response))
-    spread = _MAD_TO_SD * float(np.median(np.abs(response - median)))
-    if not spread > 0:
+    if not response.max() > response.min():
         return np.zeros(score.shape, dtype=bool)
+    otsu = float(filters.threshold_otsu(response))
     low, high = params.hysteresis
-    return filters.apply_hysteresis_threshold((response - median) / spread, low, high)
+    return filters.apply_hysteresis_threshold(response, low * otsu, high * otsu)
 
 
 def _clean(mask: np.ndarray, min_size_px: int, fill_holes_px: int) -> np.ndarray:
@@ -167,6 +165,9 @@ def _check_image(image2d) -> np.ndarray:
         return image2d.astype(np.uint8)
     if image2d.dtype.kind not in "uif":
         raise InvalidParameterError(f"auto-masking needs gray levels, not {image2d.dtype} data")
+    if image2d.dtype.kind == "f" and not np.isfinite(image2d).all():
+        raise InvalidParameterError("the image holds NaN or infinite values: replace them first "
+                                    "(nanomorph.io.read_image does)")
     return image2d
 
 

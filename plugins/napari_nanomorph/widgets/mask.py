@@ -102,6 +102,17 @@ class MaskWidget(NanomorphDock):
             CheckBox(name="crop_databar", text="ignore the SEM info bar", value=d.crop_databar),
         ])
 
+    def _load_defaults(self, method: str) -> None:
+        """Show ``method``'s measured defaults (the polarity and info-bar choice stay)."""
+        defaults = METHOD_DEFAULTS[method]
+        with self.form.changed.blocked():
+            for widget in self.form:
+                if widget.name in ("method", "polarity", "crop_databar"):
+                    continue
+                value = getattr(defaults, widget.name)
+                widget.value = (", ".join(f"{v:g}" for v in value)
+                                if widget.name == "ridge_sigmas_px" else value)
+
     def params(self) -> MaskParams:
         """The form as MaskParams (polarity resolved later, per image, when it is 'auto')."""
         values = {w.name: w.value for w in self.form}
@@ -117,6 +128,9 @@ class MaskWidget(NanomorphDock):
 
     def _form_changed(self, *_) -> None:
         method = self.form["method"].value
+        if method != getattr(self, "_method", method):
+            self._load_defaults(method)
+        self._method = method
         for name, only in ONLY_FOR.items():
             self.form[name].visible = method == only
         if self.preview_box.value:

@@ -157,7 +157,7 @@ class PercolationWidget(NanomorphDock):
 
     def _compute_overlay(self, record, settings: PercolationSettings) -> None:
         """Cluster labels of the current image at display resolution (background job)."""
-        from nanomorph.analysis import analyse_image_mask
+        from nanomorph.analysis import analyse_image_mask, image_databar_rows
 
         project = self.session.project
         mask = project.mask(record.id)
@@ -166,7 +166,8 @@ class PercolationWidget(NanomorphDock):
         native = PercolationSettings(**{**settings.as_dict(), "resize": None})
 
         def compute():
-            _summary, result = analyse_image_mask(mask, record, native)
+            _summary, result = analyse_image_mask(mask, record, native,
+                                                  image_databar_rows(record))
             spanning = {c.label for c in result.clusters if c.spans_x and c.spans_y}
             return overlay_labels(result.labels, spanning)
 

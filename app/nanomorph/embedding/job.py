@@ -1,0 +1,227 @@
+"""The embedding job: image files to one embedding each, through the cache, in batches.
+
+Steps: hash each file (SHA-256 of its bytes; remembered by the cache per size and mtime), take
+what the cache holds, then for each batch of the others read the image (first page of a stack),
+preprocess it (``nanomorph.encoders.preprocess``), run the encoder on the batch's crops, average
+each image's crops, and store the batch in the cache before yielding its progress event. Reading
+and preprocessing run on the calling thread (no DataLoader workers): the GUI's worker thread or
+the CLI. A file that cannot be read or hashed is reported in ``failed`` and skipped; the rest of
+its batch is embedded.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nanomorph.embedding.cache import EmbeddingCache
+from nanomorph.encoders.preprocess import PreprocessSpec
+from nanomorph.errors import InvalidParameterError, NanomorphError
+from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
+
+HASH_PROGRESS_INTERVAL_S = 0.25
+
+
+@dataclass
+class EmbeddingResult:
+    """Embeddings of the images that worked, in input order.
+
+    Attributes
+    ----------
+    embeddings : ndarray, float32, shape (N, D)
+    paths, sha256s : list of str
+        File and content hash of each row.
+    failed : list of (str, str)
+        (path, reason) of each image that could not be embedded, in input order.
+    encoder : str
+        The encoder's name; ``encoder_key`` adds its weights id.
+    encoder_key : str
+    preprocess : PreprocessSpec
+    from_cache : int
+        Rows taken from the cache (the others were computed by this job).
+    notes : dict of str to list of str
+        Per path, what reading and preprocessing noted (images computed by this job only).
+    """
+
+    embeddings: np.ndarray
+    paths: list[str]
+    sha256s: list[str]
+    failed: list[tuple[str, str]]
+    encoder: str
+    encoder_key: str
+    preprocess: PreprocessSpec
+    from_cache: int = 0
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def embed_images(items: Iterable, *, encoder="efficientnet-lite0", device: str | None = None,
+                 batch_size: int = 16, cache: EmbeddingCache | str | os.PathLike | None = None,
+                 preprocess: PreprocessSpec | None = None,
+                 cancel: CancelToken | None = None) -> Job[EmbeddingResult]:
+    """Embed image files with an encoder (a job: yields Progress, returns EmbeddingResult).
+
+    Parameters
+    ----------
+    items : iterable
+        Paths, or ``(path, sha256)`` pairs when the content hashes are known (a project's
+        images), which skips hashing.
+    encoder : str, path-like or EncoderSpec
+        Registry name, saved encoder path, or spec (``nanomorph.encoders.get_encoder_spec``).
+    device : str, optional
+        ``auto``/``cpu``/``cuda``/``mps`` (``nanomorph.device.select_device``).
+    batch_size : int
+        Images per forward pass (each contributes one crop, or its tiles in ``tiles`` mode).
+    cache : EmbeddingCache or folder, optional
+        Where embeddings are looked up and stored; None computes everything.
+    preprocess : PreprocessSpec, optional
+        Overrides the encoder's own preprocessing.
+    cancel : CancelToken, optional
+        Checked between batches; what finished is in the cache.
+
+    Raises
+    ------
+    JobCancelled
+        When ``cancel`` is set.
+    InvalidParameterError, NanomorphError
+        For an unknown encoder or device, a bad batch size, an encoder that cannot be built.
+    """
+    from nanomorph.device import select_device
+    from nanomorph.encoders.registry import get_encoder_spec
+
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise InvalidParameterError(f"the batch size must be a whole number >= 1, got {batch_size!r}")
+    spec = get_encoder_spec(encoder)
+    preprocess = spec.preprocess if preprocess is None else preprocess
+    device = select_device(device)
+    items = [_as_pair(item) for item in items]
+    own_cache = cache is not None and not isinstance(cache, EmbeddingCache)
+    if own_cache:
+        cache = EmbeddingCache(cache)
+    try:
+        return (yield from _embed(items, spec, preprocess, device, batch_size, cache, cancel))
+    finally:
+        if own_cache:
+            cache.close()
+
+
+def _embed(items, spec, preprocess, device, batch_size, cache, cancel):
+    total = len(items)
+    hashes, failed = yield from _hash_all(items, cache, cancel)
+    keys = (spec.key(), preprocess.key())
+    vectors = cache.get_many(hashes.values(), *keys) if cache is not None else {}
+    indices_of: dict[str, list[int]] = {}  # content hash -> items with that content
+    for index, sha in hashes.items():
+        indices_of.setdefault(sha, []).append(index)
+    from_cache = sum(len(indices_of[sha]) for sha in vectors)
+    pending = [sha for sha in indices_of if sha not in vectors]
+    done = from_cache + len(failed)
+    yield Progress(done, total, f"{from_cache} of {total} embeddings from the cache")
+    notes: dict[str, list[str]] = {}
+    for start in range(0, len(pending), batch_size):
+        check_cancel(cancel)
+        batch = pending[start:start + batch_size]
+        computed, batch_failed = _embed_batch(
+            [(sha, items[indices_of[sha][0]][0]) for sha in batch], spec, preprocess, device,
+            notes)
+        if cache is not None and computed:
+            cache.put_many(computed, *keys)
+        vectors.update(computed)
+        for sha, reason in batch_failed.items():
+            failed.update(dict.fromkeys(indices_of[sha], reason))
+        done += sum(len(indices_of[sha]) for sha in batch)
+        yield Progress(done, total, f"embedded {len(computed)} of {len(batch)} images",
+                       payload={"failed": [(items[indices_of[sha][0]][0], reason)
+                                           for sha, reason in batch_failed.items()]})
+    return _result(items, hashes, vectors, failed, spec, preprocess, from_cache, notes)
+
+
+def _as_pair(item) -> tuple[str, str | None]:
+    if isinstance(item, (tuple, list)) and len(item) == 2:
+        return os.fsdecode(os.fspath(item[0])), item[1]
+    return os.fsdecode(os.fspath(item)), None
+
+
+def _hash_all(items, cache, cancel):
+    """Content hashes {index: sha256} of the items, and {index: reason} for files that cannot
+    be read (a job: yields Progress a few times per second while hashing)."""
+    from nanomorph.project.hashing import sha256_file
+
+    hashes, failed = {}, {}
+    last_yield = time.monotonic()
+    for index, (path, known) in enumerate(items):
+        if known:
+            hashes[index] = known
+            continue
+        try:
+            hashes[index] = cache.file_sha256(path) if cache is not None else sha256_file(path)
+        except OSError as exc:
+            failed[index] = _unreadable_reason(path, exc)
+        if time.monotonic() - last_yield > HASH_PROGRESS_INTERVAL_S:
+            check_cancel(cancel)
+            yield Progress(0, len(items), f"checking files ({index + 1} of {len(items)})")
+            last_yield = time.monotonic()
+    return hashes, failed
+
+
+def _unreadable_reason(path: str, exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError) or os.path.isdir(path):
+        return "this is a folder, not an image file"
+    if isinstance(exc, PermissionError):
+        return "permission denied: the file cannot be read"
+    return f"the file cannot be read ({exc.strerror or exc})"
+
+
+def _embed_batch(batch: list[tuple[str, str]], spec, preprocess: PreprocessSpec, device: str,
+                 notes: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Embed one batch of (sha256, path): ({sha256: (D,) float32}, {sha256: failure reason});
+    what reading and preprocessing note is added to ``notes[path]``."""
+    from nanomorph.embedding.models import embed_inputs, loaded_encoder
+    from nanomorph.encoders.preprocess import preprocess_image
+    from nanomorph.io import read_image
+
+    inputs, owners, failed = [], [], {}
+    for sha, path in batch:
+        try:
+            image = read_image(path, page=0)
+            prepared = preprocess_image(image, preprocess)
+        except NanomorphError as exc:
+            failed[sha] = exc.reason
+            continue
+        inputs.append(prepared.inputs)
+        owners.append((sha, len(prepared.inputs)))
+        image_notes = [*image.metadata.get("notes", []), *prepared.notes]
+        if image_notes:
+            notes[path] = image_notes
+    if not inputs:
+        return {}, failed
+    module = loaded_encoder(spec, device)
+    crops = embed_inputs(module, np.concatenate(inputs), device, spec.embedding_dim)
+    computed, start = {}, 0
+    for sha, count in owners:
+        computed[sha] = crops[start:start + count].mean(axis=0)
+        start += count
+    return computed, failed
+
+
+def _result(items, hashes, vectors, failed, spec, preprocess, from_cache, notes) -> EmbeddingResult:
+    rows = [i for i in range(len(items)) if i in hashes and hashes[i] in vectors]
+    dim = spec.embedding_dim
+    embeddings = (np.stack([vectors[hashes[i]] for i in rows]).astype(np.float32, copy=False)
+                  if rows else np.zeros((0, dim), np.float32))
+    return EmbeddingResult(
+        embeddings=embeddings,
+        paths=[items[i][0] for i in rows],
+        sha256s=[hashes[i] for i in rows],
+        failed=[(items[i][0], failed[i]) for i in sorted(failed)],
+        encoder=spec.name,
+        encoder_key=spec.key(),
+        preprocess=preprocess,
+        from_cache=from_cache,
+        notes=notes,
+    )

@@ -1,0 +1,256 @@
+"""From a micrograph to encoder inputs: one rule for every encoder, chosen by measurement.
+
+Steps (``preprocess_plane``)
+----------------------------
+1. Info bar (``crop_databar``): the rows of an SEM info bar are cut off: ``databar_rows`` from
+   the file's metadata (FEI TIFFs), else :func:`nanomorph.masks.databar.find_databar_rows`.
+2. Robust gray levels: the ``percentiles`` (default 0.5 / 99.5 %) of the image map to 0 / 1
+   (:func:`nanomorph.intensity.percentile_range`; the clip to [0, 1] is applied after the resize,
+   which is linear, so it only differs from clipping first where a resized pixel mixes saturated
+   and unsaturated pixels, and saves a full-resolution pass).
+3. Crops of ``size_px`` × ``size_px`` (224), resized with an anti-aliased bilinear filter
+   (Pillow's, whose support widens with the reduction factor):
+
+   - ``mode="resize"``: the whole image squeezed to 224 × 224 (aspect ratio not kept, as
+     ``torchvision``'s ``Resize((224, 224))`` in Lu et al. 2022);
+   - ``mode="tiles"``: the image resized so its short side is ``tiles_per_side`` × 224 (aspect
+     ratio kept), cut into the centred grid of whole 224-px tiles; the embedding is the mean of
+     the tiles' embeddings.
+   - ``equal_field_of_view_nm``: every crop covers this many nanometres, so embeddings of images
+     taken at different magnifications compare like with like: ``resize`` takes the centred
+     field of view, ``tiles`` the grid of whole fields of view (at most 8 × 8, centred).
+     Uncalibrated images, and images smaller than the field of view, fall back to the whole
+     image resized, with a note.
+4. Gray to three channels, then the encoder's ``mean`` / ``std`` per channel.
+
+The choice, measured (``tests/benchmarks/test_bench_embedding.py::test_preprocessing_choice``)
+-------------------------------------------------------------------------------------------
+Real images of ``../shared/data``, one class per source (network: AgNW and aramid nanofibre
+SEM, 5; dispersed wires SEM, 6; CNT composite, 2; cellulose fibres, 2; TiO2 particles, 12;
+in-situ TEM nanowires, 4 frames of 24), EfficientNet-Lite0 ImageNet embeddings, leave-one-out
+1-NN (cosine) and logistic-regression accuracy, and the mean silhouette (cosine) of the classes:
+
+=====================  ==========  ==========  ==========  =============
+variant                1-NN        logistic    silhouette  forward passes
+=====================  ==========  ==========  ==========  =============
+MEASURED_TABLE
+=====================  ==========  ==========  ==========  =============
+
+DEFAULT_CHOICE
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nanomorph.errors import InvalidParameterError
+from nanomorph.intensity import percentile_range
+
+MODES = ("resize", "tiles")
+MAX_TILES_PER_SIDE = 8
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """How an image becomes encoder inputs (see the module docstring).
+
+    Attributes
+    ----------
+    size_px : int
+        Side of each network input, in pixels (224).
+    mean, std : (float, float, float)
+        Per-channel normalisation of gray levels in [0, 1], as the encoder was trained.
+    percentiles : (float, float)
+        Low / high percentiles (%) mapped to 0 / 1.
+    mode : str
+        ``"resize"`` or ``"tiles"``.
+    tiles_per_side : int
+        ``tiles`` mode: tiles along the image's short side.
+    crop_databar : bool
+        Cut an SEM info bar off before anything else.
+    equal_field_of_view_nm : float or None
+        Field of view of each crop in nanometres for calibrated images (None: the whole image).
+    """
+
+    size_px: int = 224
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    percentiles: tuple[float, float] = (0.5, 99.5)
+    mode: str = "resize"
+    tiles_per_side: int = 2
+    crop_databar: bool = True
+    equal_field_of_view_nm: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidParameterError(f"unknown preprocessing mode {self.mode!r}: choose "
+                                        f"{' or '.join(MODES)}")
+        if not (isinstance(self.size_px, int) and self.size_px >= 16):
+            raise InvalidParameterError(f"the input size must be >= 16 px, got {self.size_px!r}")
+        low, high = self.percentiles
+        if not 0 <= low < high <= 100:
+            raise InvalidParameterError(f"percentiles must satisfy 0 <= low < high <= 100, "
+                                        f"got {low}, {high}")
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            raise InvalidParameterError("mean and std need three values, std > 0")
+        if not (isinstance(self.tiles_per_side, int) and self.tiles_per_side >= 1):
+            raise InvalidParameterError(f"tiles_per_side must be >= 1, got {self.tiles_per_side!r}")
+        fov = self.equal_field_of_view_nm
+        if fov is not None and not (math.isfinite(fov) and fov > 0):
+            raise InvalidParameterError(f"the field of view must be > 0 nm, got {fov!r}")
+
+    def as_json(self) -> dict:
+        """The fields as JSON-ready values (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_json(cls, fields: dict) -> "PreprocessSpec":
+        """The spec :meth:`as_json` wrote (lists become tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+    def key(self) -> str:
+        """Short stable id of these settings (12 hex digits of a SHA-256 of the sorted JSON):
+        the embedding cache's preprocessing key."""
+        text = json.dumps(self.as_json(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Preprocessed:
+    """Encoder inputs of one image.
+
+    Attributes
+    ----------
+    inputs : ndarray, float32, shape (T, 3, size_px, size_px)
+        T crops (1 for ``resize``), normalised; their embeddings are averaged.
+    notes : list of str
+        What was done that a user may want to know (bar cut, fallbacks).
+    """
+
+    inputs: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+def preprocess_image(image, spec: PreprocessSpec, page: int = 0) -> Preprocessed:
+    """Encoder inputs of a ``MicroscopeImage`` (one page of a stack), with its info bar rows
+    from ``metadata["databar_rows"]`` and its calibration."""
+    calibration = image.calibration
+    pixel_size_nm = calibration.pixel_size_nm() if calibration.is_length else None
+    return preprocess_plane(image.plane(page), spec,
+                            databar_rows=image.metadata.get("databar_rows"),
+                            pixel_size_nm=pixel_size_nm)
+
+
+def preprocess_plane(plane: np.ndarray, spec: PreprocessSpec, *, databar_rows: int | None = None,
+                     pixel_size_nm: tuple[float, float] | None = None) -> Preprocessed:
+    """Encoder inputs of a 2-D gray image.
+
+    Parameters
+    ----------
+    plane : ndarray, shape (rows, cols)
+        Gray levels of any real dtype.
+    spec : PreprocessSpec
+    databar_rows : int, optional
+        Info bar height when known (else found from the pixels, with ``crop_databar``).
+    pixel_size_nm : (float, float), optional
+        Pixel size (y, x) in nm; needed for ``equal_field_of_view_nm``.
+
+    Returns
+    -------
+    Preprocessed
+    """
+    plane = np.asarray(plane)
+    if plane.ndim != 2 or min(plane.shape) < 1:
+        raise InvalidParameterError(f"expected a 2-D image, got shape {plane.shape}")
+    notes = []
+    if spec.crop_databar:
+        plane, bar_note = _without_databar(plane, databar_rows)
+        notes += bar_note
+    lo, hi = percentile_range(plane, *spec.percentiles)
+    crops = _crops(plane, spec, pixel_size_nm, notes)
+    crops -= lo
+    crops *= 1.0 / (hi - lo) if hi > lo else 1.0
+    np.clip(crops, 0.0, 1.0, out=crops)
+    mean = np.asarray(spec.mean, np.float32)[:, None, None]
+    inv_std = (1.0 / np.asarray(spec.std, np.float32))[:, None, None]
+    return Preprocessed(((crops[:, None] - mean) * inv_std).astype(np.float32, copy=False), notes)
+
+
+def _without_databar(plane: np.ndarray, databar_rows: int | None) -> tuple[np.ndarray, list[str]]:
+    from nanomorph.masks.databar import find_databar_rows
+
+    rows = int(databar_rows) if databar_rows else find_databar_rows(plane)
+    if not 0 < rows < plane.shape[0]:
+        return plane, []
+    return plane[:-rows], [f"info bar of {rows} rows cut off"]
+
+
+def _crops(plane: np.ndarray, spec: PreprocessSpec, pixel_size_nm, notes: list[str]) -> np.ndarray:
+    """Crops (T, S, S) float32 of ``plane`` in its gray levels, by the spec's mode."""
+    rows, cols = plane.shape
+    size = spec.size_px
+    if spec.equal_field_of_view_nm is not None:
+        grid = _field_of_view_grid(plane.shape, spec, pixel_size_nm, notes)
+        if grid is not None:
+            return _grid_crops(plane, *grid, size)
+    if spec.mode == "tiles" and spec.equal_field_of_view_nm is None:
+        tile_px = min(rows, cols) / spec.tiles_per_side
+        counts = (max(1, int(rows / tile_px + 1e-6)), max(1, int(cols / tile_px + 1e-6)))
+        return _grid_crops(plane, (tile_px, tile_px), counts, size)
+    return _grid_crops(plane, (rows, cols), (1, 1), size)
+
+
+def _field_of_view_grid(shape, spec: PreprocessSpec, pixel_size_nm, notes: list[str]):
+    """(tile size in source px (y, x), tile counts (y, x)) for an equal field of view, or None
+    (with a note) when the image is uncalibrated or smaller than the field of view."""
+    fov = spec.equal_field_of_view_nm
+    if pixel_size_nm is None:
+        notes.append(f"uncalibrated: the whole image was resized instead of a {fov:g} nm "
+                     "field of view")
+        return None
+    tile_px = (fov / pixel_size_nm[0], fov / pixel_size_nm[1])
+    counts = [int(n / t + 1e-6) for n, t in zip(shape, tile_px)]
+    if min(counts) < 1:
+        height, width = (n * p for n, p in zip(shape, pixel_size_nm))
+        notes.append(f"the image covers {height:.4g} × {width:.4g} nm, less than the {fov:g} nm "
+                     "field of view: the whole image was resized")
+        return None
+    if spec.mode == "resize":
+        return tile_px, (1, 1)
+    if max(counts) > MAX_TILES_PER_SIDE:
+        notes.append(f"{counts[0]} × {counts[1]} fields of view: the centred "
+                     f"{min(counts[0], MAX_TILES_PER_SIDE)} × {min(counts[1], MAX_TILES_PER_SIDE)}"
+                     " were embedded")
+    return tile_px, tuple(min(c, MAX_TILES_PER_SIDE) for c in counts)
+
+
+def _grid_crops(plane: np.ndarray, tile_px: tuple[float, float], counts: tuple[int, int],
+                size: int) -> np.ndarray:
+    """Cut the centred region of ``counts`` tiles of ``tile_px`` source pixels, resize it to
+    (counts·size) pixels and split it into tiles: (counts[0]·counts[1], size, size) float32."""
+    region = []
+    for n, tile, count in zip(plane.shape, tile_px, counts):
+        extent = min(n, max(1, round(tile * count)))
+        start = (n - extent) // 2
+        region.append(slice(start, start + extent))
+    out_rows, out_cols = counts[0] * size, counts[1] * size
+    resized = _resize(plane[tuple(region)], out_rows, out_cols)
+    tiles = resized.reshape(counts[0], size, counts[1], size).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(tiles.reshape(-1, size, size))
+
+
+def _resize(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Anti-aliased bilinear resize to (rows, cols): a new, writable float32 array (Pillow's
+    "F" mode)."""
+    from PIL import Image
+
+    source = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32))
+    return np.array(source.resize((cols, rows), Image.Resampling.BILINEAR), dtype=np.float32)

@@ -1,5 +1,8 @@
 """Render the README screenshot: the desktop app on the sample project (run by `make screenshot`).
 
+The picture shows a network image with its mask, the percolation verdict and the cluster
+overlay (spanning cluster in yellow).
+
 Usage: python docs/make_screenshot.py OUT.png   (needs a display; the Makefile runs it under Xvfb)
 """
 
@@ -7,6 +10,25 @@ from __future__ import annotations
 
 import sys
 import time
+
+
+def wait_until(condition, app, timeout_s: float = 120.0) -> bool:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def dock_of(widget):
+    """The QDockWidget holding a dock's widget."""
+    from qtpy.QtWidgets import QDockWidget
+
+    while widget is not None and not isinstance(widget, QDockWidget):
+        widget = widget.parentWidget()
+    return widget
 
 
 def main(out: str) -> int:
@@ -19,20 +41,20 @@ def main(out: str) -> int:
 
     viewer = napari.Viewer(title="nanomorph")
     viewer.window.resize(1500, 950)
-    add_docks(viewer)
+    docks = add_docks(viewer)
     session = session_for(viewer)
     open_sample_project(viewer)
     app = QApplication.instance()
-    deadline = time.time() + 120
-    # wait until the project is open, the first image shown and every background job finished
-    while time.time() < deadline:
-        app.processEvents()
-        if session.current is not None and not session.jobs.busy:
-            break
-        time.sleep(0.02)
-    else:
+    ready = lambda: session.current is not None and not session.jobs.busy  # noqa: E731
+    if not wait_until(ready, app):
         print("timed out waiting for the sample project", file=sys.stderr)
         return 1
+    network = next(r for r in session.project.images() if r.name == "network_02.tif")
+    docks["Images"].select(network.id)
+    wait_until(lambda: not session.jobs.busy, app)
+    docks["Percolation"].run_current()
+    wait_until(lambda: not session.jobs.busy, app)
+    dock_of(docks["Percolation"]).raise_()
     for _ in range(50):
         app.processEvents()
         time.sleep(0.02)

@@ -121,9 +121,10 @@ def test_near_duplicates_straddling_splits_are_warned_about():
     pairs = near_duplicate_pairs(duplicated)
     assert [tuple(p) for p in pairs] == [(i, 24 + i) for i in range(6)]
     with pytest.warns(EvaluationWarning, match=r"6 pair\(s\) of near-duplicate images"):
-        result = evaluate_label_efficiency(duplicated, labels, ks=(1, 2), repeats=5)
-    assert result["near_duplicates"]["pairs"] == 6
-    assert result["near_duplicates"]["splits_straddled"] == 10  # every split straddles one
+        result = evaluate_label_efficiency(duplicated, labels, ks=(1,), repeats=5)
+    # every bundle image has a copy, so the one training bundle image always leaves its copy
+    # in the test set
+    assert result["near_duplicates"] == {"pairs": 6, "splits_straddled": 5, "splits": 5}
     with warnings.catch_warnings():  # groups keep the copies together: no warning
         warnings.simplefilter("error", EvaluationWarning)
         groups = [str(i % 24) for i in range(30)]

@@ -46,6 +46,24 @@ def overlay_labels(labels: np.ndarray, spanning: set[int]) -> np.ndarray:
     return out
 
 
+def network_lines(n: dict) -> list[str]:
+    """Skeleton metrics as short lines (lengths in µm when calibrated, else px)."""
+    if not n:
+        return []
+    if "total_length_nm" in n:
+        length = lambda key: f"{n[key + '_nm'] / 1e3:.3g} µm"  # noqa: E731
+    else:
+        unit = next(k.rsplit("_", 1)[1] for k in n if k.startswith("total_length_"))
+        length = lambda key: f"{n[f'{key}_{unit}']:.4g} {unit}"  # noqa: E731
+    lines = [f"skeleton: total length {length('total_length')}, {n['segments']} segments "
+             f"(mean {length('mean_segment_length')}), {n['junctions']} junctions, "
+             f"{n['end_points']} ends"]
+    if n.get("wires_per_um2") is not None:
+        lines.append(f"{n['wires_per_um2']:.3g} wires/µm², "
+                     f"{n['length_density_per_um']:.3g} µm of wire per µm²")
+    return lines
+
+
 class PercolationWidget(NanomorphDock):
     """Run the percolation analysis on the current or all images and show the results."""
 
@@ -217,12 +235,10 @@ class PercolationWidget(NanomorphDock):
         note = " <i>(stale: the mask changed since)</i>" if stale else ""
         self.verdict.setText(f"<b style='color:{colour}; font-size:14pt'>{word}</b> — spans "
                              f"{spans}{note}")
-        network = s.get("network", {})
         lines = [f"{s['n_clusters']} clusters, {s['noise_pixels']} noise px",
                  f"wire {100 * s['foreground_fraction']:.2f} % of the image, largest cluster "
                  f"{100 * s['largest_cluster_fraction']:.1f} % of the wire",
-                 *(f"{k.replace('_', ' ')}: {v:.4g}" if isinstance(v, float) else
-                   f"{k.replace('_', ' ')}: {v}" for k, v in network.items() if v is not None)]
+                 *network_lines(s.get("network", {}))]
         self.details.setText("<br>".join(lines))
 
     def refresh_table(self) -> None:

@@ -1,0 +1,79 @@
+"""Pixel-density and intensity control features on synthetic micrographs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+
+from nanomorph.errors import NanomorphError
+from nanomorph.fewshot.control import (
+    INTENSITY_FEATURES,
+    control_features,
+    density_features,
+    intensity_features,
+)
+from nanomorph.jobs import run_job
+from nanomorph.synthetic import generate_morphology
+
+
+@pytest.fixture(scope="module")
+def images():
+    return {name: [generate_morphology(name, shape=(256, 256), seed=s) for s in range(3)]
+            for name in ("network", "dispersed")}
+
+
+def test_networks_are_denser_than_dispersed_wires(images):
+    network = density_features([s.image for s in images["network"]])[:, 0]
+    dispersed = density_features([s.image for s in images["dispersed"]])[:, 0]
+    assert network.min() > dispersed.max()
+    truth = [s.foreground_fraction for s in images["network"] + images["dispersed"]]
+    measured = np.concatenate([network, dispersed])
+    assert np.corrcoef(truth, measured)[0, 1] > 0.9  # the auto-mask follows the true density
+
+
+def test_given_masks_are_used_instead_of_auto_masks(images):
+    samples = images["network"]
+    exact = density_features([s.image for s in samples], masks=[s.mask for s in samples])
+    np.testing.assert_allclose(exact[:, 0], [s.foreground_fraction for s in samples])
+
+
+def test_files_and_arrays_give_the_same_features(images, tmp_path):
+    sample = images["network"][0]
+    path = tmp_path / "network.tif"
+    tifffile.imwrite(path, sample.image)
+    np.testing.assert_allclose(density_features([str(path)]), density_features([sample.image]))
+    np.testing.assert_allclose(intensity_features([path]), intensity_features([sample.image]))
+
+
+def test_intensity_statistics_are_scaled_by_the_dtype():
+    image = np.full((64, 64), 128, dtype=np.uint8)
+    image[:32] = 255
+    stats = intensity_features([image, image.astype(np.uint16) * 257])
+    assert stats.shape == (2, len(INTENSITY_FEATURES))
+    np.testing.assert_allclose(stats[0], stats[1])
+    mean, std, p05, _, _, _, p95 = stats[0]
+    assert mean == pytest.approx((1 + 128 / 255) / 2)
+    assert (p05, p95) == (pytest.approx(128 / 255), 1.0)
+
+
+def test_unreadable_images_are_listed_and_the_others_kept(images, tmp_path):
+    broken = tmp_path / "broken.tif"
+    broken.write_bytes(b"not an image")
+    items = [images["network"][0].image, str(broken), images["dispersed"][0].image]
+    events = []
+    job = control_features(items)
+    while True:
+        try:
+            events.append(next(job))
+        except StopIteration as stop:
+            features = stop.value
+            break
+    assert [e.done for e in events] == [1, 2, 3]
+    assert features.indices.tolist() == [0, 2]
+    assert features.density.shape == (2, 1) and features.intensity.shape == (2, 7)
+    assert features.failed[0][0] == 1
+    with pytest.raises(NanomorphError) as caught:
+        density_features(items)
+    assert caught.value.path == str(broken)
+    assert run_job(control_features([])).density.shape == (0, 1)

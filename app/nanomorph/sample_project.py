@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nanomorph.classsets import default_class_set
 from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
 from nanomorph.project import Project, is_project
 
@@ -51,7 +50,6 @@ def prepare_sample_project(folder: str | os.PathLike, *,
     with Project.open_or_create(folder, name="nanomorph sample project") as project:
         result = yield from project.add_images([s.image_path for s in samples], cancel=cancel)
         records = {Path(r.path).name: r for r in result.added + result.already_present}
-        project.set_classes([c.name for c in default_class_set()])
         labelled: dict[str, int] = {}
         for i, sample in enumerate(samples):
             check_cancel(cancel)

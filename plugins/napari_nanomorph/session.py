@@ -30,11 +30,14 @@ class Session:
         Images were added, removed, relinked or re-calibrated.
     current_changed(object)
         The current image changed (its ImageRecord, or None).
+    badges_changed(dict)
+        image id → (text, colour) shown under the image's thumbnail (labels, predictions).
     """
 
     project_changed = Signal(object)
     images_changed = Signal()
     current_changed = Signal(object)
+    badges_changed = Signal(dict)
 
     def __init__(self, viewer):
         from napari_nanomorph.jobrunner import JobRunner

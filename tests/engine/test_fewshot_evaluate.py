@@ -130,7 +130,9 @@ def test_near_duplicates_straddling_splits_are_warned_about():
         groups = [str(i % 24) for i in range(30)]
         grouped = evaluate_label_efficiency(duplicated, labels, groups=groups, ks=(1,),
                                             repeats=5)
-    assert grouped["near_duplicates"] is None
+        unchecked = evaluate_label_efficiency(duplicated, labels, ks=(1,), repeats=2,
+                                              check_duplicates=False)
+    assert grouped["near_duplicates"] is None and unchecked["near_duplicates"] is None
     assert near_duplicate_pairs(X).shape == (0, 2)
 
 

@@ -114,7 +114,9 @@ def saved(tmp_path):
     (lambda m, a: m.pop("classes"), "lacks classes"),
     (lambda m, a: a.pop("coef"), "lacks coef"),
     (lambda m, a: m.update(format="something else"), "not a nanomorph classifier"),
-    (lambda m, a: a.update(mean=a["mean"][:3]), "inconsistent"),
+    (lambda m, a: a.update(mean=a["mean"][:3]), "inconsistent \\(mean do not fit"),
+    (lambda m, a: m.update(scaling="cubic"), "header is inconsistent \\(unknown scaling"),
+    (lambda m, a: m.update(n_train=[1, 2]), "header is inconsistent"),
 ])
 def test_incompatible_files_are_refused(saved, tmp_path, change, message):
     with pytest.raises(NanomorphError, match=message) as caught:

@@ -288,3 +288,21 @@ def test_a_failing_migration_leaves_the_project_as_it_was(tmp_path, monkeypatch)
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'"
                         ).fetchone()[0] == 0
     conn.close()
+
+
+def test_models_and_predictions(project):
+    a, b, c = (r.id for r in project.images())
+    model = project.register_model("classifier", "live", "live.npz", {"encoder": "x"})
+    assert project.register_model("classifier", "live", "live2.npz", {}) == model
+    assert project.models("classifier")[0]["file"] == "live2.npz"
+    project.save_predictions(model, {a: {"label": "network", "confidence": 0.9}})
+    project.save_predictions(model, {b: {"label": "bundle", "confidence": 0.6}})
+    assert project.predictions(model) == {b: {"label": "bundle", "confidence": 0.6}}
+    project.remove_image(b)
+    assert project.predictions(model) == {}
+
+
+def test_a_new_project_starts_with_the_default_classes(tmp_path):
+    with Project.create(tmp_path / "p") as p:
+        assert p.classes() == ["bundle", "dispersed", "network", "singular"]
+        assert p.class_colors()["network"] == "#7bc043"

@@ -21,6 +21,8 @@ COMMANDS = {
     "info": "info",
     "mask": "mask",
     "percolate": "percolate",
+    "embed": "embed",
+    "classify": "classify",
 }
 
 

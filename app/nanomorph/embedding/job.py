@@ -181,7 +181,7 @@ def _embed_batch(batch: list[tuple[str, str]], spec, preprocess: PreprocessSpec,
                  notes: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Embed one batch of (sha256, path): ({sha256: (D,) float32}, {sha256: failure reason});
     what reading and preprocessing note is added to ``notes[path]``."""
-    from nanomorph.embedding.models import embed_inputs, loaded_encoder
+    from nanomorph.embedding.models import embed_inputs, loaded_encoder, stack_inputs
     from nanomorph.encoders.preprocess import preprocess_image
     from nanomorph.io import read_image
 
@@ -201,7 +201,7 @@ def _embed_batch(batch: list[tuple[str, str]], spec, preprocess: PreprocessSpec,
     if not inputs:
         return {}, failed
     module = loaded_encoder(spec, device)
-    crops = embed_inputs(module, np.concatenate(inputs), device, spec.embedding_dim)
+    crops = embed_inputs(module, stack_inputs(inputs), device, spec.embedding_dim)
     computed, start = {}, 0
     for sha, count in owners:
         computed[sha] = crops[start:start + count].mean(axis=0)

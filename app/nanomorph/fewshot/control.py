@@ -116,8 +116,12 @@ def density_features(items: Sequence, *, masks: Sequence | None = None,
     NanomorphError
         For the first image that cannot be read or masked.
     """
-    return _all_or_raise(items, run_job(control_features(items, masks=masks,
-                                                         params=params))).density
+    features = run_job(control_features(items, masks=masks, params=params))
+    if features.failed:
+        index, reason = features.failed[0]
+        item = items[index]
+        raise NanomorphError(reason, None if isinstance(item, np.ndarray) else item)
+    return features.density
 
 
 def intensity_features(items: Sequence) -> np.ndarray:
@@ -143,12 +147,15 @@ def intensity_features(items: Sequence) -> np.ndarray:
     return np.asarray(rows, dtype=float).reshape(-1, len(INTENSITY_FEATURES))
 
 
-def _all_or_raise(items: Sequence, features: ControlFeatures) -> ControlFeatures:
-    if features.failed:
-        index, reason = features.failed[0]
-        item = items[index]
-        raise NanomorphError(reason, None if isinstance(item, np.ndarray) else item)
-    return features
+def control_classifier():
+    """The classifier of the control features: :class:`FewShotClassifier` on standardised
+    features (an L2 normalisation would turn one number into a sign), C = 1 (measured on the
+    real multi-source set: macro-F1 of the density control 0.32-0.37 vs 0.28-0.29 at C = 0.1;
+    intensity statistics 0.69-0.73, like C = 0.1 and 10), uncalibrated (only the predicted
+    class counts in the protocol)."""
+    from nanomorph.fewshot.head import FewShotClassifier
+
+    return FewShotClassifier(scaling="standard", C=1.0, calibrate=False)
 
 
 def _read(item) -> tuple[np.ndarray, int]:

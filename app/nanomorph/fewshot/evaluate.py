@@ -158,7 +158,8 @@ def training_splits(data: LabelledSet, k: int, repeats: int,
 
 def evaluate_label_efficiency(X, y, *, groups=None, classes: Sequence[str] | None = None,
                               ks: Sequence[int] = (1, 2, 4, 8), repeats: int = 20, seed: int = 0,
-                              classifier_factory: Callable[[], object] | None = None) -> dict:
+                              classifier_factory: Callable[[], object] | None = None,
+                              check_duplicates: bool = True) -> dict:
     """Accuracy of a few-shot classifier as a function of the labels per class (K).
 
     Parameters
@@ -180,6 +181,9 @@ def evaluate_label_efficiency(X, y, *, groups=None, classes: Sequence[str] | Non
     classifier_factory : callable, optional
         Returns a fresh, unfitted classifier with ``fit(X, y)`` and ``predict(X)`` (class names);
         default :class:`~nanomorph.fewshot.head.FewShotClassifier`.
+    check_duplicates : bool
+        Without groups, look for near-duplicate images that straddle splits (meaningful for
+        embeddings; turn it off for a few control numbers per image).
 
     Returns
     -------
@@ -189,7 +193,7 @@ def evaluate_label_efficiency(X, y, *, groups=None, classes: Sequence[str] | Non
         split), ``n_test_mean``, ``per_class`` ({class: {precision, recall, f1}}, means over
         splits) and ``confusion`` (rows true, columns predicted, summed over splits);
         ``skipped``: [{k, reason}] for infeasible K; ``near_duplicates``: {pairs,
-        splits_straddled, splits} without groups, else None.
+        splits_straddled, splits} when checked (without groups), else None.
 
     Warns
     -----
@@ -210,7 +214,8 @@ def evaluate_label_efficiency(X, y, *, groups=None, classes: Sequence[str] | Non
             continue
         all_splits.extend(splits)
         results.append(_evaluate_k(data, k, splits, factory))
-    duplicates = None if data.grouped else _duplicate_report(data.X, all_splits)
+    checked = check_duplicates and not data.grouped
+    duplicates = _duplicate_report(data.X, all_splits) if checked else None
     return {"classes": data.classes, "n_images": int(len(data.y)), "grouped": data.grouped,
             "results": results, "skipped": skipped, "near_duplicates": duplicates}
 

@@ -37,8 +37,8 @@ def embedding_map(X, method: str = "pca", *, seed: int = 0) -> np.ndarray:
     Returns
     -------
     ndarray of float, shape (N, 2)
-        One point per image; fewer than 3 images (``tsne``/``umap``: 4) lie at PCA
-        coordinates, padded with zeros where there is no second axis.
+        One point per image. Sets of fewer than 4 images get PCA coordinates whatever the
+        method (zeros where there is no axis: one image lies at the origin).
     """
     X = np.asarray(X, dtype=np.float64)
     if method not in available_map_methods():
@@ -66,6 +66,8 @@ def _pca(X: np.ndarray, components: int) -> np.ndarray:
     padded with zero columns up to at least 2)."""
     from sklearn.decomposition import PCA
 
+    if len(X) < 2:
+        return np.zeros((len(X), 2))
     n = min(components, X.shape[0], X.shape[1])
     coords = PCA(n_components=n, svd_solver="full").fit_transform(X)
     if coords.shape[1] < 2:

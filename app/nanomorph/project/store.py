@@ -104,7 +104,8 @@ class Project:
     # ------------------------------------------------------------------ opening and closing
     @classmethod
     def create(cls, folder: str | os.PathLike, name: str | None = None) -> "Project":
-        """Create a new project in ``folder`` (created if missing; must not hold a project)."""
+        """Create a new project in ``folder`` (created if missing; must not hold a project),
+        with the default morphology classes (bundle, dispersed, network, singular)."""
         folder = Path(folder).absolute()
         if is_project(folder):
             raise ProjectError("a project already exists here", folder)
@@ -114,7 +115,11 @@ class Project:
             raise ProjectError(f"cannot create the project folder ({e.strerror})", folder) from e
         if not folder_is_writable(folder):
             raise ProjectError("cannot create a project here: the folder is read-only", folder)
+        from nanomorph.classsets import default_class_set
+
         project = cls._connect(folder, read_only=False)
+        classes = default_class_set()
+        project.set_classes([c.name for c in classes], [c.color for c in classes])
         project._set_meta("name", name or folder.name)
         project._set_meta("created_at", repr(time.time()))
         project._set_meta("created_by", f"nanomorph {__version__}")
@@ -395,18 +400,26 @@ class Project:
     def classes(self) -> list[str]:
         return [r["name"] for r in self._query("SELECT name FROM classes ORDER BY position, id")]
 
-    def set_classes(self, names: list[str]) -> None:
-        """Set the class list in this order. Classes that disappear take their labels with them."""
+    def set_classes(self, names: list[str], colors: list[str] | None = None) -> None:
+        """Set the class list in this order (with display colours like ``#e8a33d``). Classes
+        that disappear take their labels with them."""
         names = [n.strip() for n in names]
+        colors = list(colors) if colors is not None else [None] * len(names)
         if any(not n for n in names) or len(set(names)) != len(names):
             raise ProjectError("class names must be non-empty and unique", self.folder)
         with self._write() as c:
             c.execute(f"DELETE FROM classes WHERE name NOT IN ({','.join('?' * len(names))})",
                       names)
-            for pos, name in enumerate(names):
-                c.execute("INSERT INTO classes(name, position) VALUES (?, ?)"
-                          " ON CONFLICT(name) DO UPDATE SET position = excluded.position",
-                          (name, pos))
+            for pos, (name, color) in enumerate(zip(names, colors)):
+                c.execute("INSERT INTO classes(name, position, color) VALUES (?, ?, ?)"
+                          " ON CONFLICT(name) DO UPDATE SET position = excluded.position,"
+                          " color = coalesce(excluded.color, classes.color)",
+                          (name, pos, color))
+
+    def class_colors(self) -> dict[str, str | None]:
+        """Class name → display colour (None when the class has none)."""
+        return {r["name"]: r["color"] for r in
+                self._query("SELECT name, color FROM classes ORDER BY position, id")}
 
     def set_label(self, image_id: int, class_name: str | None) -> None:
         """Label an image with a class of the project (None removes its label)."""
@@ -494,6 +507,41 @@ class Project:
                                 "mask_version": r["mask_version"],
                                 "stale": r["mask_version"] != r["latest"],
                                 "created_at": r["created_at"]} for r in rows}
+
+    # ------------------------------------------------------------------ models and predictions
+    def register_model(self, kind: str, name: str, file: str, config: dict) -> int:
+        """Record (or update) the model ``kind``/``name`` whose file is ``models/<file>``;
+        returns its id."""
+        with self._write() as c:
+            row = c.execute("SELECT id FROM models WHERE kind = ? AND name = ?",
+                            (kind, name)).fetchone()
+            if row is not None:
+                c.execute("UPDATE models SET file = ?, config = ?, created_at = ? WHERE id = ?",
+                          (file, json.dumps(config), time.time(), row[0]))
+                return row[0]
+            cur = c.execute("INSERT INTO models(kind, name, file, config, created_at)"
+                            " VALUES (?, ?, ?, ?, ?)",
+                            (kind, name, file, json.dumps(config), time.time()))
+        return cur.lastrowid
+
+    def models(self, kind: str | None = None) -> list[dict]:
+        sql = "SELECT * FROM models" + (" WHERE kind = ?" if kind else "") + " ORDER BY id"
+        return [{**dict(r), "config": json.loads(r["config"])}
+                for r in self._query(sql, (kind,) if kind else ())]
+
+    def save_predictions(self, model_id: int, results: dict[int, dict]) -> None:
+        """Replace the model's predictions with ``results`` (image id → JSON-ready dict)."""
+        now = time.time()
+        with self._write() as c:
+            c.execute("DELETE FROM predictions WHERE model_id = ?", (model_id,))
+            c.executemany("INSERT INTO predictions(image_id, model_id, result, created_at)"
+                          " VALUES (?, ?, ?, ?)",
+                          [(i, model_id, json.dumps(r), now) for i, r in results.items()])
+
+    def predictions(self, model_id: int) -> dict[int, dict]:
+        rows = self._query("SELECT image_id, result FROM predictions WHERE model_id = ?",
+                           (model_id,))
+        return {r["image_id"]: json.loads(r["result"]) for r in rows}
 
     # ------------------------------------------------------------------ run history
     def start_run(self, kind: str, config: dict) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from qtpy.QtCore import QSize, Qt
-from qtpy.QtGui import QIcon, QImage, QPixmap
+from qtpy.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
 from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -25,6 +25,8 @@ from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
 from napari_nanomorph.widgets.base import NanomorphDock
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1
+ITEM_SIZE = QSize(114, 136)  # thumbnail + two lines: file name and label/prediction badge
 
 
 class BrowserWidget(NanomorphDock):
@@ -44,7 +46,8 @@ class BrowserWidget(NanomorphDock):
         self.list.setMovement(QListView.Movement.Static)
         self.list.setUniformItemSizes(True)
         self.list.setIconSize(QSize(96, 96))
-        self.list.setGridSize(QSize(118, 124))
+        self.list.setGridSize(ITEM_SIZE + QSize(4, 4))
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.list.setWordWrap(True)
         self.list.currentItemChanged.connect(self._item_changed)
         self.status = QLabel()
@@ -65,6 +68,8 @@ class BrowserWidget(NanomorphDock):
 
         napari_viewer.bind_key("PageDown", lambda _v: self.step(1), overwrite=True)
         napari_viewer.bind_key("PageUp", lambda _v: self.step(-1), overwrite=True)
+        self._badges: dict[int, tuple[str, str | None]] = {}
+        self.session.badges_changed.connect(self.set_badges)
         self.session.images_changed.connect(self.reload)
         self.session.current_changed.connect(self._select_current)
         self.reload()
@@ -84,6 +89,8 @@ class BrowserWidget(NanomorphDock):
         for record in records:
             item = QListWidgetItem(placeholder, record.name)
             item.setData(ID_ROLE, record.id)
+            item.setData(NAME_ROLE, record.name)
+            item.setSizeHint(ITEM_SIZE)
             self._items[record.id] = item
             tip = f"{record.path}\n{record.format}, {' × '.join(map(str, record.shape))} px, " \
                   f"{record.calibration.describe()}"
@@ -93,6 +100,7 @@ class BrowserWidget(NanomorphDock):
             item.setToolTip(tip)
             self.list.addItem(item)
         self.list.blockSignals(False)
+        self.set_badges(self._badges)
         self.apply_filter(self.filter.text())
         self._select_current(self.session.current)
         if self._thumb_job is not None:
@@ -102,6 +110,15 @@ class BrowserWidget(NanomorphDock):
             self._thumb_job = self.session.jobs.start(
                 lambda token: thumbnails_job(project, present, cancel=token),
                 name="Thumbnails", on_progress=self._thumbnail_arrived)
+
+    def set_badges(self, badges: dict) -> None:
+        """Show each image's label or prediction under its thumbnail, tinted in the class colour."""
+        self._badges = badges
+        for image_id, item in self._items.items():
+            name = item.data(NAME_ROLE)
+            text, color = badges.get(image_id, ("", None))
+            item.setText(f"{name}\n{text}" if text else name)
+            item.setBackground(_tint(color) if text else QBrush())
 
     def _thumbnail_arrived(self, event) -> None:
         image_id, thumb = event.payload
@@ -114,7 +131,7 @@ class BrowserWidget(NanomorphDock):
         needle = text.strip().lower()
         for row in range(self.list.count()):
             item = self.list.item(row)
-            item.setHidden(bool(needle) and needle not in item.text().lower())
+            item.setHidden(bool(needle) and needle not in item.data(NAME_ROLE).lower())
         self._update_status()
 
     def visible_ids(self) -> list[int]:
@@ -172,6 +189,13 @@ def _pixmap(thumb: np.ndarray) -> QPixmap:
     h, w = thumb.shape
     image = QImage(thumb.data, w, h, w, QImage.Format.Format_Grayscale8)
     return QPixmap.fromImage(image.copy())
+
+
+def _tint(color: str | None) -> QBrush:
+    """A translucent brush of a class colour for a list item's background."""
+    c = QColor(color or "#808080")
+    c.setAlpha(90)
+    return QBrush(c)
 
 
 def _placeholder_icon() -> QIcon:

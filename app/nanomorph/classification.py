@@ -1,0 +1,126 @@
+"""Label-as-you-go classification of a project's images (the Classify dock's engine).
+
+1. :func:`project_embeddings` embeds every image once (cached in the project by content hash,
+   encoder and preprocessing), a job with progress and cancel.
+2. :func:`train_and_predict` fits the few-shot linear head on the labelled images and predicts
+   every other one — on cached embeddings this takes milliseconds, so it reruns after each label.
+3. :func:`store_live_model` keeps the latest classifier in ``models/`` and its predictions in the
+   project, where the image browser and the table read them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nanomorph.errors import NanomorphError
+from nanomorph.jobs import CancelToken, Job
+
+if TYPE_CHECKING:
+    from nanomorph.fewshot.head import FewShotClassifier
+    from nanomorph.project import Project
+
+DEFAULT_ENCODER = "efficientnet-lite0"
+LIVE_MODEL = ("classifier", "live")
+
+
+@dataclass
+class ProjectEmbeddings:
+    """Embeddings of a project's images: image id → row of ``matrix``."""
+
+    encoder: str
+    ids: list[int]
+    matrix: np.ndarray
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def rows(self, image_ids) -> np.ndarray:
+        index = {image_id: i for i, image_id in enumerate(self.ids)}
+        return self.matrix[[index[i] for i in image_ids]]
+
+
+def project_embeddings(project: "Project", *, encoder: str = DEFAULT_ENCODER,
+                       device: str | None = None,
+                       cancel: CancelToken | None = None) -> Job[ProjectEmbeddings]:
+    """Embed every image of the project whose file exists (a job; cached in the project)."""
+    from nanomorph.embedding import EmbeddingCache, embed_images
+
+    records = [r for r in project.images() if r.exists]
+    by_hash = {r.sha256: r.id for r in records}
+    with EmbeddingCache.for_project(project) as cache:
+        result = yield from embed_images([(r.path, r.sha256) for r in records], encoder=encoder,
+                                         device=device, cache=cache, cancel=cancel)
+    return ProjectEmbeddings(encoder, [by_hash[s] for s in result.sha256s], result.embeddings,
+                             result.failed)
+
+
+@dataclass
+class LivePredictions:
+    """A trained head and its predictions for the unlabelled images."""
+
+    classifier: "FewShotClassifier"
+    results: dict[int, dict]  # image id → {"label", "confidence", "margin", "probabilities"}
+    n_labels: int
+    seconds: float
+
+
+def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
+                      encoder_meta: dict | None = None) -> LivePredictions:
+    """Fit the few-shot head on the labelled embedded images and predict all the others.
+
+    Raises
+    ------
+    NanomorphError
+        When fewer than two classes have labelled images with embeddings.
+    """
+    from nanomorph.fewshot.head import FewShotClassifier
+
+    started = time.perf_counter()
+    known = set(embeddings.ids)
+    train_ids = [i for i in labels if i in known]
+    if len({labels[i] for i in train_ids}) < 2:
+        raise NanomorphError("label images of at least two classes to train the classifier")
+    classifier = FewShotClassifier(encoder=encoder_meta).fit(
+        embeddings.rows(train_ids), [labels[i] for i in train_ids])
+    predict_ids = [i for i in embeddings.ids if i not in labels]
+    results = prediction_records(classifier, predict_ids, embeddings.rows(predict_ids))
+    return LivePredictions(classifier, results, len(train_ids), time.perf_counter() - started)
+
+
+def prediction_records(classifier: "FewShotClassifier", image_ids: list[int],
+                       matrix: np.ndarray) -> dict[int, dict]:
+    """image id → {"label", "confidence", "margin" (best − second probability),
+    "probabilities" {class: p}} for the rows of ``matrix``."""
+    if not image_ids:
+        return {}
+    proba = classifier.predict_proba(matrix)
+    ranked = np.sort(proba, axis=1)
+    margins = ranked[:, -1] - (ranked[:, -2] if proba.shape[1] > 1 else 0.0)
+    return {image_id: {"label": classifier.classes_[int(row.argmax())],
+                       "confidence": float(row.max()), "margin": float(margin),
+                       "probabilities": {c: float(p) for c, p in zip(classifier.classes_, row)}}
+            for image_id, row, margin in zip(image_ids, proba, margins)}
+
+
+def store_live_model(project: "Project", live: LivePredictions) -> int:
+    """Save the live classifier to ``models/classifier-live.npz`` and its predictions; returns
+    the model id."""
+    kind, name = LIVE_MODEL
+    file = f"{kind}-{name}.npz"
+    live.classifier.save(project.models_dir / file)
+    model_id = project.register_model(kind, name, file, {
+        "encoder": live.classifier.encoder, "classes": live.classifier.classes_,
+        "n_labels": live.n_labels})
+    project.save_predictions(model_id, live.results)
+    return model_id
+
+
+def live_predictions(project: "Project") -> dict[int, dict]:
+    """The stored predictions of the project's live classifier (empty before the first one)."""
+    kind, name = LIVE_MODEL
+    for model in project.models(kind):
+        if model["name"] == name:
+            return project.predictions(model["id"])
+    return {}

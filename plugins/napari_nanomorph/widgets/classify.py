@@ -1,0 +1,366 @@
+"""The Classify dock: label images by morphology with buttons or number keys, and watch a
+classifier on frozen encoder embeddings sort every other image.
+
+Embeddings are computed once per image in the background (cached in the project). After each
+label the linear head retrains and predicts all unlabelled images in a background job
+(milliseconds on cached embeddings); predictions fill the table and the image browser's badges.
+Keys (while this dock is shown): 1–9 label the current image with that class, 0 removes its
+label, N jumps to the least certain unlabelled image.
+"""
+
+from __future__ import annotations
+
+from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtGui import QKeySequence, QShortcut
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from nanomorph.classification import (
+    DEFAULT_ENCODER,
+    live_predictions,
+    prediction_records,
+    project_embeddings,
+    store_live_model,
+    train_and_predict,
+)
+from nanomorph.errors import NanomorphError
+from napari_nanomorph.widgets.base import NanomorphDock
+
+TABLE_COLUMNS = ("image", "your label", "prediction", "confidence", "margin")
+RETRAIN_DELAY_MS = 80
+PALETTE = ("#e8a33d", "#4fa3e0", "#7bc043", "#d65b8f", "#9b7fd1", "#e0d34f", "#4fd1c5",
+           "#f07c5a", "#a0a0a0")
+
+
+class ClassifyWidget(NanomorphDock):
+    """Labels, live predictions, label-next suggestions, saving and loading classifiers."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
+        self.embeddings = None
+        self.predictions: dict[int, dict] = {}
+        self._embedding_job = None
+        self._retrain_timer = QTimer(self)
+        self._retrain_timer.setSingleShot(True)
+        self._retrain_timer.setInterval(RETRAIN_DELAY_MS)
+        self._retrain_timer.timeout.connect(self.retrain)
+
+        self.encoder = QComboBox()
+        self.encoder.setToolTip("Frozen encoder that turns each image into an embedding")
+        self.class_buttons = QGridLayout()
+        edit_button = QPushButton("Edit classes…")
+        edit_button.clicked.connect(self.edit_classes)
+        self.current_label = QLabel()
+        self.model_status = QLabel("no classifier yet: label images of two classes")
+        self.model_status.setWordWrap(True)
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.cellClicked.connect(self._row_clicked)
+        next_button = QPushButton("Label next (least certain) [N]")
+        next_button.clicked.connect(self.label_next)
+        save_button = QPushButton("Save classifier…")
+        save_button.clicked.connect(self.save_dialog)
+        load_button = QPushButton("Load classifier…")
+        load_button.clicked.connect(self.load_dialog)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("encoder"))
+        top.addWidget(self.encoder, 1)
+        files = QHBoxLayout()
+        files.addWidget(save_button)
+        files.addWidget(load_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(self.class_buttons)
+        layout.addWidget(edit_button)
+        layout.addWidget(self.current_label)
+        layout.addWidget(self.model_status)
+        layout.addWidget(next_button)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(files)
+
+        self._shortcuts = []
+        self._fill_encoders()
+        self.encoder.currentTextChanged.connect(lambda _t: self.compute_embeddings())
+        self.session.project_changed.connect(self._project_changed)
+        self.session.images_changed.connect(self.compute_embeddings)
+        self.session.current_changed.connect(self._show_current)
+        self._project_changed(self.session.project)
+        self.compute_embeddings()
+
+    # ------------------------------------------------------------------ setup
+    def _fill_encoders(self) -> None:
+        from nanomorph.encoders.registry import list_encoders
+
+        names = [spec.name for spec in list_encoders() if not spec.name.endswith("-random")]
+        self.encoder.addItems(names or [DEFAULT_ENCODER])
+        self.encoder.setCurrentText(DEFAULT_ENCODER)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._shortcuts:
+            self._install_shortcuts()
+        for shortcut in self._shortcuts:
+            shortcut.setEnabled(True)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override: keys 1-9 go back to napari
+        super().hideEvent(event)
+        for shortcut in self._shortcuts:
+            shortcut.setEnabled(False)
+
+    def _install_shortcuts(self) -> None:
+        window = self.window()
+        keys = [(str(n), lambda n=n: self.label_with_key(n)) for n in range(10)]
+        keys.append(("N", self.label_next))
+        for key, slot in keys:
+            shortcut = QShortcut(QKeySequence(key), window)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+            self._shortcuts.append(shortcut)
+
+    def _project_changed(self, project) -> None:
+        self.embeddings = None
+        self.predictions = live_predictions(project) if project is not None else {}
+        self._make_class_buttons()
+        self.refresh()  # the images themselves follow with images_changed
+
+    # ------------------------------------------------------------------ classes
+    def classes(self) -> list[str]:
+        return self.session.project.classes() if self.session.project is not None else []
+
+    def colors(self) -> dict[str, str]:
+        project = self.session.project
+        stored = project.class_colors() if project is not None else {}
+        return {c: stored.get(c) or PALETTE[i % len(PALETTE)] for i, c in enumerate(stored)}
+
+    def _make_class_buttons(self) -> None:
+        while self.class_buttons.count():
+            self.class_buttons.takeAt(0).widget().deleteLater()
+        colors = self.colors()
+        for i, name in enumerate(self.classes()[:9]):
+            button = QPushButton(f"{i + 1} · {name}")
+            button.setStyleSheet(f"border-left: 6px solid {colors[name]};")
+            button.clicked.connect(lambda _c=False, n=name: self.label_current(n))
+            self.class_buttons.addWidget(button, i // 2, i % 2)
+        unlabel = QPushButton("0 · unlabel")
+        unlabel.clicked.connect(lambda: self.label_current(None))
+        n = len(self.classes()[:9])
+        self.class_buttons.addWidget(unlabel, n // 2, n % 2)
+
+    def edit_classes(self) -> None:
+        text, ok = QInputDialog.getText(self, "Classes", "Class names, separated by commas:",
+                                        text=", ".join(self.classes()))
+        if ok:
+            self.set_classes([t.strip() for t in text.split(",") if t.strip()])
+
+    def set_classes(self, names: list[str]) -> None:
+        if self.guarded(lambda: self.session.project.set_classes(names)):
+            self._make_class_buttons()
+            self.refresh()
+            self.schedule_retrain()
+
+    # ------------------------------------------------------------------ labelling
+    def label_with_key(self, number: int) -> None:
+        classes = self.classes()
+        if number == 0:
+            self.label_current(None)
+        elif number <= len(classes):
+            self.label_current(classes[number - 1])
+
+    def label_current(self, class_name: str | None) -> None:
+        """Label (or unlabel) the current image; the classifier retrains in the background."""
+        record = self.session.current
+        if record is None or self.session.project is None:
+            show_warning("no current image: pick one in the Images dock")
+            return
+        if self.guarded(lambda: self.session.project.set_label(record.id, class_name)):
+            self.refresh()
+            self.schedule_retrain()
+
+    def label_next(self) -> None:
+        """Open the unlabelled image the classifier is least sure of (smallest margin)."""
+        if not self.predictions:
+            show_info("no predictions yet: label images of at least two classes first")
+            return
+        labelled = self.session.project.labels()
+        candidates = {i: p for i, p in self.predictions.items() if i not in labelled}
+        if candidates:
+            image_id = min(candidates, key=lambda i: candidates[i]["margin"])
+            self.session.set_current(self.session.project.image(image_id))
+
+    # ------------------------------------------------------------------ background work
+    def compute_embeddings(self) -> None:
+        project = self.session.project
+        if project is None or not project.images():
+            return
+        if self._embedding_job is not None and self._embedding_job.running:
+            self._embedding_job.cancel()
+        encoder = self.encoder.currentText()
+
+        def done(result) -> None:
+            self.embeddings = result
+            if result.failed:
+                path, reason = result.failed[0]
+                show_warning(f"{path}: {reason}" + (f" (and {len(result.failed) - 1} more)"
+                                                   if len(result.failed) > 1 else ""))
+            self.schedule_retrain()
+
+        self._embedding_job = self.session.jobs.start(
+            lambda token: project_embeddings(project, encoder=encoder,
+                                             device=project.get_setting("device"), cancel=token),
+            name=f"Embed images ({encoder})", on_done=done)
+
+    def schedule_retrain(self) -> None:
+        self._retrain_timer.start()
+
+    @property
+    def retrain_pending(self) -> bool:
+        return self._retrain_timer.isActive()
+
+    def retrain(self) -> None:
+        """Fit the head on the current labels and predict the rest (background job)."""
+        project, embeddings = self.session.project, self.embeddings
+        if project is None or embeddings is None:
+            return
+        labels = project.labels()
+        if len(set(labels.values())) < 2:
+            self.model_status.setText("no classifier yet: label images of two classes")
+            return
+        from nanomorph.encoders.registry import get_encoder_spec
+        from nanomorph.fewshot.head import encoder_metadata
+
+        meta = encoder_metadata(get_encoder_spec(embeddings.encoder))
+
+        def fit():
+            live = train_and_predict(embeddings, labels, encoder_meta=meta)
+            store_live_model(project, live)
+            return live
+
+        def done(live) -> None:
+            self.predictions = live.results
+            self.model_status.setText(
+                f"trained on {live.n_labels} labels ({len(live.classifier.classes_)} classes), "
+                f"{len(live.results)} images predicted in {live.seconds * 1e3:.0f} ms")
+            self.refresh()
+
+        from nanomorph.jobs import call_as_job
+
+        self.session.jobs.start(lambda _t: call_as_job(fit), name="Train classifier",
+                                on_done=done)
+
+    # ------------------------------------------------------------------ display
+    def refresh(self) -> None:
+        """Fill the table and the browser badges from labels and predictions."""
+        project = self.session.project
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(0)
+        if project is None:
+            return
+        labels, colors = project.labels(), self.colors()
+        badges = {}
+        for record in project.images():
+            label, pred = labels.get(record.id), self.predictions.get(record.id)
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            values = [record.name, label or "", "" if pred is None or label else pred["label"],
+                      None if pred is None or label else round(pred["confidence"], 3),
+                      None if pred is None or label else round(pred["margin"], 3)]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem()
+                item.setData(Qt.ItemDataRole.DisplayRole, value)
+                if col == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, record.id)
+                self.table.setItem(row, col, item)
+            if label:
+                badges[record.id] = (f"■ {label}", colors.get(label))
+            elif pred is not None:
+                badges[record.id] = (f"{pred['label']}? {pred['confidence']:.2f}",
+                                     colors.get(pred["label"]))
+        self.table.setSortingEnabled(True)
+        self.session.badges_changed.emit(badges)
+        self._show_current(self.session.current)
+
+    def _show_current(self, record) -> None:
+        if record is None or self.session.project is None:
+            self.current_label.setText("")
+            return
+        label = self.session.project.labels().get(record.id)
+        pred = self.predictions.get(record.id)
+        if label:
+            text = f"<b>{record.name}</b>: labelled <b>{label}</b>"
+        elif pred:
+            text = (f"<b>{record.name}</b>: predicted <b>{pred['label']}</b> "
+                    f"({pred['confidence']:.0%})")
+        else:
+            text = f"<b>{record.name}</b>: unlabelled"
+        self.current_label.setText(text)
+
+    def _row_clicked(self, row: int, _col: int) -> None:
+        image_id = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+        self.session.set_current(self.session.project.image(image_id))
+
+    # ------------------------------------------------------------------ files
+    def save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save classifier", "classifier.npz",
+                                              "nanomorph classifier (*.npz)")
+        if path:
+            self.save_to(path)
+
+    def save_to(self, path: str) -> None:
+        from nanomorph.fewshot.head import FewShotClassifier
+
+        project = self.session.project
+        live = [m for m in project.models("classifier") if m["name"] == "live"]
+        if not live:
+            show_warning("no classifier yet: label images of two classes first")
+            return
+        model = FewShotClassifier.load(project.models_dir / live[0]["file"], check_encoder=False)
+        if self.guarded(lambda: model.save(path)):
+            show_info(f"saved the classifier to {path}")
+
+    def load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load classifier", "",
+                                              "nanomorph classifier (*.npz)")
+        if path:
+            self.load_from(path)
+
+    def load_from(self, path: str) -> None:
+        """Predict every image with a saved classifier (its encoder embeds them if needed)."""
+        from nanomorph.fewshot.head import FewShotClassifier
+
+        try:
+            model = FewShotClassifier.load(path)
+        except NanomorphError as e:
+            show_warning(str(e))
+            return
+        project = self.session.project
+        encoder = model.encoder["source"] if model.encoder else self.encoder.currentText()
+
+        def predict(token):
+            embeddings = yield from project_embeddings(project, encoder=encoder, cancel=token)
+            return prediction_records(model, embeddings.ids, embeddings.matrix)
+
+        def done(results) -> None:
+            self.predictions = results
+            self.model_status.setText(f"predictions of {path} ({', '.join(model.classes_)})")
+            self.refresh()
+
+        self.session.jobs.start(predict, name="Predict with a saved classifier", on_done=done)
+

@@ -1,0 +1,98 @@
+"""The Classify dock on the sample project: labels by key, live retraining, badges, label next,
+save and load."""
+
+from __future__ import annotations
+
+import pytest
+
+from nanomorph.jobs import run_job
+from nanomorph.sample_project import prepare_sample_project
+from napari_nanomorph.launcher import open_path
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sample_project(tmp_path_factory):
+    return run_job(prepare_sample_project(tmp_path_factory.mktemp("sample") / "project"))
+
+
+@pytest.fixture
+def classify(app, sample_project, tmp_path):
+    import shutil
+
+    folder = tmp_path / "project"
+    shutil.copytree(sample_project, folder)
+    open_path(app.viewer, folder)
+    dock = app.docks["Classify"]
+    wait = app.wait_jobs
+
+    def wait_all(timeout_ms=120000):  # jobs, and the retraining they schedule
+        for _ in range(3):
+            wait(timeout_ms)
+            app.qtbot.waitUntil(lambda: not dock.retrain_pending, timeout=timeout_ms)
+        wait(timeout_ms)
+
+    app.wait_jobs = wait_all
+    app.wait_jobs()  # embeddings of 24 images (first run) and the first training
+    return app, dock
+
+
+def test_embeddings_and_predictions_arrive_for_every_unlabelled_image(classify):
+    app, dock = classify
+    project = app.session.project
+    labels = project.labels()
+    assert len(labels) == 8 and dock.embeddings is not None
+    assert set(dock.predictions) == {r.id for r in project.images()} - set(labels)
+    correct = sum(p["label"] == project.image(i).name.split("_")[0]
+                  for i, p in dock.predictions.items())
+    assert correct / len(dock.predictions) >= 0.6  # 2 labels per class, synthetic morphologies
+    assert "trained on 8 labels" in dock.model_status.text()
+    browser = app.docks["Images"]
+    texts = [browser.list.item(r).text() for r in range(browser.list.count())]
+    assert sum("■" in t for t in texts) == 8 and sum("?" in t for t in texts) == 16
+
+
+def test_number_keys_label_and_retrain(classify):
+    app, dock = classify
+    project = app.session.project
+    unlabelled = next(r for r in project.images() if r.id not in project.labels())
+    app.session.set_current(unlabelled)
+    app.wait_jobs()
+    dock.label_with_key(3)  # third class: network
+    app.wait_jobs()
+    assert project.labels()[unlabelled.id] == "network"
+    assert unlabelled.id not in dock.predictions
+    assert "trained on 9 labels" in dock.model_status.text()
+    dock.label_with_key(0)
+    app.wait_jobs()
+    assert unlabelled.id not in project.labels() and unlabelled.id in dock.predictions
+
+
+def test_label_next_opens_the_least_certain_image(classify):
+    app, dock = classify
+    dock.label_next()
+    app.wait_jobs()
+    margins = {i: p["margin"] for i, p in dock.predictions.items()}
+    assert app.session.current.id == min(margins, key=margins.get)
+
+
+def test_save_and_load_a_classifier(classify, tmp_path):
+    app, dock = classify
+    path = tmp_path / "model.npz"
+    dock.save_to(str(path))
+    assert path.is_file()
+    before = {i: p["label"] for i, p in dock.predictions.items()}
+    dock.load_from(str(path))
+    app.wait_jobs()
+    assert len(dock.predictions) == 24  # a loaded model predicts every image
+    assert all(dock.predictions[i]["label"] == label for i, label in before.items())
+
+
+def test_editing_classes_keeps_labels_of_kept_classes(classify):
+    app, dock = classify
+    project = app.session.project
+    dock.set_classes(["bundle", "dispersed", "network", "singular", "particles"])
+    app.wait_jobs()
+    assert project.classes()[-1] == "particles" and len(project.labels()) == 8
+    assert dock.class_buttons.count() == 6  # five classes and "unlabel"

@@ -124,3 +124,56 @@ def live_predictions(project: "Project") -> dict[int, dict]:
         if model["name"] == name:
             return project.predictions(model["id"])
     return {}
+
+
+def evaluate_project(project: "Project", embeddings: ProjectEmbeddings, *,
+                     ks=(1, 2, 4, 8), repeats: int = 20, seed: int = 0,
+                     map_method: str = "pca",
+                     cancel: CancelToken | None = None) -> Job[dict]:
+    """The evaluation panel's numbers for the project's labelled images (a job).
+
+    Returns
+    -------
+    dict
+        ``encoder``: the label-efficiency protocol on the embeddings (K labels per class, same
+        seeds); ``control``: the same protocol on the pixel-density control (wire fraction of
+        the project's mask, or of an Otsu auto-mask); ``anchors``: one-shot anchor scores per
+        class as (image id, accuracy mean) lists, best first; ``map``: 2-D coordinates of every
+        embedded image (``ids``, ``xy``); ``labels``: image id → class.
+    """
+    import warnings
+
+    from nanomorph.fewshot.anchors import anchor_table
+    from nanomorph.fewshot.control import control_classifier, control_features
+    from nanomorph.fewshot.evaluate import evaluate_label_efficiency
+    from nanomorph.fewshot.maps import embedding_map
+    from nanomorph.jobs import Progress, check_cancel
+
+    labels = {i: c for i, c in project.labels().items() if i in set(embeddings.ids)}
+    ids = sorted(labels)
+    if len(set(labels.values())) < 2:
+        raise NanomorphError("label images of at least two classes to evaluate")
+    y = [labels[i] for i in ids]
+    masks = [project.mask(i) if project.latest_mask_version(i) else None for i in ids]
+    control = yield from control_features([project.image(i).path for i in ids], masks=masks,
+                                          cancel=cancel)
+    check_cancel(cancel)
+    yield Progress(0, 3, "evaluating the classifier")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encoder_eval = evaluate_label_efficiency(embeddings.rows(ids), y, ks=ks,
+                                                 repeats=repeats, seed=seed)
+        kept = [ids[i] for i in control.indices]
+        control_eval = evaluate_label_efficiency(control.density, [labels[i] for i in kept],
+                                                 ks=ks, repeats=repeats, seed=seed,
+                                                 classifier_factory=control_classifier,
+                                                 check_duplicates=False)
+    yield Progress(1, 3, "scoring one-shot anchors")
+    anchors = anchor_table(embeddings.rows(ids), y, repeats=max(5, repeats // 2), seed=seed)
+    yield Progress(2, 3, "drawing the embedding map")
+    xy = embedding_map(embeddings.matrix, map_method, seed=seed)
+    return {"encoder": encoder_eval, "control": control_eval,
+            "anchors": {c: [(ids[s.index], s.accuracy_mean) for s in scores]
+                        for c, scores in anchors.items()},
+            "map": {"ids": list(embeddings.ids), "xy": xy.tolist(), "method": map_method},
+            "labels": labels, "warnings": sorted({str(w.message) for w in caught})}

@@ -45,6 +45,9 @@ class Session:
         self.viewer = viewer
         self.project: Project | None = None
         self.current: ImageRecord | None = None
+        # the encoder chosen in the Classify dock and its latest predictions (image id → dict)
+        self.encoder = "efficientnet-lite0"
+        self.predictions: dict[int, dict] = {}
         self._load_serial = 0
         self.jobs = JobRunner()
         self.device_button = None

@@ -31,7 +31,12 @@ import pytest
 import tifffile
 
 from nanomorph.embedding import EmbeddingCache, clear_model_cache, embed_images
-from nanomorph.embedding.models import embed_inputs, loaded_encoder, stack_inputs, uses_channels_last
+from nanomorph.embedding.models import (
+    embed_inputs,
+    loaded_encoder,
+    stack_inputs,
+    uses_channels_last,
+)
 from nanomorph.encoders import get_encoder_spec, preprocess_plane
 from nanomorph.jobs import run_job
 

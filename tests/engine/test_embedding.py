@@ -27,13 +27,14 @@ class TinyEncoder(torch.nn.Module):
         super().__init__()
         torch.manual_seed(0)
         self.conv = torch.nn.Conv2d(3, 8, 5, stride=4)
-        self.seen = 0
+        self.seen = self.largest_batch = 0
 
     def forward_features(self, x):
         return [self.conv(x)]
 
     def embed(self, x):
         self.seen += len(x)
+        self.largest_batch = max(self.largest_batch, len(x))
         return torch.tanh(self.forward_features(x)[-1]).mean(dim=(2, 3))
 
 
@@ -211,12 +212,14 @@ def test_mixed_sizes_and_bit_depths_embed(tmp_path):
     np.testing.assert_allclose(result.embeddings[5], result.embeddings[0], atol=1e-5)  # page 0
 
 
-def test_tiles_are_averaged_into_one_embedding(tmp_path):
-    paths = write_images(tmp_path, 2, shape=(64, 128))
+def test_tiles_are_averaged_and_the_network_sees_at_most_a_batch_of_crops(tmp_path):
+    paths = write_images(tmp_path, 3, shape=(64, 128))  # 2 × 4 tiles of 32 px each
     built = []
     spec = tiny_spec(builder=lambda: built.append(TinyEncoder()) or built[-1], mode="tiles")
-    result = run(paths, encoder=spec)
-    assert result.embeddings.shape == (2, 8) and built[0].seen == 2 * 2 * 4
+    result = run(paths, encoder=spec, batch_size=3)
+    assert result.embeddings.shape == (3, 8)
+    assert built[0].seen == 3 * 8 and built[0].largest_batch == 3
+    np.testing.assert_allclose(result.embeddings, run(paths, encoder=spec).embeddings, atol=1e-6)
 
 
 def test_a_project_cache_lives_in_its_cache_folder_and_can_be_deleted(tmp_path):

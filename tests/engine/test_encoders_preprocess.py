@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+import nanomorph.encoders.preprocess as rules
 from nanomorph.encoders import PreprocessSpec, preprocess_image, preprocess_plane
 from nanomorph.errors import InvalidParameterError
 from nanomorph.io import Calibration, MicroscopeImage
@@ -139,11 +140,12 @@ def test_equal_field_of_view_falls_back_to_resize_with_a_note(texture):
                                              calibration=Calibration((1.0, 1.0), "nm")), spec)
     assert "covers 300 × 400 nm, less than the 500 nm field of view" in small.notes[0]
     np.testing.assert_array_equal(small.inputs, resized)
-    in_um = MicroscopeImage(path="c.tif", data=texture, calibration=Calibration((0.01, 0.01), "µm"))
+    in_um = MicroscopeImage(path="c.tif", data=texture,
+                            calibration=Calibration((0.01, 0.01), "µm"))
     assert preprocess_image(in_um, spec).inputs.shape == (6 * 8, 3, 224, 224)  # 10 nm/px
 
 
-def test_spec_key_is_short_stable_and_follows_every_field():
+def test_spec_key_is_short_stable_and_follows_every_field(monkeypatch):
     spec = PreprocessSpec()
     assert spec.key() == PreprocessSpec().key() and len(spec.key()) == 12
     assert PreprocessSpec.from_json(spec.as_json()) == spec
@@ -152,6 +154,9 @@ def test_spec_key_is_short_stable_and_follows_every_field():
         ("percentiles", (1.0, 99.0)), ("mode", "tiles"), ("tiles_per_side", 3),
         ("crop_databar", not spec.crop_databar), ("equal_field_of_view_nm", 500.0)]}
     assert len(changed) == 8 and spec.key() not in changed
+    before = spec.key()
+    monkeypatch.setattr(rules, "RULE_VERSION", rules.RULE_VERSION + 1)
+    assert spec.key() != before  # new code, new key: old cached embeddings are not reused
     assert len({spec, PreprocessSpec()}) == 1  # hashable
 
 

@@ -3,6 +3,7 @@ save and load."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nanomorph.jobs import run_job
@@ -96,3 +97,29 @@ def test_editing_classes_keeps_labels_of_kept_classes(classify):
     app.wait_jobs()
     assert project.classes()[-1] == "particles" and len(project.labels()) == 8
     assert dock.class_buttons.count() == 6  # five classes and "unlabel"
+
+
+def test_evaluation_dock_plots_the_protocol_and_opens_images_from_the_map(classify):
+    app, _ = classify
+    dock = app.docks["Evaluation"]
+    dock.form["ks"].value = "1, 2"
+    dock.form["repeats"].value = 3
+    dock.run()
+    app.wait_jobs()
+    result = dock.result
+    assert [r["k"] for r in result["encoder"]["results"]] == [1]  # 2 labels/class: K=2 skipped
+    assert [r["k"] for r in result["control"]["results"]] == [1]
+    assert "accuracy" in dock.summary.text() and "control" in dock.summary.text()
+    assert all(len(f.axes) == 1 for f in dock.figures.values())
+    assert "best anchor" in dock.anchors.text()
+    ax, ids, xy = dock._map_points
+    x, y = ax.transData.transform(np.asarray(xy)[5])
+
+    class Click:
+        inaxes = ax
+
+    click = Click()
+    click.x, click.y = x, y
+    dock._clicked(click)
+    app.wait_jobs()
+    assert app.session.current.id == ids[5]

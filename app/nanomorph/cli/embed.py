@@ -5,11 +5,13 @@ The npz file holds ``embeddings`` (N, D) float32, ``paths`` (N,) and ``sha256`` 
 preprocessing, a JSON string): one row per image that worked, in input order. It is written
 (atomically) also when some images failed; each failed image prints ``error: <path>: <reason>``
 on stderr and the exit code is then 2. ``--cache DIR`` keeps embeddings between runs (a
-project's ``cache/`` folder, or any folder): a re-run only hashes the files.
+project's ``cache/`` folder, or any folder) with the files' hashes by size and modification
+time: a re-run with nothing changed reads no image and costs only lookups.
 
 Exit codes: 0 every image embedded; 2 at least one image failed, the output or cache cannot be
-written, or the encoder cannot be built (e.g. its weights are missing); 1 a bad command line, including an unknown ``--encoder`` (the message lists the
-registered names), a path holding no saved encoder, and a ``--device`` this machine lacks.
+written, or the encoder cannot be built (e.g. its weights are missing); 1 a bad command line,
+including an unknown ``--encoder`` (the message lists the registered names), a path holding no
+saved encoder, and a ``--device`` this machine lacks.
 """
 
 from __future__ import annotations

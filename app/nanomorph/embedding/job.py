@@ -74,13 +74,21 @@ def embed_images(items: Iterable, *, encoder="efficientnet-lite0", device: str |
     device : str, optional
         ``auto``/``cpu``/``cuda``/``mps`` (``nanomorph.device.select_device``).
     batch_size : int
-        Images per forward pass (each contributes one crop, or its tiles in ``tiles`` mode).
+        Images per batch (one progress event and one cache commit each); the network sees at
+        most this many crops at a time (an image gives one crop, or its tiles in ``tiles``
+        mode).
     cache : EmbeddingCache or folder, optional
         Where embeddings are looked up and stored; None computes everything.
     preprocess : PreprocessSpec, optional
         Overrides the encoder's own preprocessing.
     cancel : CancelToken, optional
         Checked between batches; what finished is in the cache.
+
+    Yields
+    ------
+    Progress
+        One after the cache lookup, one per batch (``payload["failed"]``: the batch's
+        (path, reason) pairs), and a few per second while files are hashed.
 
     Raises
     ------
@@ -93,7 +101,8 @@ def embed_images(items: Iterable, *, encoder="efficientnet-lite0", device: str |
     from nanomorph.encoders.registry import get_encoder_spec
 
     if not (isinstance(batch_size, int) and batch_size >= 1):
-        raise InvalidParameterError(f"the batch size must be a whole number >= 1, got {batch_size!r}")
+        raise InvalidParameterError(
+            f"the batch size must be a whole number >= 1, got {batch_size!r}")
     spec = get_encoder_spec(encoder)
     preprocess = spec.preprocess if preprocess is None else preprocess
     device = select_device(device)
@@ -126,7 +135,7 @@ def _embed(items, spec, preprocess, device, batch_size, cache, cancel):
         batch = pending[start:start + batch_size]
         computed, batch_failed = _embed_batch(
             [(sha, items[indices_of[sha][0]][0]) for sha in batch], spec, preprocess, device,
-            notes)
+            batch_size, notes)
         if cache is not None and computed:
             cache.put_many(computed, *keys)
         vectors.update(computed)
@@ -178,8 +187,9 @@ def _unreadable_reason(path: str, exc: OSError) -> str:
 
 
 def _embed_batch(batch: list[tuple[str, str]], spec, preprocess: PreprocessSpec, device: str,
-                 notes: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+                 max_crops: int, notes: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Embed one batch of (sha256, path): ({sha256: (D,) float32}, {sha256: failure reason});
+    the network sees at most ``max_crops`` crops at a time (tiles make more crops than images);
     what reading and preprocessing note is added to ``notes[path]``."""
     from nanomorph.embedding.models import embed_inputs, loaded_encoder, stack_inputs
     from nanomorph.encoders.preprocess import preprocess_image
@@ -201,10 +211,13 @@ def _embed_batch(batch: list[tuple[str, str]], spec, preprocess: PreprocessSpec,
     if not inputs:
         return {}, failed
     module = loaded_encoder(spec, device)
-    crops = embed_inputs(module, stack_inputs(inputs), device, spec.embedding_dim)
+    crops = [image[t:t + 1] for image in inputs for t in range(len(image))]
+    embeddings = np.concatenate([
+        embed_inputs(module, stack_inputs(crops[i:i + max_crops]), device, spec.embedding_dim)
+        for i in range(0, len(crops), max_crops)])
     computed, start = {}, 0
     for sha, count in owners:
-        computed[sha] = crops[start:start + count].mean(axis=0)
+        computed[sha] = embeddings[start:start + count].mean(axis=0)
         start += count
     return computed, failed
 

@@ -11,7 +11,12 @@
 Importing this package does not import torch; the networks load when a builder runs.
 """
 
-from nanomorph.encoders.preprocess import Preprocessed, PreprocessSpec, preprocess_image, preprocess_plane
+from nanomorph.encoders.preprocess import (
+    Preprocessed,
+    PreprocessSpec,
+    preprocess_image,
+    preprocess_plane,
+)
 from nanomorph.encoders.registry import (
     DEFAULT_ENCODER,
     ENTRY_POINT_GROUP,

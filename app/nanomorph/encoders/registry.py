@@ -36,7 +36,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from nanomorph.encoders.preprocess import PreprocessSpec
-from nanomorph.encoders.weights import LITE0_IMAGENET_ID, build_architecture, efficientnet_lite0_imagenet
+from nanomorph.encoders.weights import (
+    LITE0_IMAGENET_ID,
+    build_architecture,
+    efficientnet_lite0_imagenet,
+)
 from nanomorph.errors import InvalidParameterError
 
 DEFAULT_ENCODER = "efficientnet-lite0"
@@ -196,7 +200,8 @@ def list_encoders(include_hidden: bool = False) -> list[EncoderSpec]:
     return _REGISTRY.specs(include_hidden)
 
 
-def get_encoder_spec(name_or_path: str | os.PathLike | EncoderSpec = DEFAULT_ENCODER) -> EncoderSpec:
+def get_encoder_spec(
+        name_or_path: str | os.PathLike | EncoderSpec = DEFAULT_ENCODER) -> EncoderSpec:
     """The encoder registered under a name, or saved at a path.
 
     Parameters

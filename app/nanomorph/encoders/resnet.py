@@ -48,7 +48,7 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1×1 reduce, 3×3 (stride here, as torchvision's "ResNet v1.5"), 1×1 expand ×4 (ResNet-50)."""
+    """1×1 reduce, 3×3 with the stride (torchvision's "ResNet v1.5"), 1×1 expand ×4."""
 
     expansion = 4
 

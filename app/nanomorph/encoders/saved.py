@@ -23,7 +23,12 @@ from pathlib import Path
 
 from nanomorph.encoders.preprocess import PreprocessSpec
 from nanomorph.encoders.registry import EncoderSpec
-from nanomorph.encoders.weights import ARCHITECTURES, build_architecture, load_state_dict, state_dict_digest
+from nanomorph.encoders.weights import (
+    ARCHITECTURES,
+    build_architecture,
+    load_state_dict,
+    state_dict_digest,
+)
 from nanomorph.errors import NanomorphError
 
 FORMAT = "nanomorph-encoder"

@@ -50,7 +50,6 @@ class ClassifyWidget(NanomorphDock):
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
         self.embeddings = None
-        self.predictions: dict[int, dict] = {}
         self._embedding_job = None
         self._retrain_timer = QTimer(self)
         self._retrain_timer.setSingleShot(True)
@@ -98,7 +97,7 @@ class ClassifyWidget(NanomorphDock):
 
         self._shortcuts = []
         self._fill_encoders()
-        self.encoder.currentTextChanged.connect(lambda _t: self.compute_embeddings())
+        self.encoder.currentTextChanged.connect(self._encoder_changed)
         self.session.project_changed.connect(self._project_changed)
         self.session.images_changed.connect(self.compute_embeddings)
         self.session.current_changed.connect(self._show_current)
@@ -134,6 +133,18 @@ class ClassifyWidget(NanomorphDock):
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
             self._shortcuts.append(shortcut)
+
+    def _encoder_changed(self, name: str) -> None:
+        self.session.encoder = name
+        self.compute_embeddings()
+
+    @property
+    def predictions(self) -> dict[int, dict]:
+        return self.session.predictions
+
+    @predictions.setter
+    def predictions(self, value: dict[int, dict]) -> None:
+        self.session.predictions = value
 
     def _project_changed(self, project) -> None:
         self.embeddings = None

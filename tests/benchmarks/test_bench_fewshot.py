@@ -4,7 +4,10 @@
   embeddings (train + predict), median of repeats; budget 300 ms.
 - ``fewshot_accuracy``: ImageNet EfficientNet-Lite0 embeddings vs the pixel-density and the
   intensity-statistics controls on a multi-source morphology set built from ../shared/data
-  (:func:`build_morphology_set`), identical splits, groups respected.
+  (:func:`build_morphology_set`), identical splits, groups respected. Each class comes from
+  one or two sources (network: AgNW/ANF + cellulose; dispersed: wires on chips + CNTs;
+  particles: TiO2; singular: HRTEM frames), so source and class are confounded: the
+  intensity-statistics control measures how much the source alone gives away.
 - ``fewshot_choices``: the measurements behind the classifier's defaults (C, scaling,
   temperature calibration): accuracy, log-loss and expected calibration error on the real set
   and on a synthetic four-morphology set.
@@ -13,7 +16,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import statistics
 import time
 import warnings
@@ -22,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 KS = (1, 2, 4, 8)
 REPEATS = 20
 LATENCY_BUDGET_S = 0.300
@@ -91,17 +92,15 @@ def build_morphology_set(shared: Path, folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def morphology_set(tmp_path_factory):
+def morphology_set(shared_data, tmp_path_factory):
     """(embeddings, control features, labels, groups) of the real multi-source set."""
-    if not (SHARED / "README.md").is_file():
-        pytest.skip(f"real data not available: {SHARED} is absent")
     from nanomorph.embedding import embed_images
     from nanomorph.fewshot.control import control_features
     from nanomorph.fewshot.labels_csv import read_labels_csv
     from nanomorph.jobs import run_job
 
     folder = tmp_path_factory.mktemp("morphology_set")
-    labelled = read_labels_csv(build_morphology_set(SHARED, folder))
+    labelled = read_labels_csv(build_morphology_set(shared_data, folder))
     embedded = run_job(embed_images(labelled.paths, cache=folder / "cache"))
     control = run_job(control_features(labelled.paths))
     assert not embedded.failed and not control.failed

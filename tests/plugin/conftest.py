@@ -33,6 +33,16 @@ def app(make_napari_viewer, qtbot):
         session.project.close()
 
 
+@pytest.fixture(scope="session")
+def sample_folder(tmp_path_factory):
+    """The bundled synthetic sample set written once: 24 calibrated TIFFs and exact masks."""
+    from nanomorph.samples import write_samples
+
+    folder = tmp_path_factory.mktemp("samples")
+    write_samples(folder)
+    return folder
+
+
 @pytest.fixture
 def notifications(monkeypatch):
     """Every notification shown by nanomorph code, as (level, message)."""

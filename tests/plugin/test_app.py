@@ -13,16 +13,8 @@ import tifffile
 from nanomorph.io.calibration import Calibration
 from nanomorph.project import Project
 from nanomorph.project.opening import PROJECT_SUBFOLDER
-from nanomorph.samples import write_samples
 from napari_nanomorph.launcher import open_path
 from napari_nanomorph.layers import find_layer
-
-
-@pytest.fixture(scope="module")
-def sample_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("samples")
-    write_samples(folder)
-    return folder
 
 
 @pytest.fixture

@@ -10,19 +10,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from nanomorph.samples import write_samples
 from napari_nanomorph.launcher import open_path
 from napari_nanomorph.layers import find_layer
 from napari_nanomorph.widgets.percolation import NOISE, SPANNING
 
 NAMES = ("network_01", "singular_01", "bundle_01")
-
-
-@pytest.fixture(scope="module")
-def sample_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("samples")
-    write_samples(folder)
-    return folder
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from nanomorph.cli.arguments import positive_int, non_negative_int
 from nanomorph.cli.output import print_json, report_error
 from nanomorph.device import DEVICE_CHOICES
 from nanomorph.errors import NanomorphError, display_path
@@ -67,9 +68,9 @@ def add_parser(sub) -> None:
     evaluate.add_argument("labels", metavar="LABELS.csv")
     evaluate.add_argument("--k", type=_ks, default=DEFAULT_KS, metavar="1,2,4,8",
                           help="labelled images per class to evaluate (default 1,2,4,8)")
-    evaluate.add_argument("--repeats", type=_positive_int, default=20, metavar="R",
+    evaluate.add_argument("--repeats", type=positive_int, default=20, metavar="R",
                           help="random splits per K (default 20)")
-    evaluate.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
+    evaluate.add_argument("--seed", type=non_negative_int, default=0, metavar="S",
                           help="seed of the splits (default 0): the same seed gives the same "
                                "splits for every encoder")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
@@ -319,17 +320,3 @@ def _ks(text: str) -> tuple[int, ...]:
     if min(ks) < 1:
         raise argparse.ArgumentTypeError(f"every K must be >= 1, not {text!r}")
     return ks
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
-    return value

@@ -16,11 +16,11 @@ saved encoder, and a ``--device`` this machine lacks.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
+from nanomorph.cli.arguments import positive_int
 from nanomorph.cli.output import report_error
 from nanomorph.device import DEVICE_CHOICES
 from nanomorph.errors import NanomorphError
@@ -38,18 +38,11 @@ def add_parser(sub) -> None:
     p.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                    help="where the network runs (default: $NANOMORPH_DEVICE, else auto: "
                         "cuda, then mps, then cpu)")
-    p.add_argument("--batch-size", type=_positive_int, default=16, metavar="B",
+    p.add_argument("--batch-size", type=positive_int, default=16, metavar="B",
                    help="images per forward pass (default 16)")
     p.add_argument("--cache", metavar="DIR",
                    help="keep embeddings in DIR/embeddings.sqlite and reuse them")
     p.set_defaults(run=run)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def run(args) -> int:

@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 
+from nanomorph.cli.arguments import non_negative_int, non_negative_float
 from nanomorph.cli.output import print_json, report_error
 from nanomorph.errors import ImageReadError, NanomorphError, display_path
 from nanomorph.masks.params import METHODS, RIDGE_FILTERS
@@ -37,10 +38,10 @@ def add_parser(sub) -> None:
     p.add_argument("--polarity", choices=("dark", "bright", "auto"), default="auto",
                    help="dark wires on a bright background (TEM), bright wires (SEM), or auto "
                         "(guessed per image; the default)")
-    p.add_argument("--smooth", type=_non_negative, default=None, metavar="SIGMA_PX",
+    p.add_argument("--smooth", type=non_negative_float, default=None, metavar="SIGMA_PX",
                    help="Gaussian smoothing sigma in pixels before thresholding (0 = none; "
                         "default: the method's, 1.5 px for otsu and li, 1 px for the others)")
-    p.add_argument("--min-size", type=_non_negative_int, default=None, metavar="PX",
+    p.add_argument("--min-size", type=non_negative_int, default=None, metavar="PX",
                    help="remove objects smaller than this many pixels (default 64)")
     p.add_argument("--ridge-filter", choices=RIDGE_FILTERS, default="sato",
                    help="ridge method only: the filter (default sato)")
@@ -162,21 +163,3 @@ def _unwritable_reason(folder: str) -> str | None:
     except OSError as exc:
         return f"the output folder cannot be written ({exc.strerror or exc})"
     return None
-
-
-def _non_negative(text: str) -> float:
-    import argparse
-
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    import argparse
-
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
-    return value

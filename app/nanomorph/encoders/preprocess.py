@@ -9,8 +9,10 @@ Steps (``preprocess_plane``)
    mapped to [0, 1] after the resize (linear, so the same as before it). The percentiles come
    from :func:`nanomorph.intensity.percentile_range` on a grid of at most 128 × 128 pixels:
    0.08 ms instead of 3.9 ms on the full 704 × 1024 image, a range within 0.2 % of it.
-3. Crops of ``size_px`` × ``size_px`` (224), resized with an anti-aliased bilinear filter
-   (Pillow's, whose support widens with the reduction factor):
+3. Crops of ``size_px`` × ``size_px`` (224), resized with an anti-aliased bilinear filter whose
+   support widens with the reduction factor (torch's ``interpolate(antialias=True)``, Pillow's
+   filter: the same values within 5e-6 of the range, 0.29 ms instead of 0.69 ms for 704 × 1024
+   to 224², 2 threads):
 
    - ``mode="resize"``: the whole image squeezed to 224 × 224 (aspect ratio not kept, as
      ``torchvision``'s ``Resize((224, 224))`` in Lu et al. 2022);
@@ -269,7 +271,7 @@ def _grid_crops(plane: np.ndarray, tile_px: tuple[float, float], counts: tuple[i
         start = (n - extent) // 2
         region.append(slice(start, start + extent))
     out_rows, out_cols = counts[0] * size, counts[1] * size
-    source = np.ascontiguousarray(plane[tuple(region)], dtype=np.float32)
+    source = plane[tuple(region)].astype(np.float32)  # a copy: the caller's image is kept
     np.clip(source, *clip, out=source)
     resized = _resize(source, out_rows, out_cols)
     tiles = resized.reshape(counts[0], size, counts[1], size).transpose(0, 2, 1, 3)
@@ -277,9 +279,11 @@ def _grid_crops(plane: np.ndarray, tile_px: tuple[float, float], counts: tuple[i
 
 
 def _resize(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Anti-aliased bilinear resize of a float32 image to (rows, cols): a new, writable float32
-    array (Pillow's "F" mode; the filter's weights are positive, so values stay in range)."""
-    from PIL import Image
+    """Anti-aliased bilinear resize of a float32 image to (rows, cols): a new float32 array (the
+    filter's weights are positive, so values stay in the input's range)."""
+    import torch
+    import torch.nn.functional as F
 
-    resized = Image.fromarray(image).resize((cols, rows), Image.Resampling.BILINEAR)
-    return np.array(resized, dtype=np.float32)
+    resized = F.interpolate(torch.from_numpy(image)[None, None], size=(rows, cols),
+                            mode="bilinear", antialias=True, align_corners=False)
+    return resized[0, 0].numpy()

@@ -1,0 +1,28 @@
+"""Argument types shared by the commands: numbers with a range, checked by argparse (a bad value
+is a bad command line: exit 1 with argparse's message)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _checked(convert, minimum, text: str):
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not value >= minimum:
+        raise argparse.ArgumentTypeError(f"must be >= {minimum}, not {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    return _checked(int, 1, text)
+
+
+def non_negative_int(text: str) -> int:
+    return _checked(int, 0, text)
+
+
+def non_negative_float(text: str) -> float:
+    return _checked(float, 0.0, text)

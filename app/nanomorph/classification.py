@@ -150,24 +150,26 @@ def evaluate_project(project: "Project", embeddings: ProjectEmbeddings, *,
     from nanomorph.jobs import Progress, check_cancel
 
     labels = {i: c for i, c in project.labels().items() if i in set(embeddings.ids)}
-    ids = sorted(labels)
+    labelled = sorted(labels)
     if len(set(labels.values())) < 2:
         raise NanomorphError("label images of at least two classes to evaluate")
-    y = [labels[i] for i in ids]
-    masks = [project.mask(i) if project.latest_mask_version(i) else None for i in ids]
-    control = yield from control_features([project.image(i).path for i in ids], masks=masks,
-                                          cancel=cancel)
+    masks = [project.mask(i) if project.latest_mask_version(i) else None for i in labelled]
+    control = yield from control_features([project.image(i).path for i in labelled],
+                                          masks=masks, cancel=cancel)
     check_cancel(cancel)
+    # both methods see the same images, hence identical splits
+    ids = [labelled[i] for i in control.indices]
+    y = [labels[i] for i in ids]
     yield Progress(0, 3, "evaluating the classifier")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         encoder_eval = evaluate_label_efficiency(embeddings.rows(ids), y, ks=ks,
                                                  repeats=repeats, seed=seed)
-        kept = [ids[i] for i in control.indices]
-        control_eval = evaluate_label_efficiency(control.density, [labels[i] for i in kept],
-                                                 ks=ks, repeats=repeats, seed=seed,
-                                                 classifier_factory=control_classifier,
+        control_eval = evaluate_label_efficiency(control.density, y, ks=ks, repeats=repeats,
+                                                 seed=seed, classifier_factory=control_classifier,
                                                  check_duplicates=False)
+    failed = [f"{project.image(labelled[i]).name}: {reason} (left out of the evaluation)"
+              for i, reason in control.failed]
     yield Progress(1, 3, "scoring one-shot anchors")
     anchors = anchor_table(embeddings.rows(ids), y, repeats=max(5, repeats // 2), seed=seed)
     yield Progress(2, 3, "drawing the embedding map")
@@ -176,4 +178,4 @@ def evaluate_project(project: "Project", embeddings: ProjectEmbeddings, *,
             "anchors": {c: [(ids[s.index], s.accuracy_mean) for s in scores]
                         for c, scores in anchors.items()},
             "map": {"ids": list(embeddings.ids), "xy": xy.tolist(), "method": map_method},
-            "labels": labels, "warnings": sorted({str(w.message) for w in caught})}
+            "labels": labels, "warnings": failed + sorted({str(w.message) for w in caught})}

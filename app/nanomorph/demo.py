@@ -80,11 +80,29 @@ def step_percolation(project: Project) -> dict:
             "mean_ms": round(1e3 * float(np.mean([s["seconds"] for s in results.values()])), 2)}
 
 
+def step_classify(project: Project) -> dict:
+    """Embed every image (EfficientNet-Lite0, cached), train on the labelled ones (two per class)
+    and score the predictions for the others against their true class."""
+    import sklearn.linear_model  # noqa: F401 - imported first so the timing is the fit's own
+
+    from nanomorph.classification import project_embeddings, train_and_predict
+    from nanomorph.jobs import run_job
+
+    embeddings = run_job(project_embeddings(project))
+    live = train_and_predict(embeddings, project.labels())
+    classes = _class_of(project)
+    correct = [p["label"] == classes[i] for i, p in live.results.items()]
+    return {"encoder": embeddings.encoder, "labelled": live.n_labels,
+            "predicted": len(correct), "accuracy": round(float(np.mean(correct)), 3),
+            "train_and_predict_ms": round(live.seconds * 1e3, 1)}
+
+
 STEPS = {
     "read": step_read,
     "labels_and_masks": step_labels_and_masks,
     "auto_mask": step_auto_mask,
     "percolation": step_percolation,
+    "classify": step_classify,
 }
 
 

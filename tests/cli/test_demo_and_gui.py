@@ -20,6 +20,9 @@ def test_demo_runs_every_step_and_writes_a_summary(tmp_path, capsys):
     assert summary["steps"]["percolation"]["percolating_by_class"] == {
         "bundle": "0/6", "dispersed": "0/6", "network": "6/6", "singular": "0/6"}
     assert min(summary["steps"]["auto_mask"]["dice_by_class"].values()) > 0.6
+    classify = summary["steps"]["classify"]
+    assert classify["labelled"] == 8 and classify["predicted"] == 16
+    assert classify["accuracy"] >= 0.75
     assert str(tmp_path / "summary.json") in out
     # a second run reuses the finished sample project
     assert main(["demo", "--out", str(tmp_path)]) == 0

@@ -246,6 +246,28 @@ def test_a_damaged_cache_file_is_replaced_with_a_warning(tmp_path):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_networks_are_built_once_per_encoder_and_device_in_their_layout():
+    from nanomorph.embedding.models import loaded_encoder
+    from nanomorph.encoders import get_encoder_spec
+
+    resnet = get_encoder_spec("resnet18-random")
+    first = loaded_encoder(resnet, "cpu")
+    assert loaded_encoder(resnet, "cpu") is first and not first.module.training
+    assert first.channels_last  # measured faster on the CPU, for nanomorph's own networks
+    assert first.module.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not loaded_encoder(tiny_spec(), "cpu").channels_last  # plug-ins keep theirs
+    out = first.embed(np.zeros((2, 3, 64, 64), np.float32))
+    assert out.shape == (2, 512) and out.dtype == np.float32
+
+
+def test_an_encoder_breaking_its_promise_is_reported(tmp_path):
+    from nanomorph.errors import NanomorphError
+
+    liar = dataclasses.replace(tiny_spec(), embedding_dim=16)
+    with pytest.raises(NanomorphError, match=r"shape \(2, 8\), expected \(2, 16\)"):
+        run(write_images(tmp_path, 2), encoder=liar)
+
+
 def test_bad_parameters_are_refused_before_any_work(tmp_path):
     with pytest.raises(InvalidParameterError, match="batch size"):
         run([], batch_size=0)

@@ -23,6 +23,8 @@ COMMANDS = {
     "percolate": "percolate",
     "embed": "embed",
     "classify": "classify",
+    "batch": "batch",
+    "report": "report",
 }
 
 

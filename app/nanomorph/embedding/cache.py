@@ -17,10 +17,10 @@ journal::
   warning).
 
 Why one SQLite file rather than one ``.npy`` per image: a re-run looks every embedding up in
-one query instead of opening a file per image (``get_many``: 0.45 ms per 100 embeddings of
+one query instead of opening a file per image (``get_many``: 0.44 ms per 100 embeddings of
 1280 floats, measured by ``tests/benchmarks/test_bench_embedding.py``, where a re-run of 48
-images with nothing changed took 1.1 ms against 0.85–3.5 s for the first run), and a batch is
-committed atomically without temporary files.
+images with nothing changed took 1.0 ms against 0.8–4.6 s for the first run, depending on the
+machine's load), and a batch is committed atomically without temporary files.
 """
 
 from __future__ import annotations

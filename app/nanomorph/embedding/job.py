@@ -191,7 +191,7 @@ def _embed_batch(batch: list[tuple[str, str]], spec, preprocess: PreprocessSpec,
     """Embed one batch of (sha256, path): ({sha256: (D,) float32}, {sha256: failure reason});
     the network sees at most ``max_crops`` crops at a time (tiles make more crops than images);
     what reading and preprocessing note is added to ``notes[path]``."""
-    from nanomorph.embedding.models import embed_inputs, loaded_encoder, stack_inputs
+    from nanomorph.embedding.models import loaded_encoder, stack_inputs
     from nanomorph.encoders.preprocess import preprocess_image
     from nanomorph.io import read_image
 
@@ -210,11 +210,10 @@ def _embed_batch(batch: list[tuple[str, str]], spec, preprocess: PreprocessSpec,
             notes[path] = image_notes
     if not inputs:
         return {}, failed
-    module = loaded_encoder(spec, device)
+    encoder = loaded_encoder(spec, device)
     crops = [image[t:t + 1] for image in inputs for t in range(len(image))]
-    embeddings = np.concatenate([
-        embed_inputs(module, stack_inputs(crops[i:i + max_crops]), device, spec.embedding_dim)
-        for i in range(0, len(crops), max_crops)])
+    embeddings = np.concatenate([encoder.embed(stack_inputs(crops[i:i + max_crops]))
+                                 for i in range(0, len(crops), max_crops)])
     computed, start = {}, 0
     for sha, count in owners:
         computed[sha] = embeddings[start:start + count].mean(axis=0)

@@ -1,36 +1,73 @@
 """Encoders ready for inference, kept per (encoder, device) so repeated jobs do not rebuild them.
 
 A network is built once per process for each (``EncoderSpec.key()``, device), put in eval mode
-without gradients, and kept (the four most recently used). On CUDA and on the CPU the network
-and its inputs use the channels-last memory layout (cuDNN's fast path for convolutions; on the
-CPU measured faster, ``CHANNELS_LAST_DEVICES`` below); on Apple MPS they stay contiguous.
+without gradients, and kept (the four most recently used). Networks nanomorph defines (those
+with an ``architecture``) run in the channels-last memory layout on CUDA and on the CPU (cuDNN's
+fast path for convolutions; on the CPU measured faster, see ``CHANNELS_LAST_DEVICES``); on Apple
+MPS, and for plug-in networks (which may reshape with ``view``), the layout stays contiguous.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from nanomorph.errors import NanomorphError
 
 MAX_MODELS = 4
-# On the CPU: EfficientNet-Lite0, batch 16 at 224², torch 2.13, 2 threads, 10.1 ms per image
-# in channels-last vs 20.2 ms contiguous (tests/benchmarks/test_bench_embedding.py::
-# test_channels_last_on_cpu). CUDA: NVIDIA's advice for convolutions (not measured here).
+# On the CPU (EfficientNet-Lite0, batch 16 at 224², torch 2.13, 2 threads) channels-last took
+# 0.50–0.74 of the contiguous layout's time in five runs, e.g. 13.6 vs 18.5 ms per image
+# (tests/benchmarks/test_bench_embedding.py::test_channels_last_on_cpu). CUDA: cuDNN's
+# advice for convolutions (not measured: no GPU here).
 CHANNELS_LAST_DEVICES = ("cuda", "cpu")
 
 _models: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
 
-def uses_channels_last(device: str) -> bool:
-    """Whether networks and inputs on ``device`` use the channels-last layout."""
-    return device.split(":")[0] in CHANNELS_LAST_DEVICES
+@dataclass(frozen=True)
+class LoadedEncoder:
+    """A network on its device, in eval mode, with the layout its inputs take."""
+
+    module: Any
+    device: str
+    channels_last: bool
+    embedding_dim: int
+
+    def embed(self, inputs: np.ndarray) -> np.ndarray:
+        """Embeddings of a batch of encoder inputs.
+
+        Parameters
+        ----------
+        inputs : ndarray, float32, shape (B, 3, S, S)
+            Any memory layout (:func:`stack_inputs` gives the channels-last one, copied least).
+
+        Returns
+        -------
+        ndarray, float32, shape (B, embedding_dim)
+
+        Raises
+        ------
+        NanomorphError
+            When the network gives another shape than its spec promises.
+        """
+        import torch
+
+        with torch.inference_mode():
+            x = torch.from_numpy(inputs).to(torch.device(self.device))
+            layout = torch.channels_last if self.channels_last else torch.contiguous_format
+            out = self.module.embed(x.contiguous(memory_format=layout)).float().cpu().numpy()
+        if out.shape != (len(inputs), self.embedding_dim):
+            raise NanomorphError(f"the encoder gave embeddings of shape {out.shape}, expected "
+                                 f"({len(inputs)}, {self.embedding_dim})")
+        return out
 
 
-def loaded_encoder(spec, device: str):
+def loaded_encoder(spec, device: str) -> LoadedEncoder:
     """The network of ``spec`` on ``device`` (a resolved torch device string), in eval mode.
 
     Built with ``spec.builder()`` the first time, then taken from the in-process cache.
@@ -45,12 +82,14 @@ def loaded_encoder(spec, device: str):
         module = spec.builder()
         module.eval().requires_grad_(False)
         module.to(device=torch.device(device))
-        if uses_channels_last(device):
+        channels_last = (spec.architecture is not None
+                         and device.split(":")[0] in CHANNELS_LAST_DEVICES)
+        if channels_last:
             module.to(memory_format=torch.channels_last)
-        _models[key] = module
+        _models[key] = LoadedEncoder(module, device, channels_last, spec.embedding_dim)
         while len(_models) > MAX_MODELS:
             _models.popitem(last=False)
-        return module
+        return _models[key]
 
 
 def clear_model_cache() -> None:
@@ -63,33 +102,3 @@ def stack_inputs(arrays: list[np.ndarray]) -> np.ndarray:
     """Concatenate encoder inputs (T_i, 3, S, S) into one batch (B, 3, S, S) whose memory is
     channels-last (B, S, S, 3): one copy, and none more on the way into the network."""
     return np.concatenate([a.transpose(0, 2, 3, 1) for a in arrays]).transpose(0, 3, 1, 2)
-
-
-def embed_inputs(module, inputs: np.ndarray, device: str, embedding_dim: int) -> np.ndarray:
-    """Embeddings of a batch of encoder inputs.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        From :func:`loaded_encoder`.
-    inputs : ndarray, float32, shape (B, 3, S, S)
-        Any memory layout (:func:`stack_inputs` gives the channels-last one, copied least).
-    device : str
-    embedding_dim : int
-        What the encoder's spec promises; another length raises NanomorphError.
-
-    Returns
-    -------
-    ndarray, float32, shape (B, embedding_dim)
-    """
-    import torch
-
-    with torch.inference_mode():
-        x = torch.from_numpy(inputs).to(torch.device(device))
-        if uses_channels_last(device):
-            x = x.contiguous(memory_format=torch.channels_last)
-        out = module.embed(x).float().cpu().numpy()
-    if out.shape != (len(inputs), embedding_dim):
-        raise NanomorphError(f"the encoder gave embeddings of shape {out.shape}, expected "
-                             f"({len(inputs)}, {embedding_dim})")
-    return out

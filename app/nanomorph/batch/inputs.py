@@ -1,0 +1,187 @@
+"""What a batch run analyses: image files, the images of folders, or the images of a project.
+
+- A file is analysed as given (a missing or unreadable one gives an error row).
+- A folder contributes the files directly inside it whose suffix nanomorph reads, sorted by
+  name (subfolders are not entered: a ``masks/`` folder beside the images stays out).
+- A project folder (it must then be the only input) contributes its images in the order they
+  were added, with their effective calibration; its stored masks are the masks to analyse
+  (``mask_source="project"``) or, when the masks come from auto-masking or a segmenter, the
+  ground truth they are scored against (Dice, IoU).
+
+With ``mask_source="masks"`` each image takes the file of ``masks_dir`` whose stem is the
+image's stem or the image's stem + ``_mask`` (``a.tif`` → ``a.png`` or ``a_mask.png``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from nanomorph.batch.config import BatchConfig
+from nanomorph.errors import InvalidParameterError, NanomorphError, display_path
+from nanomorph.io.calibration import Calibration
+
+MASK_SUFFIX = "_mask"
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One image of a batch run.
+
+    Attributes
+    ----------
+    index : int
+        Its row in the results table (input order).
+    path : str
+        The image file.
+    name : str
+        Stem of the files written for it (unique within the run).
+    mask_path : str or None
+        The existing mask to analyse (``masks`` and ``project`` sources).
+    mask_error : str or None
+        Why no existing mask could be matched (the image's row then reports it).
+    truth_path : str or None
+        A project's stored mask, the ground truth of a computed mask.
+    calibration : Calibration or None
+        A project's effective calibration; None takes the file's.
+    """
+
+    index: int
+    path: str
+    name: str
+    mask_path: str | None = None
+    mask_error: str | None = None
+    truth_path: str | None = None
+    calibration: Calibration | None = None
+
+    def files(self) -> list[str]:
+        """The files its result depends on: image, mask and ground truth."""
+        return [p for p in (self.path, self.mask_path, self.truth_path) if p]
+
+
+def single_project(inputs: list) -> str | None:
+    """The project folder when ``inputs`` is one project, else None.
+
+    Raises
+    ------
+    InvalidParameterError
+        When a project is given together with other inputs.
+    """
+    from nanomorph.project import is_project
+
+    projects = [os.fspath(p) for p in inputs if is_project(p)]
+    if projects and len(inputs) > 1:
+        raise InvalidParameterError(f"a project folder must be the only input "
+                                    f"({display_path(projects[0])} came with {len(inputs) - 1} "
+                                    "other(s))")
+    return projects[0] if projects else None
+
+
+def collect_items(inputs: list, config: BatchConfig) -> list[BatchItem]:
+    """The images of ``inputs`` in input order, with their masks as ``config`` asks.
+
+    Raises
+    ------
+    NanomorphError
+        No input gives an image, a folder holds no image, a project cannot be opened,
+        ``mask_source="project"`` without a project, or ``masks_dir`` is not a folder.
+    """
+    project = single_project(inputs)
+    if config.mask_source == "project" and project is None:
+        raise InvalidParameterError("the project's masks can only be analysed when the input "
+                                    "is a project folder")
+    entries = _project_entries(project, config) if project else _file_entries(inputs)
+    if config.mask_source == "masks":
+        entries = _with_mask_files(entries, config.masks_dir)
+    names = _unique_names([path for path, _ in entries])
+    return [BatchItem(index=i, path=path, name=name, **extra)
+            for i, ((path, extra), name) in enumerate(zip(entries, names))]
+
+
+def _file_entries(inputs: list) -> list[tuple[str, dict]]:
+    from nanomorph.io import SUPPORTED_SUFFIXES
+
+    entries = []
+    for source in inputs:
+        text = os.fsdecode(os.fspath(source))
+        if not os.path.isdir(text):
+            entries.append((text, {}))
+            continue
+        files = sorted(entry.path for entry in os.scandir(text) if entry.is_file()
+                       and os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES)
+        if not files:
+            raise NanomorphError("no image files in this folder (subfolders are not searched)",
+                                 text)
+        entries.extend((path, {}) for path in files)
+    if not entries:
+        raise InvalidParameterError("no input images")
+    return entries
+
+
+def _project_entries(folder: str, config: BatchConfig) -> list[tuple[str, dict]]:
+    """(path, fields) of a project's images: stored mask as the mask or as the truth."""
+    from nanomorph.project import Project
+
+    entries = []
+    with Project.open(folder, read_only=True) as project:
+        for record in project.images():
+            versions = project.mask_versions(record.id)
+            stored = str(project.masks_dir / versions[-1]["file"]) if versions else None
+            fields: dict = {"calibration": record.calibration}
+            if config.mask_source == "project":
+                fields["mask_path"] = stored
+                if stored is None:
+                    fields["mask_error"] = ("it has no mask in the project: draw or auto-mask "
+                                            "one, or give --mask-method or --segmenter")
+            elif config.mask_source != "masks":
+                fields["truth_path"] = stored
+            entries.append((record.path, fields))
+    if not entries:
+        raise NanomorphError("the project holds no images", folder)
+    return entries
+
+
+def _with_mask_files(entries: list[tuple[str, dict]], masks_dir: str) -> list[tuple[str, dict]]:
+    """Match each image to the mask file of ``masks_dir`` with its stem (or stem + _mask)."""
+    from nanomorph.io import SUPPORTED_SUFFIXES
+
+    if not os.path.isdir(masks_dir):
+        raise InvalidParameterError("the masks folder does not exist", masks_dir)
+    by_stem: dict[str, list[str]] = {}
+    for entry in sorted(os.scandir(masks_dir), key=lambda e: e.name):
+        stem, suffix = os.path.splitext(entry.name)
+        if entry.is_file() and suffix.lower() in SUPPORTED_SUFFIXES:
+            by_stem.setdefault(stem, []).append(entry.path)
+    matched = []
+    for path, fields in entries:
+        stem = Path(path).stem
+        found = by_stem.get(stem, []) + by_stem.get(stem + MASK_SUFFIX, [])
+        fields = dict(fields)
+        if len(found) == 1:
+            fields["mask_path"] = found[0]
+        elif found:
+            fields["mask_error"] = (f"several masks match it in {display_path(masks_dir)} "
+                                    f"({', '.join(display_path(Path(f).name) for f in found)}): "
+                                    "keep one")
+        else:
+            fields["mask_error"] = (f"no mask for it in {display_path(masks_dir)} (looked for "
+                                    f"{display_path(stem)}.* and "
+                                    f"{display_path(stem + MASK_SUFFIX)}.*)")
+        matched.append((path, fields))
+    return matched
+
+
+def _unique_names(paths: list[str]) -> list[str]:
+    """File stems, made unique by suffixes ``-2``, ``-3`` … in input order."""
+    used: set[str] = set()
+    names = []
+    for path in paths:
+        stem = Path(path).stem or "image"
+        name, n = stem, 1
+        while name in used:
+            n += 1
+            name = f"{stem}-{n}"
+        used.add(name)
+        names.append(name)
+    return names

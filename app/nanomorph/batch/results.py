@@ -1,0 +1,275 @@
+"""The files of a results folder: the record log that makes a run resumable, and the tables.
+
+```
+DIR/batch.json            the run: inputs, parameters, model hashes, counts (rewritten atomically)
+DIR/batch-records.jsonl   one JSON line per finished image, appended and fsynced as results arrive
+DIR/results.csv           one row per input image, in input order (written atomically at the end)
+DIR/results.parquet       the same table
+DIR/masks/, overlays/     ``--write-masks`` / ``--write-overlays``
+```
+
+Resuming
+--------
+A record holds the image's row and the (path, size, modification time, SHA-256) of every file
+the row depends on (image, mask, ground truth). Its key is the SHA-256 of the run's
+configuration key (parameters, model hashes, version: :meth:`BatchConfig.key`), the image path
+and those content hashes. A later run finds an image's record from the files' size and
+modification time (git's rule, as the embedding cache), without reading them, and reuses the
+row when the key matches. Only rows with status ``ok`` are recorded: failed images are tried
+again. A record is one line written with one ``write`` and fsynced, so a kill loses at most the
+line being written; a torn last line is ignored (and the next append starts on a new line). A
+record written twice (a task that ran again after its worker died) is one row in the table:
+rows are made per input, by key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from nanomorph.errors import NanomorphError
+
+RUN_FILE = "batch.json"
+LOG_FILE = "batch-records.jsonl"
+CSV_FILE = "results.csv"
+PARQUET_FILE = "results.parquet"
+MASKS_FOLDER = "masks"
+OVERLAYS_FOLDER = "overlays"
+
+# Column order of the tables: these first (those present), then any others in first-seen order.
+LEADING_COLUMNS = ("path", "sha256", "status", "error", "shape", "method", "eps", "min_samples",
+                   "margin", "percolates", "spans_x", "spans_y", "n_clusters", "noise_pixels",
+                   "foreground_pixels", "foreground_fraction", "largest_cluster_fraction",
+                   "seconds", "label", "confidence", "class_margin", "probabilities",
+                   "dice", "iou", "databar_rows", "polarity", "mask_source", "mask_path",
+                   "mask_sha256", "truth_sha256")
+TRAILING_COLUMNS = ("mask_file", "overlay_file", "params", "config_sha256", "segmenter_sha256",
+                    "classifier_sha256")
+
+
+class OutputError(NanomorphError):
+    """An output file could not be written (a full disk, no permission): the run stops, and
+    what was already recorded stays."""
+
+
+def output_error(exc: OSError, path) -> OutputError:
+    """The one-line :class:`OutputError` for an OSError raised while writing ``path``."""
+    what = ("the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            else exc.strerror or str(exc))
+    return OutputError(f"cannot write the results ({what}); the images finished so far are "
+                       "recorded: make room and run the same command again to go on", path)
+
+
+@contextlib.contextmanager
+def writing(path):
+    """Turn an OSError raised while writing ``path`` into an :class:`OutputError`."""
+    try:
+        yield
+    except OSError as exc:
+        raise output_error(exc, path) from None
+
+
+def record_key(config_key: str, path: str, sha256s: Iterable[str]) -> str:
+    """The key of one image's record: configuration, path and content hashes of its files."""
+    text = "\n".join([config_key, os.fsdecode(path), *sha256s])
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def file_state(path: str) -> tuple[int, int] | None:
+    """(size, modification time in ns) of a file, None when it cannot be stat'ed."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+class RecordLog:
+    """The append-only record log of a results folder (module docstring).
+
+    Parameters
+    ----------
+    folder : path-like
+        The results folder (must exist).
+
+    Raises
+    ------
+    OutputError
+        When the log cannot be opened for writing, or another batch run writes to it.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.path = Path(folder) / LOG_FILE
+        self._rows: dict[str, dict] = {}
+        self._hashes: dict[tuple[str, int, int], str] = {}
+        with writing(self.path):
+            self._file = open(self.path, "a+b")  # noqa: SIM115 - kept open for the run
+        try:
+            self._lock()
+            self._load()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory lock
+            return
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OutputError("another nanomorph batch is writing to this results folder",
+                              self.path.parent) from None
+
+    def _load(self) -> None:
+        self._file.seek(0)
+        data = self._file.read()
+        for line in data.splitlines():
+            try:
+                record = json.loads(line)
+                key, row = record["key"], record["row"]
+                files = [(str(p), int(size), int(mtime), str(sha))
+                         for p, size, mtime, sha in record["files"]]
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a kill, or not ours
+            self._rows[key] = row
+            for path, size, mtime, sha in files:
+                self._hashes[(path, size, mtime)] = sha
+        if data and not data.endswith(b"\n"):
+            self._append(b"\n")
+
+    def find(self, config_key: str, files: list[str]) -> dict | None:
+        """The recorded row for an image whose result depends on ``files`` (image first), or
+        None when it has none for ``config_key`` or a file changed since."""
+        hashes = []
+        for path in files:
+            state = file_state(path)
+            sha = None if state is None else self._hashes.get((path, *state))
+            if sha is None:
+                return None
+            hashes.append(sha)
+        return self._rows.get(record_key(config_key, files[0], hashes))
+
+    def add(self, config_key: str, results: list[tuple[dict, list]]) -> None:
+        """Record finished images (one write, fsynced): (row, [(path, size, mtime_ns,
+        sha256)…]) pairs; rows whose status is not ``ok`` are not recorded."""
+        lines = []
+        for row, files in results:
+            if row.get("status") != "ok":
+                continue
+            key = record_key(config_key, files[0][0], [f[3] for f in files])
+            lines.append(json.dumps({"key": key, "files": [list(f) for f in files], "row": row},
+                                    ensure_ascii=False))
+            self._rows[key] = row
+            for path, size, mtime, sha in files:
+                self._hashes[(path, size, mtime)] = sha
+        if lines:
+            self._append(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+
+    def _append(self, data: bytes) -> None:
+        with writing(self.path):
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> RecordLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def table_columns(rows: list[dict]) -> list[str]:
+    """The columns of the table of ``rows``, in the order of :data:`LEADING_COLUMNS`."""
+    present = list(dict.fromkeys(key for row in rows for key in row))
+    leading = [c for c in LEADING_COLUMNS if c in present]
+    trailing = [c for c in TRAILING_COLUMNS if c in present]
+    middle = [c for c in present if c not in leading and c not in trailing]
+    return leading + middle + trailing
+
+
+def write_tables(folder: str | os.PathLike, rows: list[dict]) -> tuple[Path, Path]:
+    """Write ``results.csv`` and ``results.parquet`` (atomically: temporary file, fsync,
+    rename); returns their paths.
+
+    Raises
+    ------
+    OutputError
+        When a table cannot be written (the previous one, if any, stays whole).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from nanomorph.project.atomic import atomic_write_bytes
+
+    folder = Path(folder)
+    columns = table_columns(rows)
+    full = [{c: row.get(c) for c in columns} for row in rows]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(full)
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(full), buffer)
+    paths = folder / CSV_FILE, folder / PARQUET_FILE
+    for path, data in zip(paths, (text.getvalue().encode("utf-8", "surrogateescape"),
+                                  buffer.getvalue())):
+        with writing(path):
+            atomic_write_bytes(path, data)
+    return paths
+
+
+def read_table(folder: str | os.PathLike) -> list[dict]:
+    """The rows of a results folder's ``results.parquet``.
+
+    Raises
+    ------
+    NanomorphError
+        When the folder holds no readable results table.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(folder) / PARQUET_FILE
+    try:
+        return pq.read_table(path).to_pylist()
+    except FileNotFoundError:
+        raise NanomorphError(f"no {PARQUET_FILE} here: not the output folder of "
+                             "nanomorph batch", folder) from None
+    except (OSError, ValueError) as exc:
+        raise NanomorphError(f"the results table cannot be read ({exc})", path) from None
+
+
+def write_run_file(folder: str | os.PathLike, run: dict) -> None:
+    """Write ``batch.json`` (atomically)."""
+    from nanomorph.project.atomic import atomic_write_bytes
+
+    path = Path(folder) / RUN_FILE
+    with writing(path):
+        atomic_write_bytes(path, json.dumps(run, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+def read_run_file(folder: str | os.PathLike) -> dict:
+    """The ``batch.json`` of a results folder."""
+    path = Path(folder) / RUN_FILE
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise NanomorphError(f"no {RUN_FILE} here: not the output folder of nanomorph batch",
+                             folder) from None
+    except (OSError, ValueError) as exc:
+        raise NanomorphError(f"{RUN_FILE} cannot be read ({exc})", path) from None
+

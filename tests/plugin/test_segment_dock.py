@@ -1,0 +1,75 @@
+"""The Segment dock: train from the project's masks (live curve), predict, compare, accept."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from nanomorph.mask_transfer import import_masks
+from nanomorph.jobs import run_job
+from napari_nanomorph.launcher import open_path
+from napari_nanomorph.layers import find_layer
+
+pytestmark = pytest.mark.slow
+NAMES = ("network_01", "network_02", "dispersed_01")
+
+
+@pytest.fixture
+def segment(app, sample_folder, tmp_path):
+    folder = tmp_path / "micrographs"
+    folder.mkdir()
+    for name in NAMES:
+        shutil.copy(sample_folder / f"{name}.tif", folder / f"{name}.tif")
+    open_path(app.viewer, folder)
+    app.wait_jobs()
+    project = app.session.project
+    run_job(import_masks(project, [sample_folder / "masks" / f"{n}_mask.png" for n in NAMES[:2]],
+                         {"nonzero": 1}))
+    app.session.images_changed.emit()
+    app.wait_jobs()
+    return app, app.docks["Segment"]
+
+
+def test_train_predict_score_and_accept(segment):
+    app, dock = segment
+    project = app.session.project
+    assert dock.training_ids() == [r.id for r in project.images()
+                                   if project.latest_mask_version(r.id)]
+    dock.settings_form["epochs"].value = 3
+    dock.settings_form["patch_px"].value = 128
+    dock.train()
+    app.wait_jobs(300000)
+    assert dock.segmenter is not None and dock.model_file.endswith(".pt")
+    assert len(dock.history) >= 1 and len(dock.figure.axes) == 2  # loss + Dice axes
+    assert (project.models_dir / dock.model_file).is_file()
+    assert project.runs("segment-train")[-1]["status"] == "done"
+
+    dock.predict_all()
+    app.wait_jobs(300000)
+    assert set(dock.predictions) == {r.id for r in project.images()}
+    assert dock.metrics.rowCount() == 2  # the two images with masks
+    assert "classical" in dock.metrics_note.text()
+
+    target = next(r for r in project.images() if r.name.startswith("dispersed"))
+    app.docks["Images"].select(target.id)
+    app.wait_jobs()
+    assert find_layer(app.viewer, "prediction") is not None
+    assert find_layer(app.viewer, "difference") is None  # this image has no mask
+    dock.accept_current()
+    app.wait_jobs()
+    assert project.mask_versions(target.id)[-1]["source"].startswith("predicted:")
+    np.testing.assert_array_equal(project.mask(target.id), dock.predictions[target.id])
+
+
+def test_difference_layer_marks_false_positives_and_negatives():
+    from napari_nanomorph.widgets.segment import (
+        FALSE_NEGATIVE,
+        FALSE_POSITIVE,
+        difference_labels,
+    )
+
+    predicted = np.array([[1, 1, 0]], bool)
+    truth = np.array([[1, 0, 1]], bool)
+    assert difference_labels(predicted, truth).tolist() == [[0, FALSE_POSITIVE, FALSE_NEGATIVE]]

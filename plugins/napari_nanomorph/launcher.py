@@ -23,7 +23,8 @@ log = logging.getLogger("nanomorph")
 PLUGIN = "napari-nanomorph"
 # dock widgets (display names in napari.yaml): the workflow steps share one tab group on the
 # right, the image browser sits below it
-WORKFLOW_DOCKS = ("Project", "Mask", "Percolation", "Classify", "Evaluation", "Segment")
+WORKFLOW_DOCKS = ("Project", "Mask", "Percolation", "Classify", "Evaluation", "Segment",
+                  "Pretrain")
 BROWSER_DOCK = "Images"
 
 

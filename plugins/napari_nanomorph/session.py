@@ -32,12 +32,15 @@ class Session:
         The current image changed (its ImageRecord, or None).
     badges_changed(dict)
         image id → (text, colour) shown under the image's thumbnail (labels, predictions).
+    encoder_changed(str)
+        Another encoder was chosen (e.g. a finished pretraining run's ``ssl:<name>``).
     """
 
     project_changed = Signal(object)
     images_changed = Signal()
     current_changed = Signal(object)
     badges_changed = Signal(dict)
+    encoder_changed = Signal(str)
 
     def __init__(self, viewer):
         from napari_nanomorph.jobrunner import JobRunner

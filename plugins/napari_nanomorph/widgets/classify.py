@@ -98,6 +98,7 @@ class ClassifyWidget(NanomorphDock):
         self._shortcuts = []
         self._fill_encoders()
         self.encoder.currentTextChanged.connect(self._encoder_changed)
+        self.session.encoder_changed.connect(self._encoder_chosen_elsewhere)
         self.session.project_changed.connect(self._project_changed)
         self.session.images_changed.connect(self.compute_embeddings)
         self.session.current_changed.connect(self._show_current)
@@ -106,11 +107,27 @@ class ClassifyWidget(NanomorphDock):
 
     # ------------------------------------------------------------------ setup
     def _fill_encoders(self) -> None:
-        from nanomorph.encoders.registry import list_encoders
+        """The registry's encoders, with this project's pretraining runs (``ssl:<run>``)."""
+        import warnings
 
-        names = [spec.name for spec in list_encoders() if not spec.name.endswith("-random")]
-        self.encoder.addItems(names or [DEFAULT_ENCODER])
-        self.encoder.setCurrentText(DEFAULT_ENCODER)
+        from nanomorph.encoders.registry import list_encoders
+        from nanomorph.ssl.runs import register_project_encoders
+
+        if self.session.project is not None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                register_project_encoders(self.session.project)
+            for warning in caught:
+                show_warning(str(warning.message))
+        self.encoder.blockSignals(True)
+        self.encoder.clear()
+        self.encoder.addItems([spec.name for spec in list_encoders()] or [DEFAULT_ENCODER])
+        self.encoder.setCurrentText(self.session.encoder)
+        self.encoder.blockSignals(False)
+
+    def _encoder_chosen_elsewhere(self, name: str) -> None:
+        self._fill_encoders()  # shows session.encoder (= name), without signals
+        self._encoder_changed(name)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -147,6 +164,7 @@ class ClassifyWidget(NanomorphDock):
         self.session.predictions = value
 
     def _project_changed(self, project) -> None:
+        self._fill_encoders()
         self.embeddings = None
         self.predictions = live_predictions(project) if project is not None else {}
         self._make_class_buttons()

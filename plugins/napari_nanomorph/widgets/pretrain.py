@@ -1,0 +1,162 @@
+"""The Pretrain dock: self-supervised pretraining (Barlow Twins or SimCLR) on the project's own
+micrographs, with a live loss plot, cancel and resume, then "use as encoder" for the classifier
+and the segmenter."""
+
+from __future__ import annotations
+
+import os
+
+from magicgui.widgets import ComboBox, Container, LineEdit, SpinBox
+from napari.utils.notifications import show_info, show_warning
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from nanomorph.errors import NanomorphError
+from napari_nanomorph.widgets.base import NanomorphDock
+
+# sensible first settings per device kind (the engine resolves None the same way)
+DEFAULTS = {"cpu": {"epochs": 20, "batch_size": 32, "image_size_px": 96},
+            "gpu": {"epochs": 100, "batch_size": 64, "image_size_px": 224}}
+
+
+class PretrainWidget(NanomorphDock):
+    """Start, watch, cancel and resume pretraining runs; use a finished run as the encoder."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
+
+        d = DEFAULTS["cpu"]
+        self.form = Container(widgets=[
+            LineEdit(name="run_name", label="run name", value="barlow-1"),
+            ComboBox(name="method", choices=("barlow", "simclr"), value="barlow",
+                     tooltip="Barlow Twins (λ = 0.005) or SimCLR (NT-Xent, τ = 0.1)"),
+            ComboBox(name="backbone", choices=("lite0", "resnet18", "resnet50"), value="lite0"),
+            ComboBox(name="init", choices=("imagenet", "scratch"), value="imagenet",
+                     tooltip="start from the ImageNet weights (lite0 only) or from scratch"),
+            SpinBox(name="epochs", value=d["epochs"], min=1, max=100_000),
+            SpinBox(name="batch_size", label="batch size", value=d["batch_size"], min=2,
+                    max=4096),
+            SpinBox(name="image_size_px", label="image size (px)", value=d["image_size_px"],
+                    min=32, max=1024, step=16),
+            SpinBox(name="seed", value=0, min=0, max=2**31 - 1),
+        ])
+        self.form["backbone"].changed.connect(self._backbone_changed)
+        gpu_button = QPushButton("GPU defaults")
+        gpu_button.clicked.connect(lambda: self._apply_defaults("gpu"))
+        cpu_button = QPushButton("CPU defaults")
+        cpu_button.clicked.connect(lambda: self._apply_defaults("cpu"))
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(lambda: self.start(resume=False))
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(lambda: self.start(resume=True))
+        self.use_button = QPushButton("Use as encoder")
+        self.use_button.clicked.connect(self.use_as_encoder)
+        self.status = QLabel("Pretrain an encoder on this project's images (no labels needed).")
+        self.status.setWordWrap(True)
+        self.figure = Figure(figsize=(4, 2.4), layout="constrained")
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setMinimumHeight(180)
+        self.losses: list[tuple[int, int, float]] = []
+        self.finished_encoder: str | None = None
+
+        defaults = QHBoxLayout()
+        defaults.addWidget(cpu_button)
+        defaults.addWidget(gpu_button)
+        actions = QHBoxLayout()
+        for b in (self.start_button, self.resume_button, self.use_button):
+            actions.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form.native)
+        layout.addLayout(defaults)
+        layout.addLayout(actions)
+        layout.addWidget(self.status)
+        layout.addWidget(self.canvas, 1)
+
+    def _apply_defaults(self, kind: str) -> None:
+        for name, value in DEFAULTS[kind].items():
+            self.form[name].value = value
+
+    def _backbone_changed(self, backbone: str) -> None:
+        if backbone != "lite0":
+            self.form["init"].value = "scratch"  # only Lite0 has pretrained weights here
+
+    def config(self):
+        from nanomorph.ssl.train import PretrainConfig
+
+        v = {w.name: w.value for w in self.form}
+        return PretrainConfig(method=v["method"], backbone=v["backbone"], init=v["init"],
+                              epochs=v["epochs"], batch_size=v["batch_size"],
+                              image_size_px=v["image_size_px"], seed=v["seed"])
+
+    def start(self, resume: bool) -> None:
+        """Start (or resume) the run in the job runner; the loss curve updates per step."""
+        from nanomorph.ssl.runs import check_run_name, project_run_folder
+        from nanomorph.ssl.train import pretrain
+
+        project = self.session.project
+        if project is None or not self.guarded(self.config) \
+                or not self.guarded(lambda: check_run_name(self.form["run_name"].value)):
+            return
+        run_name, config = self.form["run_name"].value, self.config()
+        folder = project_run_folder(project, run_name)
+        images = [r.path for r in project.images() if r.exists]
+        threads = max(1, (os.cpu_count() or 2) - 1)  # a core stays with the GUI
+        self.losses = [] if not resume else self.losses
+
+        def progressed(event) -> None:
+            p = event.payload
+            if isinstance(p, dict) and "loss" in p:
+                self.losses.append((p["step"], p["epoch"], p["loss"]))
+                if p["step"] % 5 == 0 or event.done == event.total:
+                    self._plot()
+                self.status.setText(f"{run_name}: epoch {p['epoch']}, step {p['step']}, "
+                                    f"loss {p['loss']:.4f}")
+
+        def done(result) -> None:
+            self.losses = list(result.losses)
+            self._plot()
+            self.finished_encoder = result.encoder.name
+            self.status.setText(f"{run_name} finished in {result.duration_s / 60:.1f} min on "
+                                f"{result.device}: encoder {result.encoder.name} (press "
+                                "'Use as encoder')" + "".join(f"; {n}" for n in result.notes))
+
+        def cancelled() -> None:
+            self.status.setText(f"{run_name} cancelled: its checkpoint is kept, press Resume "
+                                "to continue")
+
+        self.session.jobs.start(
+            lambda token: pretrain(None if resume else images, folder,
+                                   None if resume else config, run_name=run_name,
+                                   project=project, resume=resume,
+                                   device=project.get_setting("device"), threads=threads,
+                                   cancel=token),
+            name=f"Pretrain {run_name}", on_progress=progressed, on_done=done,
+            on_cancelled=cancelled, notify_done=True)
+
+    def _plot(self) -> None:
+        self.figure.clear()
+        ax = self.figure.add_subplot()
+        if self.losses:
+            steps = [s for s, _e, _l in self.losses]
+            ax.plot(steps, [loss for _s, _e, loss in self.losses], lw=0.8)
+            ax.set(xlabel="step", ylabel="loss", title=self.form["method"].value)
+        self.canvas.draw_idle()
+
+    def use_as_encoder(self) -> None:
+        """Make the finished run's encoder the one the Classify and Segment docks use."""
+        from nanomorph.ssl.runs import encoder_name, register_project_encoders
+
+        project = self.session.project
+        name = self.finished_encoder or encoder_name(self.form["run_name"].value)
+        try:
+            registered = {spec.name for spec in register_project_encoders(project)}
+        except NanomorphError as e:
+            show_warning(str(e))
+            return
+        if name not in registered:
+            show_warning(f"{name} is not a finished run of this project")
+            return
+        self.session.encoder = name
+        self.session.encoder_changed.emit(name)
+        show_info(f"the classifier and the segmenter now use {name}")

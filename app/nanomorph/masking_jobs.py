@@ -17,18 +17,31 @@ if TYPE_CHECKING:
 AUTO_POLARITY = "auto"
 
 
+def auto_mask_plane(plane: np.ndarray, params: "MaskParams", polarity: str = AUTO_POLARITY,
+                    databar_rows: int = 0) -> tuple[np.ndarray, str]:
+    """The auto-mask (bool) of a 2-D image and the polarity used; ``polarity="auto"`` lets
+    :func:`nanomorph.masks.suggest_polarity` decide for this image. ``databar_rows`` at the
+    bottom (an SEM info bar) stay background."""
+    from nanomorph.masks import auto_mask, suggest_polarity
+
+    if polarity == AUTO_POLARITY:
+        polarity = suggest_polarity(plane, databar_rows=databar_rows)
+    mask = auto_mask(plane, dataclasses.replace(params, polarity=polarity),
+                     databar_rows=databar_rows)
+    return mask, polarity
+
+
 def auto_mask_image(path: str, params: "MaskParams", polarity: str = AUTO_POLARITY,
                     page: int = 0) -> np.ndarray:
-    """The auto-mask (uint8, 1 = nanowire) of an image file; ``polarity="auto"`` lets
-    :func:`nanomorph.masks.suggest_polarity` decide for this image."""
+    """The auto-mask (uint8, 1 = nanowire) of an image file (:func:`auto_mask_plane`, info
+    bar from the file's metadata or its pixels)."""
     from nanomorph.io import read_image
-    from nanomorph.masks import databar_rows_of, mask_micrograph, suggest_polarity
+    from nanomorph.masks import databar_rows_of
 
     image = read_image(path)
-    if polarity == AUTO_POLARITY:
-        polarity = suggest_polarity(image.plane(page), databar_rows=databar_rows_of(image, page))
-    params = dataclasses.replace(params, polarity=polarity)
-    return mask_micrograph(image, params, page=page).astype(np.uint8)
+    mask, _ = auto_mask_plane(image.plane(page), params, polarity,
+                              databar_rows_of(image, page))
+    return mask.astype(np.uint8)
 
 
 def auto_mask_project(project: "Project", image_ids: list[int], params: "MaskParams",

@@ -74,10 +74,10 @@ class BatchConfig:
         if self.polarity not in POLARITIES:
             raise InvalidParameterError(f"polarity must be one of {', '.join(POLARITIES)}, "
                                         f"not {self.polarity!r}")
-        needs = {"segmenter": self.segmenter, "masks": self.masks_dir}
-        if self.mask_source in needs and not needs[self.mask_source]:
-            raise InvalidParameterError(f"the {self.mask_source} mask source needs its "
-                                        f"{'model file' if self.mask_source == 'segmenter' else 'folder'}")
+        if self.mask_source == "segmenter" and not self.segmenter:
+            raise InvalidParameterError("masks from a segmenter need its model file")
+        if self.mask_source == "masks" and not self.masks_dir:
+            raise InvalidParameterError("existing masks need their folder")
 
     @property
     def mask_label(self) -> str:

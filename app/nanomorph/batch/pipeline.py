@@ -29,7 +29,7 @@ import numpy as np
 
 from nanomorph.batch.config import BatchConfig
 from nanomorph.batch.inputs import BatchItem
-from nanomorph.batch.results import MASKS_FOLDER, OVERLAYS_FOLDER, OutputError, writing
+from nanomorph.batch.results import MASKS_FOLDER, OVERLAYS_FOLDER, writing
 from nanomorph.errors import CalibrationError, NanomorphError, display_path
 
 if TYPE_CHECKING:
@@ -78,15 +78,13 @@ def process_chunk(items: list[BatchItem], config: BatchConfig,
 
     Raises
     ------
-    OutputError
+    nanomorph.batch.results.OutputError
         When a mask or overlay cannot be written (the run stops).
     """
     results = []
     for item in items:
         try:
             analysis = analyse_item(item, config)
-        except OutputError:
-            raise
         except Exception as exc:  # noqa: BLE001 - one image's failure must not stop the batch
             results.append((error_row(item, config, exc), []))
             continue
@@ -185,15 +183,9 @@ def _mask(item: BatchItem, config: BatchConfig, plane: np.ndarray,
 
 
 def _auto_mask(plane: np.ndarray, bar: int, config: BatchConfig):
-    import dataclasses
+    from nanomorph.masking_jobs import auto_mask_plane
 
-    from nanomorph.masks import auto_mask, suggest_polarity
-
-    polarity = config.polarity
-    if polarity == "auto":
-        polarity = suggest_polarity(plane, databar_rows=bar)
-    mask = auto_mask(plane, dataclasses.replace(config.mask_params, polarity=polarity),
-                     databar_rows=bar)
+    mask, polarity = auto_mask_plane(plane, config.mask_params, config.polarity, bar)
     return mask, mask, {"polarity": polarity}
 
 

@@ -70,7 +70,7 @@ def class_counts(counts: dict[str, dict[str, int]], colors: dict[str, str]) -> b
     """Horizontal stacked bars: images per class, one segment per kind of count (e.g.
     ``{"labelled": {...}, "predicted": {...}}``), the first kind solid, the others lighter."""
     classes = list(colors)
-    fig, (ax,) = _figure(6.4, 0.5 + 0.42 * max(len(classes), 2))
+    fig, (ax,) = _figure(4.5, 0.9 + 0.36 * max(len(classes), 2))
     left = np.zeros(len(classes))
     for k, (kind, per_class) in enumerate(counts.items()):
         values = np.array([per_class.get(c, 0) for c in classes], float)
@@ -88,17 +88,24 @@ def class_counts(counts: dict[str, dict[str, int]], colors: dict[str, str]) -> b
     return _png(fig)
 
 
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def confidence_histogram(confidences_by_class: dict[str, list[float]],
                          colors: dict[str, str]) -> bytes:
     """Stacked histogram of the classifier's confidence (top probability), by predicted
     class."""
-    fig, (ax,) = _figure(6.4, 3.0)
+    fig, (ax,) = _figure(4.5, 3.0)
     bins = np.linspace(0, 1, 21)
     names = [c for c in colors if confidences_by_class.get(c)]
     ax.hist([confidences_by_class[c] for c in names], bins=bins, stacked=True,
             color=[colors[c] for c in names], label=names, edgecolor="white", linewidth=0.5)
     ax.set_xlabel("confidence (probability of the predicted class)")
     ax.set_ylabel("images")
+    ax.yaxis.set_major_locator(_integer_ticks())
     ax.set_xlim(0, 1)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     return _png(fig)
@@ -108,7 +115,7 @@ def label_efficiency(encoder: list[dict], control: list[dict], encoder_name: str
                      n_classes: int) -> bytes:
     """Accuracy (mean ± sd over splits) against labelled images per class, for the
     embeddings and the pixel-density control; chance level dashed."""
-    fig, (ax,) = _figure(5.2, 3.4)
+    fig, (ax,) = _figure(4.6, 3.4)
     for results, label, color in ((encoder, f"{encoder_name} embeddings", "#e64b28"),
                                   (control, "pixel-density control", "#6b7280")):
         if not results:
@@ -116,8 +123,8 @@ def label_efficiency(encoder: list[dict], control: list[dict], encoder_name: str
         ks = [r["k"] for r in results]
         mean = np.array([r["accuracy_mean"] for r in results])
         std = np.array([r["accuracy_std"] for r in results])
-        ax.plot(ks, mean, "o-", color=color, label=label, lw=2, ms=5)
-        ax.fill_between(ks, mean - std, mean + std, color=color, alpha=0.15, linewidth=0)
+        ax.errorbar(ks, mean, yerr=std, fmt="o-", color=color, label=label, lw=2, ms=5,
+                    capsize=3, elinewidth=1)
     ax.axhline(1 / max(n_classes, 1), color=MUTED, ls="--", lw=1, label="chance")
     ax.set_xscale("log", base=2)
     all_ks = sorted({r["k"] for r in encoder + control})
@@ -133,8 +140,8 @@ def confusion_matrix(confusion: list[list[int]], classes: list[str], k: int) -> 
     """Row-normalised confusion matrix (true class by row) with the counts written in."""
     matrix = np.asarray(confusion, float)
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    size = 1.4 + 0.75 * len(classes)
-    fig, (ax,) = _figure(size + 0.8, size, grid=False)
+    size = 1.3 + 0.55 * len(classes)
+    fig, (ax,) = _figure(size + 0.5, size, grid=False)
     ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (i, j), value in np.ndenumerate(matrix):
         ax.text(j, i, f"{int(value)}", ha="center", va="center", fontsize=8,
@@ -151,7 +158,7 @@ def embedding_map(xy: np.ndarray, labels: list[str | None], predicted: list[str 
                   colors: dict[str, str], method: str) -> bytes:
     """2-D map of the embeddings: labelled images filled, the others hollow in the colour of
     their predicted class (gray when there is none)."""
-    fig, (ax,) = _figure(5.6, 4.2)
+    fig, (ax,) = _figure(4.6, 3.6)
     xy = np.asarray(xy, float)
     unlabelled = [i for i, label in enumerate(labels) if label is None]
     if unlabelled:
@@ -173,12 +180,13 @@ def embedding_map(xy: np.ndarray, labels: list[str | None], predicted: list[str 
 
 def segmentation_scores(dice: list[float], iou: list[float]) -> bytes:
     """Histograms of Dice and IoU against the ground-truth masks."""
-    fig, (ax,) = _figure(6.4, 3.0)
+    fig, (ax,) = _figure(5.2, 3.0)
     bins = np.linspace(0, 1, 21)
     ax.hist([dice, iou], bins=bins, color=["#e64b28", "#3278dc"], label=["Dice", "IoU"],
             edgecolor="white", linewidth=0.5)
     ax.set_xlabel("score against the project's mask")
     ax.set_ylabel("images")
+    ax.yaxis.set_major_locator(_integer_ticks())
     ax.set_xlim(0, 1)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     return _png(fig)

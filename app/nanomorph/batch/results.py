@@ -4,7 +4,7 @@
 DIR/batch.json            the run: inputs, parameters, model hashes, counts (rewritten atomically)
 DIR/batch-records.jsonl   one JSON line per finished image, appended and fsynced as results arrive
 DIR/results.csv           one row per input image, in input order (written atomically at the end)
-DIR/results.parquet       the same table
+DIR/results.parquet       the same table (in both, bytes of file names that are not UTF-8 as \\xNN)
 DIR/masks/, overlays/     ``--write-masks`` / ``--write-overlays``
 ```
 
@@ -34,7 +34,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from nanomorph.errors import NanomorphError
+from nanomorph.errors import NanomorphError, display_path
 
 RUN_FILE = "batch.json"
 LOG_FILE = "batch-records.jsonl"
@@ -110,12 +110,12 @@ class RecordLog:
         self._rows: dict[str, dict] = {}
         self._hashes: dict[tuple[str, int, int], str] = {}
         with writing(self.path):
-            self._file = open(self.path, "a+b")  # noqa: SIM115 - kept open for the run
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
         try:
             self._lock()
             self._load()
         except BaseException:
-            self._file.close()
+            os.close(self._fd)
             raise
 
     def __len__(self) -> int:
@@ -127,17 +127,17 @@ class RecordLog:
         except ImportError:  # Windows: no advisory lock
             return
         try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise OutputError("another nanomorph batch is writing to this results folder",
                               self.path.parent) from None
 
     def _load(self) -> None:
-        self._file.seek(0)
-        data = self._file.read()
+        with open(self.path, "rb") as file:
+            data = file.read()
         for line in data.splitlines():
             try:
-                record = json.loads(line)
+                record = json.loads(line.decode("utf-8", "surrogateescape"))
                 key, row = record["key"], record["row"]
                 files = [(str(p), int(size), int(mtime), str(sha))
                          for p, size, mtime, sha in record["files"]]
@@ -178,13 +178,18 @@ class RecordLog:
             self._append(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
 
     def _append(self, data: bytes) -> None:
+        """Write ``data`` at the end and fsync; a full disk leaves at most a torn last line."""
         with writing(self.path):
-            self._file.write(data)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        os.fsync(self._fd)
 
     def close(self) -> None:
-        self._file.close()
+        os.close(self._fd)
 
     def __enter__(self) -> RecordLog:
         return self
@@ -218,7 +223,7 @@ def write_tables(folder: str | os.PathLike, rows: list[dict]) -> tuple[Path, Pat
 
     folder = Path(folder)
     columns = table_columns(rows)
-    full = [{c: row.get(c) for c in columns} for row in rows]
+    full = [{c: _text(row.get(c)) for c in columns} for row in rows]
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -226,11 +231,15 @@ def write_tables(folder: str | os.PathLike, rows: list[dict]) -> tuple[Path, Pat
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(full), buffer)
     paths = folder / CSV_FILE, folder / PARQUET_FILE
-    for path, data in zip(paths, (text.getvalue().encode("utf-8", "surrogateescape"),
-                                  buffer.getvalue())):
+    for path, data in zip(paths, (text.getvalue().encode("utf-8"), buffer.getvalue())):
         with writing(path):
             atomic_write_bytes(path, data)
     return paths
+
+
+def _text(value):
+    """Text as UTF-8 can hold it: bytes of file names that are not valid UTF-8 as ``\\xNN``."""
+    return display_path(value) if isinstance(value, str) else value
 
 
 def read_table(folder: str | os.PathLike) -> list[dict]:

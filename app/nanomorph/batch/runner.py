@@ -4,30 +4,8 @@
 (payload: the image's row) and returns a :class:`BatchSummary`. The CLI drives it with a
 terminal progress bar, the GUI's "Run on all images" with its job runner. With ``client=None``
 the chunks run one after the other in the calling process; with a Dask client they run as tasks
-on its workers. Both give the same table (only the ``seconds`` column differs).
-
-Where the work runs
--------------------
-- On this machine (default): :func:`batch_client` starts a ``LocalCluster`` of one worker
-  process per core (``--workers N`` caps it), one thread each; torch gets one thread per worker.
-- On a cluster: start a scheduler and workers on machines that share the images' file system
-  and have nanomorph installed (the same version: results are keyed by it), then give the
-  scheduler's address with ``--scheduler`` (or ``client=Client(address)``)::
-
-      dask scheduler                                  # prints tcp://HOST:8786
-      dask worker tcp://HOST:8786 --nworkers 8 --nthreads 1     # on each machine
-      nanomorph batch /data/images --out /data/results --scheduler tcp://HOST:8786
-
-  On SLURM, dask-jobqueue starts the workers as jobs and gives the address::
-
-      from dask_jobqueue import SLURMCluster
-      cluster = SLURMCluster(cores=8, processes=8, memory="32GB", walltime="02:00:00")
-      cluster.scale(jobs=4); print(cluster.scheduler_address)
-
-  On Kubernetes, the Dask Helm chart (``helm install dask dask/dask``, worker image with
-  nanomorph installed) or dask-kubernetes' ``KubeCluster`` expose the scheduler at
-  ``tcp://<scheduler service>:8786``. An address where no scheduler answers stops the run
-  within 10 s (:func:`batch_client`).
+on its workers (a local cluster or yours: :mod:`.cluster`). Both give the same table (only the
+``seconds`` column differs).
 
 Tasks and chunks
 ----------------
@@ -52,13 +30,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import math
 import os
-import socket
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import islice
@@ -81,10 +56,7 @@ from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
 
 MAX_IMAGES_PER_TASK = 16
 MIN_TASKS = 32
-CONNECT_TIMEOUT_S = 4.0
 TASKS_PER_THREAD = 4
-SCHEDULER_HELP = ("start one with `dask scheduler` (and workers with `dask worker ADDRESS`), "
-                  "or leave out --scheduler to run on this machine")
 
 
 @dataclass
@@ -101,6 +73,8 @@ class BatchSummary:
         Images analysed by this run, and rows taken from an earlier run's records.
     seconds : float
         Wall time of the run.
+    counts : dict
+        ``images``, ``ok``, ``error`` and ``percolates`` (rows whose network percolates).
     """
 
     rows: list[dict]
@@ -123,79 +97,6 @@ def default_chunk_size(n_images: int) -> int:
     return max(1, min(MAX_IMAGES_PER_TASK, math.ceil(n_images / MIN_TASKS)))
 
 
-@contextlib.contextmanager
-def batch_client(scheduler: str | None = None, workers: int | None = None, *,
-                 processes: bool = True) -> Iterator:
-    """A Dask client for :func:`run_batch`, closed (with its cluster) on exit.
-
-    Parameters
-    ----------
-    scheduler : str, optional
-        Address of a running scheduler (``tcp://host:8786``); None starts a LocalCluster.
-    workers : int, optional
-        LocalCluster worker processes: ``min(cores, workers)`` (default: one per core), one
-        thread each.
-    processes : bool
-        LocalCluster workers as processes (threads in this process when False: for tests).
-
-    Raises
-    ------
-    NanomorphError
-        When no scheduler answers at ``scheduler`` (within about 10 s).
-    """
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        client = _connect(scheduler)
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    cores = os.cpu_count() or 1
-    n_workers = min(cores, workers) if workers else cores
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
-    try:
-        client = Client(cluster, set_as_default=False)
-        try:
-            yield client
-        finally:
-            client.close()
-    finally:
-        cluster.close()
-
-
-def _connect(address: str):
-    """A client connected to the scheduler at ``address``; a NanomorphError naming the address
-    when it is malformed or nothing answers (a TCP probe first, then the Dask handshake)."""
-    from distributed import Client
-    from distributed.comm.addressing import parse_address, parse_host_port
-    from distributed.comm.registry import get_backend
-
-    try:
-        scheme, location = parse_address(address)
-        get_backend(scheme)
-        host, port = parse_host_port(location) if scheme in ("tcp", "tls", "ws", "wss") else (
-            None, None)
-    except ValueError as exc:
-        raise NanomorphError(f"not a Dask scheduler address ({exc}); addresses look like "
-                             "tcp://host:8786", address) from None
-    if host is not None:
-        try:
-            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
-        except OSError as exc:
-            why = "no answer" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
-            raise NanomorphError(f"no Dask scheduler answers at this address ({why}): "
-                                 f"{SCHEDULER_HELP}", address) from None
-    try:
-        return Client(address, timeout=f"{CONNECT_TIMEOUT_S + 1}s", set_as_default=False)
-    except Exception as exc:  # noqa: BLE001 - whatever answered, it is no usable scheduler
-        detail = " ".join(str(exc).split())[:120] or type(exc).__name__
-        raise NanomorphError(f"no Dask scheduler answers at this address ({detail}): "
-                             f"{SCHEDULER_HELP}", address) from None
-
-
 def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, client=None,
               images_per_task: int | None = None,
               cancel: CancelToken | None = None) -> Job[BatchSummary]:
@@ -210,7 +111,8 @@ def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, 
     config : BatchConfig
         The per-image steps.
     client : distributed.Client, optional
-        Run the chunks as tasks of this client (:func:`batch_client`); None runs them here.
+        Run the chunks as tasks of this client (:func:`.cluster.batch_client`); None runs
+        them here.
     images_per_task : int, optional
         Images per task (default :func:`default_chunk_size`).
     cancel : CancelToken, optional
@@ -246,24 +148,10 @@ def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, 
         write_run_file(out_dir, run)
         rows: list[dict | None] = [log.find(key, item.files()) for item in items]
         reused = sum(row is not None for row in rows)
-        chunks = [range(start, min(start + size, len(items)))
-                  for start in range(0, len(items), size)]
-        pending = [c for c in chunks if any(rows[i] is None for i in c)]
         for done, row in enumerate(r for r in rows if r is not None):
             yield Progress(done + 1, len(items), "recorded by an earlier run", payload=row)
-        done, computed = reused, 0
-        results = (_run_on_dask(client, pending, items, config, out_dir) if client is not None
-                   else _run_here(pending, items, config, out_dir))
-        for chunk, chunk_results in results:
-            log.add(key, chunk_results)
-            for index, (row, _files) in zip(chunk, chunk_results):
-                newly_done = rows[index] is None
-                rows[index] = row
-                computed += 1
-                done += newly_done
-                if newly_done:
-                    yield Progress(done, len(items), _describe(row), payload=row)
-            check_cancel(cancel)
+        computed = yield from _compute(rows, items, size, config, client, out_dir, log, key,
+                                       cancel)
         table = [{**row, **_run_columns(config, key, models)} for row in rows]
         tables = write_tables(out_dir, table)
         summary = BatchSummary(table, tables, computed, reused, time.perf_counter() - started)
@@ -272,6 +160,31 @@ def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, 
         write_run_file(out_dir, run)
         project_run["result"] = {"out": str(out_dir.absolute()), **summary.counts}
     return summary
+
+
+def _compute(rows: list, items: list[BatchItem], size: int, config: BatchConfig, client,
+             out_dir: Path, log: RecordLog, key: str, cancel) -> Job[int]:
+    """Analyse every chunk that holds an image without a row (a job: one Progress per image
+    that gets its row); fills ``rows``, records them, and returns how many images it
+    analysed."""
+    chunks = [range(start, min(start + size, len(items)))
+              for start in range(0, len(items), size)]
+    pending = [c for c in chunks if any(rows[i] is None for i in c)]
+    done, computed = sum(row is not None for row in rows), 0
+    results = (_run_on_dask(client, pending, items, config, out_dir) if client is not None
+               else _run_here(pending, items, config, out_dir))
+    with contextlib.closing(results):
+        for chunk, chunk_results in results:
+            log.add(key, chunk_results)
+            for index, (row, _files) in zip(chunk, chunk_results):
+                first = rows[index] is None
+                rows[index] = row
+                computed += 1
+                if first:
+                    done += 1
+                    yield Progress(done, len(items), _describe(row), payload=row)
+            check_cancel(cancel)
+    return computed
 
 
 # -- execution -----------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ COMMANDS = {
     "percolate": "percolate",
     "embed": "embed",
     "classify": "classify",
+    "segment": "segment",
+    "pretrain": "pretrain",
     "batch": "batch",
     "report": "report",
 }

@@ -49,7 +49,7 @@ def add_parser(sub) -> None:
     source.add_argument("--segmenter", metavar="MODEL", help="segment with this model file")
     source.add_argument("--masks", metavar="DIR",
                         help="analyse existing masks: DIR/<image stem>.* or <stem>_mask.*")
-    p.add_argument("--foreground", default=None,
+    p.add_argument("--foreground", default=None, metavar="V",
                    help="with --masks: which mask values are wire (nonzero, or values like 127 "
                         "or 127,255; default: nonzero for a two-valued mask)")
     p.add_argument("--polarity", choices=("auto", "dark", "bright"), default="auto",
@@ -63,8 +63,9 @@ def add_parser(sub) -> None:
     perc.add_argument("--percolation-min-samples", type=positive_int, default=2, metavar="N",
                       help="DBSCAN min_samples, the pixel itself included (default 2)")
     perc.add_argument("--percolation-margin", type=non_negative_float, default=2.0,
-                      metavar="PX", help="spanning margin (default 2, in --units)")
-    perc.add_argument("--percolation-method", choices=("exact", "dbscan"), default="exact")
+                      metavar="M", help="spanning margin (default 2, in --units)")
+    perc.add_argument("--percolation-method", choices=("exact", "dbscan"), default="exact",
+                      help="exact (fast, identical partition) or dbscan (scikit-learn)")
     perc.add_argument("--resize", type=positive_int, default=None, metavar="N",
                       help="analyse at N x N like the paper (224)")
     perc.add_argument("--units", choices=("px", "nm", "um"), default="px",
@@ -161,7 +162,7 @@ def describe(summary) -> str:
 
 def _client(args):
     """The Dask client to run on (a context manager), or a null context for ``--workers 0``."""
-    from nanomorph.batch.runner import batch_client
+    from nanomorph.batch.cluster import batch_client
 
     if args.workers == 0 and not args.scheduler:
         return contextlib.nullcontext(None)

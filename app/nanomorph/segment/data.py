@@ -18,10 +18,11 @@ reflection.
 
 Augmentation (:class:`Augmentation`), all drawn from one ``numpy.random.Generator``
 ------------------------------------------------------------------------------------------------
-- scale: the patch covers ``patch_px × s`` source pixels, s log-uniform in ``scale_range``,
-  resized to ``patch_px`` (anti-aliased bilinear for gray levels, nearest for labels): wires
-  a little thinner or thicker than in the masks, as at another magnification;
-- the 8 flips and 90° rotations;
+- scale: the patch covers ``patch_px × s`` source pixels, s log-uniform in ``scale_range``
+  (anti-aliased bilinear for gray levels, nearest for labels): wires thinner or thicker than in
+  the masks, as at another magnification;
+- rotation by a random angle (bilinear / nearest), then one of the 8 flips and 90° rotations:
+  wires and lattice fringes run in every direction;
 - gray levels (in [0, 1]): contrast × c around 0.5, brightness + b, gamma g, Gaussian noise of
   standard deviation n, clipped to [0, 1].
 """
@@ -50,6 +51,8 @@ class Augmentation:
     ----------
     scale_range : (float, float)
         Source pixels per patch pixel, drawn log-uniformly.
+    rotation : bool
+        Rotate by a random angle (wires and lattice fringes run in any direction).
     dihedral : bool
         Random flips and 90° rotations.
     contrast_range, gamma_range : (float, float)
@@ -61,6 +64,7 @@ class Augmentation:
     """
 
     scale_range: tuple[float, float] = (0.7, 1.4)
+    rotation: bool = True
     dihedral: bool = True
     contrast_range: tuple[float, float] = (0.7, 1.4)
     gamma_range: tuple[float, float] = (0.7, 1.4)
@@ -76,7 +80,8 @@ class Augmentation:
             raise InvalidParameterError("brightness and noise must not be negative")
 
     def as_json(self) -> dict:
-        return {"scale_range": list(self.scale_range), "dihedral": self.dihedral,
+        return {"scale_range": list(self.scale_range), "rotation": self.rotation,
+                "dihedral": self.dihedral,
                 "contrast_range": list(self.contrast_range),
                 "gamma_range": list(self.gamma_range), "brightness": self.brightness,
                 "noise_sd": self.noise_sd}
@@ -232,15 +237,15 @@ class PatchSampler:
         index = rng.choice(len(self.regions), p=self.weights)
         region, centres = self.regions[index], self.centres[index]
         scale = math.exp(rng.uniform(*np.log(aug.scale_range)))
-        source = max(8, round(size * scale))
+        angle = rng.uniform(0, 2 * math.pi) if aug.rotation else 0.0
         if centres and rng.random() < self.foreground_fraction:
             coords = centres[rng.integers(len(centres))]
             centre = coords[rng.integers(len(coords))]
         else:
             centre = [rng.integers(n) for n in region.labels.shape]
-        unit, labels = _window(region, centre, source)
-        if source != size:
-            unit, labels = _resize_patch(unit, labels, size)
+        reach = size * scale * (abs(math.cos(angle)) + abs(math.sin(angle)))
+        unit, labels = _window(region, centre, max(8, math.ceil(reach) + 2))
+        unit, labels = _warp(unit, labels, size, scale, angle)
         if aug.dihedral:
             turns, flip = int(rng.integers(4)), bool(rng.integers(2))
             unit, labels = np.rot90(unit, turns), np.rot90(labels, turns)
@@ -284,15 +289,25 @@ def _window(region: Region, centre, size: int) -> tuple[np.ndarray, np.ndarray]:
     return unit, labels
 
 
-def _resize_patch(unit: np.ndarray, labels: np.ndarray, size: int):
-    """Gray levels resized anti-aliased bilinear, labels nearest, to ``size`` squared."""
+def _warp(unit: np.ndarray, labels: np.ndarray, size: int, scale: float, angle: float):
+    """The central ``size`` square of a window, zoomed out by ``scale`` and rotated by
+    ``angle`` (radians): gray levels resized anti-aliased bilinear then rotated bilinear,
+    labels nearest."""
     import torch
     import torch.nn.functional as F
 
-    shrink = unit.shape[0] > size
-    resized = F.interpolate(torch.from_numpy(np.ascontiguousarray(unit))[None, None],
-                            size=(size, size), mode="bilinear", antialias=shrink,
-                            align_corners=False)[0, 0].numpy()
-    rows = np.minimum((np.arange(size) + 0.5) * labels.shape[0] / size, labels.shape[0] - 1)
-    cols = np.minimum((np.arange(size) + 0.5) * labels.shape[1] / size, labels.shape[1] - 1)
-    return resized, labels[rows.astype(int)[:, None], cols.astype(int)[None, :]]
+    side = max(size, round(unit.shape[0] / scale))
+    gray = F.interpolate(torch.from_numpy(np.ascontiguousarray(unit))[None, None],
+                         size=(side, side), mode="bilinear", antialias=side < unit.shape[0],
+                         align_corners=False)
+    picks = np.minimum(((np.arange(side) + 0.5) * labels.shape[0] / side).astype(int),
+                       labels.shape[0] - 1)
+    classes = torch.from_numpy(labels[picks[:, None], picks[None, :]].astype(np.float32))
+    cos, sin = math.cos(angle) * size / side, math.sin(angle) * size / side
+    grid = F.affine_grid(torch.tensor([[[cos, -sin, 0.0], [sin, cos, 0.0]]]), [1, 1, size, size],
+                         align_corners=False)
+    gray = F.grid_sample(gray, grid, mode="bilinear", padding_mode="reflection",
+                         align_corners=False)[0, 0].numpy()
+    classes = F.grid_sample(classes[None, None], grid, mode="nearest",
+                            padding_mode="reflection", align_corners=False)[0, 0]
+    return gray, classes.numpy().astype(np.uint8)

@@ -26,6 +26,7 @@ registry encoder.
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 import torch.nn.functional as F
@@ -36,11 +37,12 @@ from nanomorph.errors import InvalidParameterError
 
 # Decoder channels at strides 2, 4, 8, 16, 32.
 DECODER_WIDTHS = (32, 32, 48, 64, 96)
+NORM_GROUPS = 8
 
 
 def _conv_bn_relu(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+                         nn.GroupNorm(math.gcd(NORM_GROUPS, c_out), c_out), nn.ReLU(inplace=True))
 
 
 class UNetDecoder(nn.Module):

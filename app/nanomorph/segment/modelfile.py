@@ -51,7 +51,7 @@ def save_segmenter(segmenter: Segmenter, path: str | os.PathLike) -> None:
                      if name in net.trained_encoder_parameters}
     payload = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
-        "nanomorph_version": __version__, "torch_version": torch.__version__,
+        "nanomorph_version": str(__version__), "torch_version": str(torch.__version__),
         "encoder": {"name": segmenter.encoder_name,
                     "weights_id": segmenter.encoder_weights_id,
                     "feature_channels": list(net.decoder.feature_channels),

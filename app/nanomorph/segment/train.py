@@ -45,6 +45,7 @@ import copy
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,7 +164,8 @@ class TrainConfig:
 
 
 def train_segmenter(pairs: list[TrainingPair], classes: SegmentClasses,
-                    config: TrainConfig | None = None, *, cancel=None) -> Job[Segmenter]:
+                    config: TrainConfig | None = None, *, cancel=None,
+                    on_epoch: Callable[[Segmenter], None] | None = None) -> Job[Segmenter]:
     """Train a segmenter (a job; module docstring).
 
     Parameters
@@ -174,6 +176,10 @@ def train_segmenter(pairs: list[TrainingPair], classes: SegmentClasses,
         From the same call.
     config : TrainConfig, optional
     cancel : CancelToken, optional
+    on_epoch : callable, optional
+        Called in the job's thread after each epoch (before its Progress) with a Segmenter
+        holding the current weights, in eval mode (e.g. to preview a prediction or to score
+        held-out images); training resumes when it returns. Its time counts in ``seconds``.
 
     Yields
     ------
@@ -193,12 +199,13 @@ def train_segmenter(pairs: list[TrainingPair], classes: SegmentClasses,
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
-        return (yield from _train(pairs, classes, config, cancel))
+        return (yield from _train(pairs, classes, config, cancel, on_epoch))
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel) -> Job[Segmenter]:
+def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
+           ) -> Job[Segmenter]:
     import torch
 
     from nanomorph.device import select_device
@@ -244,6 +251,9 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel) -> Job[S
         if best is None or val_dice is None or val_dice > best["dice"] + MIN_IMPROVEMENT:
             best = {"dice": val_dice if val_dice is not None else -1.0, "epoch": epoch,
                     "state": _trained_state(net)}
+        if on_epoch is not None:
+            on_epoch(_segmenter(net, device, classes, spec, config, history, best["epoch"],
+                                "training"))
         dice_text = "" if val_dice is None else f", validation Dice {val_dice:.3f}"
         yield Progress(epoch * config.steps_per_epoch, total,
                        f"epoch {epoch}/{config.epochs}: loss {entry['train_loss']:.3f}"
@@ -256,12 +266,17 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel) -> Job[S
             break
     net.load_state_dict(best["state"], strict=False)
     net.eval()
+    return _segmenter(net, device, classes, spec, config, history, best["epoch"], stop_reason)
+
+
+def _segmenter(net, device, classes, spec, config: TrainConfig, history, best_epoch,
+               stop_reason) -> Segmenter:
     return Segmenter(
         net=net, device=device, classes=classes, encoder_name=str(config.encoder),
         encoder_weights_id=spec.weights_id, unfreeze_stages=config.unfreeze_stages,
         decoder_widths=tuple(config.decoder_widths), percentiles=spec.preprocess.percentiles,
         tile_px=config.tile_px, overlap_px=config.overlap_px, crop_databar=config.crop_databar,
-        training=config.as_json(), history=history, best_epoch=best["epoch"],
+        training=config.as_json(), history=history, best_epoch=best_epoch,
         stop_reason=stop_reason)
 
 

@@ -214,3 +214,27 @@ def test_choosing_a_method_loads_its_measured_defaults(opened):
     assert not dock.form["ridge_filter"].native.isHidden()
     assert dock.form["block_size_px"].native.isHidden()
     assert dock.params().method == "ridge"
+
+
+def test_project_batch_and_report_from_the_project_dock(opened, tmp_path):
+    from nanomorph.jobs import run_job
+    from nanomorph.mask_transfer import import_masks
+
+    app = opened
+    project = app.session.project
+    run_job(import_masks(project, sorted((app.sample_folder / "masks").glob("*_mask.png")),
+                         {"nonzero": 1}))
+    dock = app.docks["Project"]
+    dock.run_batch()
+    app.wait_jobs(120000)
+    results = dock.last_batch / "results.csv"
+    with open(results) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 and {r["status"] for r in rows} == {"ok"}
+    verdicts = {r["path"].rsplit("/", 1)[-1]: r["percolates"] for r in rows}
+    assert verdicts["network_01.tif"] == "True" and verdicts["singular_01.tif"] == "False"
+    dock.write_report(str(tmp_path / "report.html"))
+    app.wait_jobs(120000)
+    html = (tmp_path / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "network_01.tif" in html
+    assert "<script" not in html

@@ -149,6 +149,8 @@ class PercolationWidget(NanomorphDock):
         if not self.guarded(self.settings):
             return
         settings, project = self.settings(), self.session.project
+        if not project.read_only:
+            project.set_setting("percolation_settings", settings.as_dict())  # for batch runs
         failures = []
 
         def progressed(event) -> None:

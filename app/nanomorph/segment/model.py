@@ -9,7 +9,9 @@ repeats them over three channels and applies the encoder's mean / std. The encod
 channels), and at each shallower stride upsamples (bilinear), concatenates the encoder's map and
 applies a 3×3 convolution, batch norm and ReLU down to ``widths[i]`` channels; a 1×1 convolution
 gives class logits at stride 2, upsampled bilinearly to (N, K, H, W). Any H, W works (the
-encoder's maps are ceil(H / s) high, the upsampling follows their sizes).
+encoder's maps are ceil(H / s) high, the upsampling follows their sizes). Batch norm, not group
+or instance norm: in eval mode it is a fixed affine map per channel, so a pixel's prediction
+does not depend on the statistics of the tile it falls in, and tiles blend without seams.
 
 Frozen and unfrozen encoders
 ----------------------------
@@ -26,7 +28,6 @@ registry encoder.
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 import torch.nn.functional as F
@@ -37,12 +38,11 @@ from nanomorph.errors import InvalidParameterError
 
 # Decoder channels at strides 2, 4, 8, 16, 32.
 DECODER_WIDTHS = (32, 32, 48, 64, 96)
-NORM_GROUPS = 8
 
 
 def _conv_bn_relu(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False),
-                         nn.GroupNorm(math.gcd(NORM_GROUPS, c_out), c_out), nn.ReLU(inplace=True))
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
 class UNetDecoder(nn.Module):

@@ -7,7 +7,9 @@ What one run does
 2. The decoder (and the last ``unfreeze_stages`` encoder stages) learn from random augmented
    patches at native resolution: AdamW, a linear warm-up over the first epoch then a cosine
    decay to zero at ``epochs``, loss = cross-entropy + ``dice_weight`` × (1 − soft Dice of the
-   foreground classes). An epoch is ``steps_per_epoch`` batches.
+   foreground classes). An epoch is ``steps_per_epoch`` batches. An exponential moving
+   average of the weights (``ema_decay``) follows the training; it is what is validated and
+   kept, as it varies less from epoch to epoch on images unlike the training ones.
 3. After every epoch the validation regions are segmented as a user's image would be (tiled,
    :mod:`nanomorph.segment.infer`): validation loss and Dice (pooled over the regions' pixels,
    mean over the foreground classes). The best weights by validation Dice are kept; training
@@ -41,7 +43,7 @@ memory the batch is halved and the step retried; at one patch a NanomorphError s
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import dataclasses
 import math
 import time
@@ -93,6 +95,9 @@ class TrainConfig:
         Learning rate of unfrozen encoder stages, relative to ``learning_rate``.
     dice_weight : float
         Weight of the soft-Dice term beside cross-entropy.
+    ema_decay : float
+        Decay per step of the moving average of the weights that is validated, kept and
+        returned (0: the raw weights).
     patience : int
         Epochs without a better validation Dice before stopping.
     val_fraction : float
@@ -127,6 +132,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     encoder_lr_factor: float = 0.1
     dice_weight: float = 1.0
+    ema_decay: float = 0.98
     patience: int = 8
     val_fraction: float = 0.2
     val_pairs: tuple[int, ...] = ()
@@ -147,6 +153,8 @@ class TrainConfig:
              "batch size, epochs and steps per epoch must be at least 1"),
             (self.learning_rate > 0, f"the learning rate must be > 0, not {self.learning_rate}"),
             (self.patience >= 1, f"patience must be at least 1 epoch, not {self.patience}"),
+            (0 <= self.ema_decay < 1, f"the weight average's decay must lie in [0, 1), not "
+                                      f"{self.ema_decay}"),
             (self.tile_px >= 64 and 0 <= self.overlap_px < self.tile_px // 2,
              f"tiles need at least 64 px and an overlap below half a tile, not "
              f"{self.tile_px}/{self.overlap_px}"),
@@ -225,6 +233,7 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
         net = build_network(spec, len(classes), device, widths=config.decoder_widths,
                             unfreeze_stages=config.unfreeze_stages)
     step = _Stepper(net, config, device, len(classes))
+    average = _WeightAverage(net, config.ema_decay)
     total = config.epochs * config.steps_per_epoch
     history, best, stop_reason = [], None, "epochs"
     for epoch in range(1, config.epochs + 1):
@@ -234,12 +243,14 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
             for batch in range(1, config.steps_per_epoch + 1):
                 check_cancel(cancel)
                 losses.append(step(sampler))
+                average.update(net)
                 done = (epoch - 1) * config.steps_per_epoch + batch
                 yield Progress(done, total, f"epoch {epoch}/{config.epochs}, batch {batch}/"
                                             f"{config.steps_per_epoch}, loss {losses[-1]:.3f}")
             net.eval()
-            val_loss, val_dice = _validate(net, val_regions, len(classes), device, config,
-                                           cancel)
+            with average.applied(net):
+                val_loss, val_dice = _validate(net, val_regions, len(classes), device, config,
+                                               cancel)
         except JobCancelled:
             if best is None:
                 raise
@@ -248,12 +259,13 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
         entry = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
                  "val_dice": val_dice, "seconds": round(time.perf_counter() - start, 3)}
         history.append(entry)
-        if best is None or val_dice is None or val_dice > best["dice"] + MIN_IMPROVEMENT:
-            best = {"dice": val_dice if val_dice is not None else -1.0, "epoch": epoch,
-                    "state": _trained_state(net)}
-        if on_epoch is not None:
-            on_epoch(_segmenter(net, device, classes, spec, config, history, best["epoch"],
-                                "training"))
+        with average.applied(net):
+            if best is None or val_dice is None or val_dice > best["dice"] + MIN_IMPROVEMENT:
+                best = {"dice": val_dice if val_dice is not None else -1.0, "epoch": epoch,
+                        "state": _trained_state(net)}
+            if on_epoch is not None:
+                on_epoch(_segmenter(net, device, classes, spec, config, history,
+                                    best["epoch"], "training"))
         dice_text = "" if val_dice is None else f", validation Dice {val_dice:.3f}"
         yield Progress(epoch * config.steps_per_epoch, total,
                        f"epoch {epoch}/{config.epochs}: loss {entry['train_loss']:.3f}"
@@ -280,13 +292,51 @@ def _segmenter(net, device, classes, spec, config: TrainConfig, history, best_ep
         stop_reason=stop_reason)
 
 
+def _trained_tensors(net) -> dict:
+    """The live tensors training changes, by their names in ``net``: the decoder's state
+    (batch-norm statistics included) and the unfrozen encoder parameters."""
+    tensors = {f"decoder.{k}": v for k, v in net.decoder.state_dict().items()}
+    tensors.update({f"encoder.{k}": p for k, p in net.encoder.named_parameters()
+                    if k in net.trained_encoder_parameters})
+    return tensors
+
+
 def _trained_state(net) -> dict:
-    """A copy of the weights training changes: decoder (with batch-norm statistics) and the
-    unfrozen encoder parameters, by their names in ``net``."""
-    state = {f"decoder.{k}": v for k, v in net.decoder.state_dict().items()}
-    state.update({f"encoder.{k}": p for k, p in net.encoder.named_parameters()
-                  if k in net.trained_encoder_parameters})
-    return copy.deepcopy({k: v.detach() for k, v in state.items()})
+    """A copy of :func:`_trained_tensors`."""
+    return {k: v.detach().clone() for k, v in _trained_tensors(net).items()}
+
+
+class _WeightAverage:
+    """An exponential moving average of the trained weights (Polyak averaging), updated after
+    every step with decay ``min(decay, (1 + n) / (10 + n))`` at step n, so that it follows
+    quickly at first. Validation, checkpoints and the returned model use the average, which
+    wobbles less from epoch to epoch than the raw weights; ``decay = 0`` keeps the raw ones."""
+
+    def __init__(self, net, decay: float):
+        self.decay, self.steps = decay, 0
+        self.shadow = _trained_state(net)
+
+    def update(self, net) -> None:
+        import torch
+
+        self.steps += 1
+        weight = 1 - min(self.decay, (1 + self.steps) / (10 + self.steps))
+        with torch.no_grad():
+            for name, value in _trained_tensors(net).items():
+                if value.is_floating_point():
+                    self.shadow[name].lerp_(value.detach(), weight)
+                else:
+                    self.shadow[name].copy_(value)
+
+    @contextlib.contextmanager
+    def applied(self, net):
+        """Within the block ``net`` holds the averaged weights; the raw ones come back after."""
+        raw = _trained_state(net)
+        net.load_state_dict(self.shadow, strict=False)
+        try:
+            yield
+        finally:
+            net.load_state_dict(raw, strict=False)
 
 
 class _Stepper:

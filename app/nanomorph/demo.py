@@ -97,12 +97,51 @@ def step_classify(project: Project) -> dict:
             "train_and_predict_ms": round(live.seconds * 1e3, 1)}
 
 
+def step_segment(project: Project) -> dict:
+    """Train the few-shot segmenter on one masked image per class for a short CPU-sized run,
+    segment every other image and score it against the exact masks beside the best classical
+    auto-mask."""
+    from nanomorph.jobs import run_job
+    from nanomorph.segment import TrainConfig
+    from nanomorph.segmentation_jobs import (
+        compare_with_truth,
+        predict_project,
+        train_project_segmenter,
+    )
+
+    records, seen = [], set()
+    for record in project.images():
+        morphology = record.name.split("_")[0]
+        if morphology not in seen:
+            seen.add(morphology)
+            records.append(record.id)
+    config = TrainConfig(patch_px=128, batch_size=8, epochs=4, steps_per_epoch=10, seed=0)
+    segmenter, model_file = run_job(train_project_segmenter(project, records, config))
+    others = [r.id for r in project.images() if r.id not in records]
+    predictions = run_job(predict_project(project, others, segmenter, model_file))
+    scores = run_job(compare_with_truth(project, predictions))
+    return {"model": model_file, "trained_on": len(records), "predicted": len(predictions),
+            "dice": round(scores["means"]["dice"], 3),
+            "classical_method": scores["classical_method"],
+            "classical_dice": round(scores["means"]["classical_dice"], 3)}
+
+
+def step_report(project: Project) -> dict:
+    """The project's self-contained HTML report (percolation, classes, evaluation, segmentation)."""
+    from nanomorph.batch.report import write_report
+
+    path = write_report(project.folder, project.folder.parent / "report.html", repeats=5)
+    return {"report": str(path), "bytes": path.stat().st_size}
+
+
 STEPS = {
     "read": step_read,
     "labels_and_masks": step_labels_and_masks,
     "auto_mask": step_auto_mask,
     "percolation": step_percolation,
     "classify": step_classify,
+    "segment": step_segment,
+    "report": step_report,
 }
 
 

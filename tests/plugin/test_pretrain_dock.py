@@ -26,7 +26,8 @@ def test_tiny_run_then_use_as_encoder(app, sample_folder, tmp_path):
     dock.start(resume=False)
     app.wait_jobs(300000)
     assert dock.finished_encoder == "ssl:tiny"
-    assert len(dock.losses) >= 4 and len(dock.figure.axes) == 1
+    app.qtbot.waitUntil(lambda: dock.plot.idle and dock.plot.axes_count == 1, timeout=5000)
+    assert len(dock.losses) >= 4
     project = app.session.project
     assert project.runs("pretrain")[-1]["status"] == "done"
     dock.use_as_encoder()

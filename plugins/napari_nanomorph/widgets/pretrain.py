@@ -12,10 +12,20 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from nanomorph.errors import NanomorphError
 from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.liveplot import LivePlot
 
 # sensible first settings per device kind (the engine resolves None the same way)
 DEFAULTS = {"cpu": {"epochs": 20, "batch_size": 32, "image_size_px": 96},
             "gpu": {"epochs": 100, "batch_size": 64, "image_size_px": 224}}
+
+
+def draw_losses(figure, data: tuple[list[tuple[int, int, float]], str]) -> None:
+    """The loss per step ((step, epoch, loss) triples) under the method's name."""
+    losses, method = data
+    ax = figure.add_subplot()
+    if losses:
+        ax.plot([s for s, _e, _l in losses], [loss for _s, _e, loss in losses], lw=0.8)
+        ax.set(xlabel="step", ylabel="loss", title=method)
 
 
 class PretrainWidget(NanomorphDock):
@@ -23,9 +33,6 @@ class PretrainWidget(NanomorphDock):
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-        from matplotlib.figure import Figure
-
         d = DEFAULTS["cpu"]
         self.form = Container(widgets=[
             LineEdit(name="run_name", label="run name", value="barlow-1"),
@@ -54,9 +61,7 @@ class PretrainWidget(NanomorphDock):
         self.use_button.clicked.connect(self.use_as_encoder)
         self.status = QLabel("Pretrain an encoder on this project's images (no labels needed).")
         self.status.setWordWrap(True)
-        self.figure = Figure(figsize=(4, 2.4), layout="constrained")
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumHeight(180)
+        self.plot = LivePlot(draw_losses)
         self.losses: list[tuple[int, int, float]] = []
         self.finished_encoder: str | None = None
 
@@ -71,7 +76,7 @@ class PretrainWidget(NanomorphDock):
         layout.addLayout(defaults)
         layout.addLayout(actions)
         layout.addWidget(self.status)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.plot, 1)
 
     def _apply_defaults(self, kind: str) -> None:
         for name, value in DEFAULTS[kind].items():
@@ -135,13 +140,7 @@ class PretrainWidget(NanomorphDock):
             on_cancelled=cancelled, notify_done=True)
 
     def _plot(self) -> None:
-        self.figure.clear()
-        ax = self.figure.add_subplot()
-        if self.losses:
-            steps = [s for s, _e, _l in self.losses]
-            ax.plot(steps, [loss for _s, _e, loss in self.losses], lw=0.8)
-            ax.set(xlabel="step", ylabel="loss", title=self.form["method"].value)
-        self.canvas.draw_idle()
+        self.plot.show_data((list(self.losses), self.form["method"].value))
 
     def use_as_encoder(self) -> None:
         """Make the finished run's encoder the one the Classify and Segment docks use."""

@@ -35,6 +35,7 @@ from nanomorph.segmentation_jobs import (
 from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.liveplot import LivePlot
 
 FALSE_POSITIVE, FALSE_NEGATIVE = 1, 2
 DIFFERENCE_COLOURS = {None: "transparent", 0: "transparent", FALSE_POSITIVE: "#ff3b30",
@@ -50,14 +51,28 @@ def difference_labels(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return out
 
 
+def draw_history(figure, history: list[dict]) -> None:
+    """Training and validation loss per epoch, and the validation Dice on a second axis."""
+    ax = figure.add_subplot()
+    if not history:
+        return
+    epochs = [h["epoch"] for h in history]
+    ax.plot(epochs, [h["train_loss"] for h in history], label="train loss")
+    ax.plot(epochs, [h["val_loss"] for h in history], label="validation loss")
+    dice_ax = ax.twinx()
+    dice_ax.plot(epochs, [h["val_dice"] for h in history], color="tab:green",
+                 label="validation Dice")
+    dice_ax.set(ylim=(0, 1), ylabel="Dice")
+    ax.set(xlabel="epoch", ylabel="loss")
+    lines = ax.get_lines() + dice_ax.get_lines()
+    ax.legend(lines, [line.get_label() for line in lines], fontsize=7)
+
+
 class SegmentWidget(NanomorphDock):
     """Training, prediction overlays, accept-as-mask and the Dice table."""
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-        from matplotlib.figure import Figure
-
         self.masks = controller_for(self.session)
         self.segmenter = None
         self.model_file: str | None = None
@@ -80,9 +95,7 @@ class SegmentWidget(NanomorphDock):
         self.model_box.currentTextChanged.connect(self._model_chosen)
         self.status = QLabel("Paint or import masks for a few images, then press Train.")
         self.status.setWordWrap(True)
-        self.figure = Figure(figsize=(4, 2.4), layout="constrained")
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumHeight(180)
+        self.plot = LivePlot(draw_history)
         predict_current = QPushButton("Predict this image")
         predict_current.clicked.connect(self.predict_current)
         predict_all = QPushButton("Predict all images")
@@ -106,7 +119,7 @@ class SegmentWidget(NanomorphDock):
         layout.addWidget(self.settings_form.native)
         layout.addWidget(self.train_button)
         layout.addWidget(self.status)
-        layout.addWidget(self.canvas)
+        layout.addWidget(self.plot)
         row = QHBoxLayout()
         row.addWidget(QLabel("model"))
         row.addWidget(self.model_box, 1)
@@ -228,20 +241,7 @@ class SegmentWidget(NanomorphDock):
             name="Train segmenter", on_progress=progressed, on_done=done, notify_done=True)
 
     def _plot_history(self, history: list[dict]) -> None:
-        self.figure.clear()
-        ax = self.figure.add_subplot()
-        if history:
-            epochs = [h["epoch"] for h in history]
-            ax.plot(epochs, [h["train_loss"] for h in history], label="train loss")
-            ax.plot(epochs, [h["val_loss"] for h in history], label="validation loss")
-            dice_ax = ax.twinx()
-            dice_ax.plot(epochs, [h["val_dice"] for h in history], color="tab:green",
-                         label="validation Dice")
-            dice_ax.set(ylim=(0, 1), ylabel="Dice")
-            ax.set(xlabel="epoch", ylabel="loss")
-            lines = ax.get_lines() + dice_ax.get_lines()
-            ax.legend(lines, [line.get_label() for line in lines], fontsize=7)
-        self.canvas.draw_idle()
+        self.plot.show_data(list(history))
 
     # ------------------------------------------------------------------ prediction
     def predict_current(self) -> None:

@@ -1,0 +1,38 @@
+"""LivePlot: matplotlib pictures drawn on a worker thread, the newest data winning."""
+
+from __future__ import annotations
+
+import threading
+
+from napari_nanomorph.widgets.liveplot import LivePlot, render_rgba
+
+
+def line(figure, data):
+    ax = figure.add_subplot()
+    ax.plot(data)
+
+
+def test_render_gives_an_rgba_picture_of_the_figure():
+    rgba = render_rgba(line, [0, 1, 4], figsize=(2, 1), dpi=50)
+    assert rgba.shape == (50, 100, 4) and rgba.dtype.name == "uint8"
+    assert len({tuple(p) for p in rgba.reshape(-1, 4)[::7]}) > 2  # not a blank picture
+
+
+def test_updates_are_drawn_off_the_gui_thread_and_coalesced(qtbot):
+    threads, drawn = [], []
+
+    def draw(figure, data):
+        threads.append(threading.current_thread())
+        drawn.append(data)
+        line(figure, data)
+
+    plot = LivePlot(draw)
+    qtbot.addWidget(plot)
+    for n in range(2, 7):
+        plot.show_data(list(range(n)))
+    qtbot.waitUntil(lambda: plot.idle, timeout=10000)
+    assert threading.main_thread() not in threads
+    assert drawn[0] == [0, 1] and drawn[-1] == list(range(6))
+    assert len(drawn) < 5  # the updates that came while drawing were merged
+    assert plot.pixmap() is not None and not plot.pixmap().isNull()
+    assert plot.axes_count == 1

@@ -15,7 +15,7 @@ Importing this package loads none of them (nor Dask); the names below load their
 first use.
 """
 
-import importlib
+from nanomorph.lazy import lazy_exports
 
 _LAZY = {
     "BatchConfig": "config",
@@ -27,10 +27,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"nanomorph.batch.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'nanomorph.batch' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)

@@ -12,7 +12,7 @@ Importing this package loads none of them (nor scikit-learn or torch); the names
 their module on first use.
 """
 
-import importlib
+from nanomorph.lazy import lazy_exports
 
 _LAZY = {
     "FewShotClassifier": "head",
@@ -29,10 +29,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"nanomorph.fewshot.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'nanomorph.fewshot' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)

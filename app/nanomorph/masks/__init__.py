@@ -12,7 +12,7 @@ The tests (``tests/engine/test_masks*.py``) assert Dice values a little below th
 on synthetic images and on the real data sets.
 """
 
-import importlib
+from nanomorph.lazy import lazy_exports
 
 from nanomorph.masks.params import (
     METHOD_DEFAULTS,
@@ -37,10 +37,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"nanomorph.masks.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'nanomorph.masks' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "METHODS",

@@ -14,7 +14,7 @@
 Importing this package does not import torch; the modules that need it do.
 """
 
-import importlib
+from nanomorph.lazy import lazy_exports
 
 _LAZY = {
     "SegmentClasses": "classes",
@@ -37,10 +37,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"nanomorph.segment.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'nanomorph.segment' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)

@@ -14,7 +14,7 @@ Importing this package loads none of them (nor torch); the names below load thei
 first use.
 """
 
-import importlib
+from nanomorph.lazy import lazy_exports
 
 _LAZY = {
     "PretrainConfig": "train",
@@ -30,10 +30,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"nanomorph.ssl.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'nanomorph.ssl' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)

@@ -44,6 +44,22 @@ def sample_folder(tmp_path_factory):
 
 
 @pytest.fixture
+def sample_copies(sample_folder, tmp_path):
+    """``sample_copies(names)``: a new folder ``tmp_path/micrographs`` holding copies of those
+    sample images (file names as in the sample folder)."""
+    import shutil
+
+    def copy(names):
+        folder = tmp_path / "micrographs"
+        folder.mkdir()
+        for name in names:
+            shutil.copy(sample_folder / name, folder / name)
+        return folder
+
+    return copy
+
+
+@pytest.fixture
 def notifications(monkeypatch):
     """Every notification shown by nanomorph code, as (level, message)."""
     import napari_nanomorph.jobrunner as jobrunner

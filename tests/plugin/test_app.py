@@ -18,12 +18,8 @@ from napari_nanomorph.layers import find_layer
 
 
 @pytest.fixture
-def folder_of_images(tmp_path, sample_folder):
-    folder = tmp_path / "micrographs"
-    folder.mkdir()
-    for name in ("network_01.tif", "bundle_01.tif", "singular_01.tif"):
-        shutil.copy(sample_folder / name, folder / name)
-    return folder
+def folder_of_images(sample_copies):
+    return sample_copies(("network_01.tif", "bundle_01.tif", "singular_01.tif"))
 
 
 def test_opening_a_folder_creates_its_project_and_shows_the_first_image(app, folder_of_images):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 import time
 
 import imageio.v3 as iio
@@ -18,12 +17,9 @@ NAMES = ("network_01", "singular_01", "bundle_01")
 
 
 @pytest.fixture
-def opened(app, sample_folder, tmp_path):
+def opened(app, sample_folder, sample_copies):
     """A project of three sample images, the first current, with no masks yet."""
-    folder = tmp_path / "micrographs"
-    folder.mkdir()
-    for name in NAMES:
-        shutil.copy(sample_folder / f"{name}.tif", folder / f"{name}.tif")
+    folder = sample_copies([f"{name}.tif" for name in NAMES])
     open_path(app.viewer, folder)
     app.wait_jobs()
     app.sample_folder = sample_folder

@@ -11,11 +11,8 @@ from napari_nanomorph.launcher import open_path
 pytestmark = pytest.mark.slow
 
 
-def test_tiny_run_then_use_as_encoder(app, sample_folder, tmp_path):
-    folder = tmp_path / "micrographs"
-    folder.mkdir()
-    for path in sorted(sample_folder.glob("*.tif"))[:8]:
-        shutil.copy(path, folder / path.name)
+def test_tiny_run_then_use_as_encoder(app, sample_folder, sample_copies):
+    folder = sample_copies([p.name for p in sorted(sample_folder.glob("*.tif"))[:8]])
     open_path(app.viewer, folder)
     app.wait_jobs(120000)
     dock = app.docks["Pretrain"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
@@ -17,11 +15,8 @@ NAMES = ("network_01", "network_02", "dispersed_01")
 
 
 @pytest.fixture
-def segment(app, sample_folder, tmp_path):
-    folder = tmp_path / "micrographs"
-    folder.mkdir()
-    for name in NAMES:
-        shutil.copy(sample_folder / f"{name}.tif", folder / f"{name}.tif")
+def segment(app, sample_folder, sample_copies):
+    folder = sample_copies([f"{name}.tif" for name in NAMES])
     open_path(app.viewer, folder)
     app.wait_jobs()
     project = app.session.project

@@ -51,7 +51,7 @@ bench: install system-deps
 
 screenshot: install system-deps
 	if [ -n "$$DISPLAY" ]; then $(PY) docs/make_screenshot.py docs/screenshot.png; \
-	else xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) docs/make_screenshot.py docs/screenshot.png; fi
+	else xvfb-run -a -s "-screen 0 1600x1100x24" $(PY) docs/make_screenshot.py docs/screenshot.png; fi
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -106,3 +106,18 @@ def test_the_gui_keeps_ticking_while_the_segmenter_trains_and_predicts(segment, 
     assert len(dock.predictions) == len(NAMES) and len(dock.history) == 3
     assert len(ticks) > 100
     assert gaps.max() < 0.050, f"GUI stalled {gaps.max() * 1e3:.0f} ms"
+
+
+def test_workflow_docks_scroll_rather_than_squeeze(app):
+    """Every workflow dock's content sits in a vertical scroll area (no horizontal scrolling:
+    the dock becomes as wide as its content when shown)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QScrollArea
+
+    from napari_nanomorph.launcher import WORKFLOW_DOCKS
+
+    for name in set(WORKFLOW_DOCKS) - {"Evaluation"}:  # Evaluation: tabs that scroll each
+        scroll = app.docks[name].findChild(QScrollArea)
+        assert scroll is not None and scroll.widget() is not None, name
+        assert scroll.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        assert scroll.minimumHeight() >= 400

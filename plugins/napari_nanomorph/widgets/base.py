@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from napari.utils.notifications import show_error
-from qtpy.QtWidgets import QWidget
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from nanomorph.errors import NanomorphError
 from napari_nanomorph.session import session_for
+
+
+# Height a workflow dock keeps beside the image browser before its content scrolls.
+MIN_DOCK_HEIGHT_PX = 420
 
 
 class NanomorphDock(QWidget):
@@ -17,8 +22,28 @@ class NanomorphDock(QWidget):
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
 
+    def scrolling_layout(self) -> QVBoxLayout:
+        """The layout for the dock's content, which sits in a vertical scroll area: a dock
+        taller than the room napari gives it scrolls instead of squeezing its widgets."""
+        content = QWidget()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(MIN_DOCK_HEIGHT_PX)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self._scrolled = scroll
+        return QVBoxLayout(content)
+
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        scroll = getattr(self, "_scrolled", None)
+        if scroll is not None:  # as wide as the content needs: it scrolls only vertically
+            scroll.setMinimumWidth(scroll.widget().minimumSizeHint().width()
+                                   + scroll.verticalScrollBar().sizeHint().width())
         self.session.install_status_bar(self)
 
     def guarded(self, action) -> bool:

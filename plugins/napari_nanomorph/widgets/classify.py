@@ -24,7 +24,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
 )
 
 from nanomorph.classification import (
@@ -85,7 +84,7 @@ class ClassifyWidget(NanomorphDock):
         files = QHBoxLayout()
         files.addWidget(save_button)
         files.addWidget(load_button)
-        layout = QVBoxLayout(self)
+        layout = self.scrolling_layout()
         layout.addLayout(top)
         layout.addLayout(self.class_buttons)
         layout.addWidget(edit_button)

@@ -4,7 +4,8 @@ Drawing a small figure with axes, ticks and a legend costs matplotlib 45–75 ms
 the GUI may pause (the heartbeat tests allow 50 ms). :class:`LivePlot` therefore draws each
 update with the Agg backend on a napari worker thread into a fresh figure, and the GUI thread
 only swaps the finished picture into a label. Updates that arrive while one is being drawn
-are coalesced: only the newest data is drawn next.
+are coalesced: only the newest data is drawn next. The picture is drawn at the label's size
+and drawn again when the label is resized.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from qtpy.QtCore import Qt
 from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel, QSizePolicy
 
-# Figure size (inches) and resolution (dots per inch) of the drawn picture.
+# Figure size (inches) before the label has a size, and resolution (dots per inch).
 FIGSIZE_IN = (4.0, 2.4)
 DPI = 90
+MIN_HEIGHT_PX = 120
 
 
 def render_rgba(draw: Callable, data, figsize=FIGSIZE_IN, dpi: int = DPI) -> np.ndarray:
@@ -50,22 +52,34 @@ class LivePlot(QLabel):
         super().__init__(parent)
         self.draw = draw
         self.axes_count = 0  # axes of the picture on show (for tests and status)
-        self._pending = None
+        self._data = self._pending = None
         self._busy = False
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumHeight(round(FIGSIZE_IN[1] * DPI))
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumSize(120, MIN_HEIGHT_PX)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
     def show_data(self, data) -> None:
         """Draw ``data`` in the background (the newest wins when updates pile up)."""
-        self._pending = data
+        self._data = self._pending = data
         if not self._busy:
             self._next()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self._data is not None:
+            self.show_data(self._data)
+
+    def _figsize(self) -> tuple[float, float]:
+        """The label's size in inches (the default before it is laid out)."""
+        if not self.isVisible() or self.width() < 50:
+            return FIGSIZE_IN
+        return self.width() / DPI, max(self.height(), MIN_HEIGHT_PX) / DPI
 
     def _next(self) -> None:
         from napari.qt.threading import create_worker
 
         data, self._pending = self._pending, None
+        figsize = self._figsize()
         self._busy = True
 
         def work():
@@ -75,7 +89,7 @@ class LivePlot(QLabel):
                 self.draw(figure, d)
                 counted.append(len(figure.axes))
 
-            return render_rgba(draw, data), counted[0]
+            return render_rgba(draw, data, figsize), counted[0]
 
         worker = create_worker(work)
         worker.returned.connect(self._drawn)

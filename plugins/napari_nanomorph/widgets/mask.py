@@ -63,7 +63,7 @@ class MaskWidget(NanomorphDock):
         row.addWidget(import_button)
         row.addWidget(export_button)
         files_layout.addLayout(row)
-        layout = QVBoxLayout(self)
+        layout = self.scrolling_layout()
         layout.addWidget(self.status)
         layout.addWidget(auto)
         layout.addWidget(files)

@@ -17,7 +17,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
 )
 
 from nanomorph.analysis import UNITS, PercolationSettings, analyse_project
@@ -109,7 +108,7 @@ class PercolationWidget(NanomorphDock):
         buttons = QHBoxLayout()
         for b in (self.run_button, self.run_all_button, self.export_button):
             buttons.addWidget(b)
-        layout = QVBoxLayout(self)
+        layout = self.scrolling_layout()
         form = QFormLayout()
         layout.addWidget(self.settings_form.native)
         layout.addLayout(buttons)

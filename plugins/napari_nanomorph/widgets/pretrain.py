@@ -8,7 +8,7 @@ import os
 
 from magicgui.widgets import ComboBox, Container, LineEdit, SpinBox
 from napari.utils.notifications import show_info, show_warning
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
 from nanomorph.errors import NanomorphError
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -71,7 +71,7 @@ class PretrainWidget(NanomorphDock):
         actions = QHBoxLayout()
         for b in (self.start_button, self.resume_button, self.use_button):
             actions.addWidget(b)
-        layout = QVBoxLayout(self)
+        layout = self.scrolling_layout()
         layout.addWidget(self.form.native)
         layout.addLayout(defaults)
         layout.addLayout(actions)

@@ -15,7 +15,6 @@ from qtpy.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QVBoxLayout,
 )
 
 from nanomorph.io.calibration import Calibration
@@ -51,7 +50,7 @@ class ProjectWidget(NanomorphDock):
 
         self.calibration_group = self._calibration_box()
         self.batch_group = self._batch_box()
-        layout = QVBoxLayout(self)
+        layout = self.scrolling_layout()
         layout.addWidget(self.title)
         layout.addWidget(self.counts)
         layout.addLayout(buttons)

@@ -20,7 +20,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
 )
 
 from nanomorph.jobs import call_as_job
@@ -51,6 +50,11 @@ def difference_labels(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return out
 
 
+# Why training stopped (``Segmenter.stop_reason``), as the status line says it.
+STOPPED = {"epochs": "all epochs run", "early stopping": "stopped early: no better validation",
+           "time limit": "stopped at the time limit", "cancelled": "cancelled"}
+
+
 def draw_history(figure, history: list[dict]) -> None:
     """Training and validation loss per epoch, and the validation Dice on a second axis."""
     ax = figure.add_subplot()
@@ -65,7 +69,7 @@ def draw_history(figure, history: list[dict]) -> None:
     dice_ax.set(ylim=(0, 1), ylabel="Dice")
     ax.set(xlabel="epoch", ylabel="loss")
     lines = ax.get_lines() + dice_ax.get_lines()
-    ax.legend(lines, [line.get_label() for line in lines], fontsize=7)
+    ax.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="center right")
 
 
 class SegmentWidget(NanomorphDock):
@@ -113,13 +117,13 @@ class SegmentWidget(NanomorphDock):
         self.metrics_note = QLabel("")
         self.metrics_note.setWordWrap(True)
 
-        layout = QVBoxLayout(self)
+        layout = self.scrolling_layout()
         layout.addWidget(QLabel("Training images (those with masks):"))
         layout.addWidget(self.training_list)
         layout.addWidget(self.settings_form.native)
         layout.addWidget(self.train_button)
         layout.addWidget(self.status)
-        layout.addWidget(self.plot)
+        layout.addWidget(self.plot, 1)
         row = QHBoxLayout()
         row.addWidget(QLabel("model"))
         row.addWidget(self.model_box, 1)
@@ -190,7 +194,7 @@ class SegmentWidget(NanomorphDock):
             self.predictions = {}
             self._plot_history(segmenter.history)
             self.status.setText(f"model {file}: best epoch {segmenter.best_epoch}, "
-                                f"stopped by {segmenter.stop_reason}")
+                                f"{STOPPED[segmenter.stop_reason]}")
 
         self.session.jobs.start(lambda _t: call_as_job(load_segmenter, project.models_dir / file),
                                 name="Load segmenter", on_done=loaded)
@@ -234,7 +238,8 @@ class SegmentWidget(NanomorphDock):
             self.model_box.setCurrentIndex(self.model_box.findData(file))
             best = max((h["val_dice"] for h in segmenter.history), default=float("nan"))
             self.status.setText(f"saved {file}: best validation Dice {best:.3f} "
-                                f"(epoch {segmenter.best_epoch}, {segmenter.stop_reason})")
+                                f"(epoch {segmenter.best_epoch}; "
+                                f"{STOPPED[segmenter.stop_reason]})")
 
         self.session.jobs.start(
             lambda token: train_project_segmenter(project, ids, config, cancel=token),

@@ -98,7 +98,7 @@ def step_classify(project: Project) -> dict:
 
 
 def step_segment(project: Project) -> dict:
-    """Train the few-shot segmenter on one masked image per class for a short CPU-sized run,
+    """Train the few-shot segmenter on two masked images per class for a short CPU-sized run,
     segment every other image and score it against the exact masks beside the best classical
     auto-mask."""
     from nanomorph.jobs import run_job
@@ -109,13 +109,13 @@ def step_segment(project: Project) -> dict:
         train_project_segmenter,
     )
 
-    records, seen = [], set()
+    records, per_class = [], {}
     for record in project.images():
         morphology = record.name.split("_")[0]
-        if morphology not in seen:
-            seen.add(morphology)
+        per_class[morphology] = per_class.get(morphology, 0) + 1
+        if per_class[morphology] <= 2:
             records.append(record.id)
-    config = TrainConfig(patch_px=128, batch_size=8, epochs=4, steps_per_epoch=10, seed=0)
+    config = TrainConfig(epochs=8, steps_per_epoch=10, seed=0)
     segmenter, model_file = run_job(train_project_segmenter(project, records, config))
     others = [r.id for r in project.images() if r.id not in records]
     predictions = run_job(predict_project(project, others, segmenter, model_file))

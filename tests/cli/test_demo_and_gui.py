@@ -24,8 +24,8 @@ def test_demo_runs_every_step_and_writes_a_summary(tmp_path, capsys):
     assert classify["labelled"] == 8 and classify["predicted"] == 16
     assert classify["accuracy"] >= 0.75
     segment = summary["steps"]["segment"]
-    assert segment["trained_on"] == 4 and segment["predicted"] == 20
-    assert segment["dice"] > 0.6 and segment["model"].endswith(".pt")
+    assert segment["trained_on"] == 8 and segment["predicted"] == 16
+    assert segment["dice"] > 0.65 and segment["model"].endswith(".pt")
     report = summary["steps"]["report"]
     assert report["bytes"] > 10_000
     assert "<html" in (tmp_path / "report.html").read_text(encoding="utf-8")[:500].lower()

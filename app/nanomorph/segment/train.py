@@ -251,21 +251,21 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
             with average.applied(net):
                 val_loss, val_dice = _validate(net, val_regions, len(classes), device, config,
                                                cancel)
+                entry = {"epoch": epoch, "train_loss": float(np.mean(losses)),
+                         "val_loss": val_loss, "val_dice": val_dice,
+                         "seconds": round(time.perf_counter() - start, 3)}
+                history.append(entry)
+                if best is None or val_dice is None or val_dice > best["dice"] + MIN_IMPROVEMENT:
+                    best = {"dice": val_dice if val_dice is not None else -1.0, "epoch": epoch,
+                            "state": _trained_state(net)}
+                if on_epoch is not None:
+                    on_epoch(_segmenter(net, device, classes, spec, config, history,
+                                        best["epoch"], "training"))
         except JobCancelled:
             if best is None:
                 raise
             stop_reason = "cancelled"
             break
-        entry = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
-                 "val_dice": val_dice, "seconds": round(time.perf_counter() - start, 3)}
-        history.append(entry)
-        with average.applied(net):
-            if best is None or val_dice is None or val_dice > best["dice"] + MIN_IMPROVEMENT:
-                best = {"dice": val_dice if val_dice is not None else -1.0, "epoch": epoch,
-                        "state": _trained_state(net)}
-            if on_epoch is not None:
-                on_epoch(_segmenter(net, device, classes, spec, config, history,
-                                    best["epoch"], "training"))
         dice_text = "" if val_dice is None else f", validation Dice {val_dice:.3f}"
         yield Progress(epoch * config.steps_per_epoch, total,
                        f"epoch {epoch}/{config.epochs}: loss {entry['train_loss']:.3f}"

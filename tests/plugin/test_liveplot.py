@@ -13,8 +13,8 @@ def line(figure, data):
 
 
 def test_render_gives_an_rgba_picture_of_the_figure():
-    rgba = render_rgba(line, [0, 1, 4], figsize=(2, 1), dpi=50)
-    assert rgba.shape == (50, 100, 4) and rgba.dtype.name == "uint8"
+    rgba, axes = render_rgba(line, [0, 1, 4], figsize=(2, 1), dpi=50)
+    assert rgba.shape == (50, 100, 4) and rgba.dtype.name == "uint8" and axes == 1
     assert len({tuple(p) for p in rgba.reshape(-1, 4)[::7]}) > 2  # not a blank picture
 
 

@@ -23,8 +23,10 @@ DPI = 90
 MIN_HEIGHT_PX = 120
 
 
-def render_rgba(draw: Callable, data, figsize=FIGSIZE_IN, dpi: int = DPI) -> np.ndarray:
-    """``draw(figure, data)`` on a new Agg figure; the picture as (rows, cols, 4) uint8.
+def render_rgba(draw: Callable, data, figsize=FIGSIZE_IN,
+                dpi: int = DPI) -> tuple[np.ndarray, int]:
+    """``draw(figure, data)`` on a new Agg figure: the picture as (rows, cols, 4) uint8, and
+    the number of axes drawn.
 
     Thread-safe: the figure is private to the call and never touches pyplot or Qt.
     """
@@ -35,7 +37,7 @@ def render_rgba(draw: Callable, data, figsize=FIGSIZE_IN, dpi: int = DPI) -> np.
     canvas = FigureCanvasAgg(figure)
     draw(figure, data)
     canvas.draw()
-    return np.asarray(canvas.buffer_rgba()).copy()
+    return np.asarray(canvas.buffer_rgba()).copy(), len(figure.axes)
 
 
 class LivePlot(QLabel):
@@ -79,19 +81,8 @@ class LivePlot(QLabel):
         from napari.qt.threading import create_worker
 
         data, self._pending = self._pending, None
-        figsize = self._figsize()
         self._busy = True
-
-        def work():
-            counted = []
-
-            def draw(figure, d):
-                self.draw(figure, d)
-                counted.append(len(figure.axes))
-
-            return render_rgba(draw, data, figsize), counted[0]
-
-        worker = create_worker(work)
+        worker = create_worker(render_rgba, self.draw, data, self._figsize())
         worker.returned.connect(self._drawn)
         worker.errored.connect(lambda _e: self._finished())
         worker.start()

@@ -103,11 +103,7 @@ def confidence_histogram(confidences_by_class: dict[str, list[float]],
     names = [c for c in colors if confidences_by_class.get(c)]
     ax.hist([confidences_by_class[c] for c in names], bins=bins, stacked=True,
             color=[colors[c] for c in names], label=names, edgecolor="white", linewidth=0.5)
-    ax.set_xlabel("confidence (probability of the predicted class)")
-    ax.set_ylabel("images")
-    ax.yaxis.set_major_locator(_integer_ticks())
-    ax.set_xlim(0, 1)
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    _label_unit_histogram(ax, "confidence (probability of the predicted class)")
     return _png(fig)
 
 
@@ -184,12 +180,17 @@ def segmentation_scores(dice: list[float], iou: list[float]) -> bytes:
     bins = np.linspace(0, 1, 21)
     ax.hist([dice, iou], bins=bins, color=["#e64b28", "#3278dc"], label=["Dice", "IoU"],
             edgecolor="white", linewidth=0.5)
-    ax.set_xlabel("score against the project's mask")
+    _label_unit_histogram(ax, "score against the project's mask")
+    return _png(fig)
+
+
+def _label_unit_histogram(ax, xlabel: str) -> None:
+    """Axes of a histogram of values in [0, 1]: labels, whole-image counts, legend."""
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("images")
     ax.yaxis.set_major_locator(_integer_ticks())
     ax.set_xlim(0, 1)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    return _png(fig)
 
 
 def _figure(width: float, height: float, *, ncols: int = 1, grid: bool = True):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import errno
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from nanomorph.cli import main
 from nanomorph.cli.percolate import CONTRACT_KEYS
 from tests.engine.test_batch import make_images, make_project
 from tests.support.badfiles import make_bad_files
+from tests.support.fulldisk import record_log_fills_after
 
 
 def read_csv(path) -> list[dict]:
@@ -117,24 +117,14 @@ def test_an_output_folder_that_is_a_file_exits_2(tmp_path, capsys):
 
 def test_a_full_disk_exits_2_with_one_line_and_a_rerun_completes(tmp_path, capsys,
                                                                    monkeypatch):
-    from nanomorph.batch.results import RecordLog
-
     make_images(tmp_path / "images", 4)
     command = ["batch", str(tmp_path / "images"), "--out", str(tmp_path / "out"),
                "--workers", "0", "--images-per-task", "1"]
-    real_write, writes = RecordLog._write, []
-
-    def write(self, data):
-        writes.append(data)
-        if len(writes) > 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_write(self, data)
-
-    monkeypatch.setattr(RecordLog, "_write", write)
+    free_disk = record_log_fills_after(monkeypatch, 2)
     assert main(command) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "the disk is full" in err
-    monkeypatch.setattr(RecordLog, "_write", real_write)
+    free_disk()
     assert main(command) == 0
     assert "2 from an earlier run" in capsys.readouterr().out
 

@@ -3,7 +3,6 @@ lines, changed files, and a full disk that stops the run without losing what was
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from PIL import Image
 from nanomorph.batch.config import BatchConfig
 from nanomorph.batch.results import CSV_FILE, LOG_FILE, OutputError, RecordLog
 from tests.engine.test_batch import comparable, make_images, run
+from tests.support.fulldisk import record_log_fills_after
 
 
 def log_lines(out: Path) -> list[bytes]:
@@ -99,20 +99,12 @@ def test_a_second_run_on_the_same_folder_at_the_same_time_is_refused(tmp_path):
 def test_a_full_disk_stops_the_run_and_keeps_what_was_recorded(tmp_path, monkeypatch):
     make_images(tmp_path / "images", 6)
     out = tmp_path / "out"
-    real_write, calls = RecordLog._write, []
-
-    def write(self, data):
-        calls.append(data)
-        if len(calls) > 3:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_write(self, data)
-
-    monkeypatch.setattr(RecordLog, "_write", write)
+    free_disk = record_log_fills_after(monkeypatch, 3)
     with pytest.raises(OutputError) as caught:
         run([tmp_path / "images"], out, images_per_task=1)
     assert "the disk is full" in str(caught.value) and "\n" not in str(caught.value)
     assert caught.value.path == str(out / LOG_FILE)
-    monkeypatch.setattr(RecordLog, "_write", real_write)
+    free_disk()
     resumed = run([tmp_path / "images"], out, images_per_task=1)
     assert (resumed.reused, resumed.computed, resumed.counts["ok"]) == (3, 3, 6)
 

@@ -57,7 +57,7 @@ def main(out: str) -> int:
     if not wait_until(ready, app):
         print("timed out waiting for the sample project", file=sys.stderr)
         return 1
-    network = next(r for r in session.project.images() if r.name == "network_02.tif")
+    network = next(r for r in session.project.images.all() if r.name == "network_02.tif")
     docks["Images"].select(network.id)
     wait_until(lambda: not session.jobs.busy, app)
     docks["Percolation"].run_all()
@@ -70,7 +70,7 @@ def main(out: str) -> int:
     print(f"wrote {out}")
 
     segment = docks["Segment"]
-    held_out = next(r for r in session.project.images() if r.name == "bundle_03.tif")
+    held_out = next(r for r in session.project.images.all() if r.name == "bundle_03.tif")
     for row in range(segment.training_list.count()):  # train on two images per class
         item = segment.training_list.item(row)
         if not item.text().endswith(("_01.tif", "_02.tif")):

@@ -15,12 +15,22 @@ ENV_VAR = "NANOMORPH_DEVICE"
 
 
 def requested_device(preference: str | None = None) -> str:
-    """The device the user asked for (``auto``/``cpu``/``cuda[:N]``/``mps``), without torch.
+    """The device the user asked for, without importing torch.
 
     Parameters
     ----------
     preference : str, optional
         An explicit choice; ``None`` falls back to ``$NANOMORPH_DEVICE`` and then ``auto``.
+
+    Returns
+    -------
+    str
+        ``auto``, ``cpu``, ``cuda[:N]`` or ``mps`` (lower case).
+
+    Raises
+    ------
+    InvalidParameterError
+        For any other name.
     """
     choice = (preference or os.environ.get(ENV_VAR) or "auto").strip().lower()
     if choice.split(":")[0] not in DEVICE_CHOICES:
@@ -32,11 +42,26 @@ def requested_device(preference: str | None = None) -> str:
 
 
 def select_device(preference: str | None = None) -> str:
-    """Resolve a device preference to a torch device string that exists on this machine.
+    """Resolve a device preference to a torch device that exists on this machine.
 
     ``auto`` returns ``cuda`` when a CUDA GPU is usable, else ``mps`` on Apple silicon, else
-    ``cpu``. An explicit ``cuda``/``mps`` that is not available raises
-    :class:`~nanomorph.errors.InvalidParameterError` rather than silently running on the CPU.
+    ``cpu``. An explicit ``cuda``/``mps`` that is not available is refused rather than silently
+    run on the CPU.
+
+    Parameters
+    ----------
+    preference : str, optional
+        As :func:`requested_device`.
+
+    Returns
+    -------
+    str
+        A torch device string.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown name, or a device this machine does not have.
     """
     choice = requested_device(preference)
     import torch
@@ -54,7 +79,18 @@ def select_device(preference: str | None = None) -> str:
 
 
 def describe_device(device: str) -> str:
-    """A short human label for a resolved device, e.g. ``cuda (NVIDIA H100)`` or ``cpu (2 threads)``."""
+    """A short human label for a resolved device.
+
+    Parameters
+    ----------
+    device : str
+        From :func:`select_device`.
+
+    Returns
+    -------
+    str
+        E.g. ``cuda (NVIDIA H100)`` or ``cpu (2 threads)``.
+    """
     import torch
 
     if device.startswith("cuda"):

@@ -49,16 +49,32 @@ class InvalidParameterError(NanomorphError):
 
 
 class JobCancelled(NanomorphError):
-    """A long job stopped because its cancel token was set."""
+    """A long job stopped because its cancel token was set.
+
+    Parameters
+    ----------
+    reason : str
+        What stopped it (default: the user cancelled).
+    path : str or os.PathLike, optional
+        The file or folder the job was working on.
+    """
 
     def __init__(self, reason: str = "cancelled by the user", path=None):
         super().__init__(reason, path)
 
 
 def display_path(path: str | bytes | os.PathLike) -> str:
-    """A path as printable text, also for file names that are not valid UTF-8.
+    r"""A path as printable text, also for file names that are not valid UTF-8.
 
-    Undecodable bytes appear as ``\\xNN`` escapes instead of raising UnicodeEncodeError.
+    Parameters
+    ----------
+    path : str, bytes or os.PathLike
+        Any path.
+
+    Returns
+    -------
+    str
+        The path, undecodable bytes as ``\xNN`` escapes (never a UnicodeEncodeError).
     """
     text = os.fsdecode(os.fspath(path))
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

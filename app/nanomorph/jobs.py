@@ -60,21 +60,34 @@ class CancelToken:
         self._event = threading.Event()
 
     def cancel(self) -> None:
+        """Ask the job to stop at its next check (idempotent, thread-safe)."""
         self._event.set()
 
     @property
     def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called."""
         return self._event.is_set()
 
 
 def check_cancel(token: CancelToken | None) -> None:
-    """Raise :class:`JobCancelled` when ``token`` was set; do nothing for ``None``."""
+    """Stop a job whose cancel token was set.
+
+    Parameters
+    ----------
+    token : CancelToken or None
+        The job's token; None never cancels.
+
+    Raises
+    ------
+    JobCancelled
+        When ``token`` was set.
+    """
     if token is not None and token.cancelled:
         raise JobCancelled()
 
 
 def run_job(job: Job[T], on_progress: Callable[[Progress], None] | None = None) -> T:
-    """Drive a job to completion in the calling thread and return its result.
+    """Drive a job to completion in the calling thread.
 
     Parameters
     ----------
@@ -82,6 +95,11 @@ def run_job(job: Job[T], on_progress: Callable[[Progress], None] | None = None) 
         The job, already called with its arguments.
     on_progress : callable, optional
         Called with every :class:`Progress` event.
+
+    Returns
+    -------
+    Any
+        The job's result (the generator's return value).
     """
     while True:
         try:
@@ -93,7 +111,20 @@ def run_job(job: Job[T], on_progress: Callable[[Progress], None] | None = None) 
 
 
 def call_as_job(function: Callable[..., T], *args, **kwargs) -> Job[T]:
-    """Wrap a short function as a job with no progress events, so a runner can drive it
-    off the GUI thread; the function runs at the first step."""
+    """Wrap a short function as a job with no progress events, so a runner can drive it off the GUI
+    thread; the function runs at the first step.
+
+    Parameters
+    ----------
+    function : callable
+        The work.
+    *args, **kwargs
+        Passed to ``function``.
+
+    Returns
+    -------
+    generator
+        A job whose result is ``function(*args, **kwargs)``.
+    """
     yield from ()
     return function(*args, **kwargs)

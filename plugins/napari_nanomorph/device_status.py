@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 
-from qtpy.QtWidgets import QMenu, QToolButton
-
 from nanomorph.device import DEVICE_CHOICES, describe_device, requested_device, select_device
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
+from qtpy.QtWidgets import QMenu, QToolButton
 
 
 def configure_torch_threads_for_gui() -> int:
@@ -52,7 +51,7 @@ class DeviceButton(QToolButton):
     @property
     def preference(self) -> str:
         project = self.session.project
-        saved = project.get_setting("device") if project is not None else None
+        saved = project.settings.get("device") if project is not None else None
         try:
             return requested_device(saved)
         except NanomorphError:
@@ -61,7 +60,7 @@ class DeviceButton(QToolButton):
     def choose(self, choice: str) -> None:
         project = self.session.project
         if project is not None and not project.read_only:
-            project.set_setting("device", choice)
+            project.settings.set("device", choice)
         self.refresh(choice)
 
     def refresh(self, preference: str | None = None) -> None:

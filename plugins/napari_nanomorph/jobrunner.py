@@ -17,13 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nanomorph.errors import JobCancelled, NanomorphError
+from nanomorph.jobs import CancelToken, Job, Progress
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
-
-from nanomorph.errors import JobCancelled, NanomorphError
-from nanomorph.jobs import CancelToken, Job, Progress
 
 log = logging.getLogger("nanomorph")
 MIN_INTERVAL_S = 0.05

@@ -11,12 +11,12 @@ import logging
 import os
 import sys
 
-from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QTimer
-
 from nanomorph.errors import NanomorphError, display_path
 from nanomorph.project import Project
 from nanomorph.project.opening import resolve_target
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import QTimer
+
 from napari_nanomorph.session import session_for
 
 log = logging.getLogger("nanomorph")
@@ -76,13 +76,13 @@ def add_files(viewer, files, current: str | None = None) -> None:
         session.images_changed.emit()
         _show_first(session, current)
 
-    session.jobs.start(lambda token: project.add_images(files, cancel=token),
+    session.jobs.start(lambda token: project.images.add(files, cancel=token),
                        name="Add images", on_done=done)
 
 
 def _show_first(session, path: str | None) -> None:
     """Make ``path``'s image (or the first image) current when nothing is shown yet."""
-    records = session.project.images()
+    records = session.project.images.all()
     wanted = [r for r in records if os.path.abspath(r.path) == os.path.abspath(path)] if path else []
     chosen = wanted or ([r for r in records if r.exists][:1] if session.current is None else [])
     if chosen:
@@ -108,7 +108,7 @@ def main(path=None, sample: bool = False) -> int:
 
 def open_sample_project(viewer) -> None:
     """Create the bundled sample project on first use (in the background), then open it."""
-    from nanomorph.sample_project import prepare_sample_project, sample_project_folder
+    from nanomorph.workflows.sample_project import prepare_sample_project, sample_project_folder
 
     session = session_for(viewer)
     folder = sample_project_folder()

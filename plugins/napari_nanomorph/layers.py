@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
-from nanomorph.intensity import percentile_range
 from nanomorph.io import Calibration, MicroscopeImage
+from nanomorph.io.intensity import percentile_range
 
 ROLE_KEY = "nanomorph_role"  # layer.metadata key marking the layers nanomorph manages
 

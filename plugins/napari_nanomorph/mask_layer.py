@@ -8,10 +8,10 @@ when it fires, a copy of the layer's data is saved as a new mask version in the 
 from __future__ import annotations
 
 import numpy as np
+from nanomorph.jobs import call_as_job
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
-from nanomorph.jobs import call_as_job
 from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
 
 AUTOSAVE_DELAY_MS = 1000
@@ -61,7 +61,7 @@ class MaskLayerController:
                 plane_shape = record.shape[-2:]
                 self.show(mask if mask is not None else np.zeros(plane_shape, np.uint8), record)
 
-        self.session.jobs.start(lambda _t: call_as_job(project.mask, record.id),
+        self.session.jobs.start(lambda _t: call_as_job(project.masks.read, record.id),
                                 name=f"Open the mask of {record.name}", on_done=loaded)
 
     def show(self, mask: np.ndarray, record) -> None:
@@ -111,7 +111,7 @@ class MaskLayerController:
         self._dirty = False
         data, image_id = np.array(layer.data, copy=True), self.image_id
         self.session.jobs.start(
-            lambda _t: call_as_job(project.save_mask, image_id, data, source),
+            lambda _t: call_as_job(project.masks.save, image_id, data, source),
             name="Save mask", on_done=lambda version: self.saved.emit(image_id, version))
 
     @property

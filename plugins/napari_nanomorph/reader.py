@@ -30,8 +30,9 @@ def read_paths(path) -> list[tuple]:
     (the image browser shows its images). A file that cannot be read raises an error naming the
     file; napari shows it as a notification and keeps running.
     """
-    from napari_nanomorph.layers import image_layer_tuple
     from nanomorph.io import read_image
+
+    from napari_nanomorph.layers import image_layer_tuple
 
     paths = path if isinstance(path, list) else [path]
     layers = []

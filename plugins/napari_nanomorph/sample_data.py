@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nanomorph.io.calibration import Calibration
+
 from napari_nanomorph.layers import robust_contrast, scale_kwargs
 
 # recipe item shown for each sample-data entry
@@ -11,7 +12,7 @@ SAMPLE_ITEMS = {"network": "network_01", "bundle": "bundle_01", "dispersed": "di
 
 
 def _layers(kind: str) -> list[tuple]:
-    from nanomorph.samples import generate_sample
+    from nanomorph.synthetic.samples import generate_sample
 
     sample = generate_sample(SAMPLE_ITEMS[kind])
     size = sample.pixel_size_nm

@@ -10,10 +10,10 @@ import logging
 import weakref
 from pathlib import Path
 
-from psygnal import Signal
-
+from nanomorph import defaults
 from nanomorph.jobs import call_as_job
 from nanomorph.project import ImageRecord, Project
+from psygnal import Signal
 
 _SESSIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 log = logging.getLogger("nanomorph")
@@ -49,7 +49,7 @@ class Session:
         self.project: Project | None = None
         self.current: ImageRecord | None = None
         # the encoder chosen in the Classify dock and its latest predictions (image id → dict)
-        self.encoder = "efficientnet-lite0"
+        self.encoder = defaults.ENCODER
         self.predictions: dict[int, dict] = {}
         self._load_serial = 0
         self.jobs = JobRunner()
@@ -89,6 +89,7 @@ class Session:
 
     def _show(self, record: ImageRecord) -> None:
         from nanomorph.io import read_image
+
         from napari_nanomorph.layers import show_image
 
         self._load_serial += 1
@@ -109,7 +110,7 @@ class Session:
     def refresh_current(self) -> None:
         """Re-read the current image's record (e.g. after a calibration change)."""
         if self.project is not None and self.current is not None:
-            self.set_current(self.project.image(self.current.id))
+            self.set_current(self.project.images.get(self.current.id))
 
 
 def session_for(viewer) -> Session:

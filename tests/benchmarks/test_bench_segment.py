@@ -34,8 +34,8 @@ import pytest
 
 from nanomorph.jobs import run_job
 from nanomorph.masks import METHODS, MaskParams, auto_mask, params_for
-from nanomorph.maskio import foreground_mask
-from nanomorph.metrics import dice
+from nanomorph.io.mask_files import foreground_mask
+from nanomorph.masks.overlap import dice
 from nanomorph.segment.evaluate import evaluate_segmenter
 from nanomorph.segment.pairs import prepare_pairs, read_pair
 from nanomorph.segment.train import TrainConfig, train_segmenter

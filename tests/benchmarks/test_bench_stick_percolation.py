@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from nanomorph.synthetic import CRITICAL_DENSITY_NL2
-from nanomorph.validation import (
+from nanomorph.percolation.validation import (
     excluded_area_threshold,
     infinite_box_threshold,
     spanning_crossing,

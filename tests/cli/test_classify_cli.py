@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nanomorph.cli import main
-from nanomorph.samples import LABELS_CSV, write_samples
+from nanomorph.synthetic.samples import LABELS_CSV, write_samples
 
 pytestmark = pytest.mark.slow  # embeds 24 images once (about 5-10 s on a CPU)
 

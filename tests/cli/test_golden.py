@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from nanomorph.cli import main
-from nanomorph.samples import LABELS_CSV, write_samples
+from nanomorph.synthetic.samples import LABELS_CSV, write_samples
 
 pytestmark = pytest.mark.slow  # embeds 24 images and trains one short segmentation epoch
 

@@ -13,8 +13,8 @@ from PIL import Image
 
 from nanomorph.cli import main
 from nanomorph.errors import display_path
-from nanomorph.maskio import read_mask
-from nanomorph.metrics import dice
+from nanomorph.io.mask_files import read_mask
+from nanomorph.masks.overlap import dice
 from nanomorph.synthetic import generate_morphology
 from tests.support.badfiles import make_bad_files, make_odd_but_valid_files
 

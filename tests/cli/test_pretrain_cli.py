@@ -73,7 +73,7 @@ def test_a_run_on_a_folder_prints_its_folder_and_its_encoder_works_in_embed(imag
 
 def test_in_a_project_a_bare_name_is_a_run_of_the_project(image_folder, tmp_path, capsys):
     project = Project.create(tmp_path / "project")
-    run_job(project.add_images(sorted(image_folder.glob("img*"))))
+    run_job(project.images.add(sorted(image_folder.glob("img*"))))
     project.close()
     code, out, err = pretrain(capsys, "--images", tmp_path / "project", "--out", "first",
                               "--epochs", "1", "--json", *TINY)
@@ -84,7 +84,7 @@ def test_in_a_project_a_bare_name_is_a_run_of_the_project(image_folder, tmp_path
     assert record["steps"] == 2 and record["method"] == "simclr" and record["skipped"] == []
     assert record["image_size_px"] == 64 and record["device"] == "cpu"
     with Project.open(tmp_path / "project") as project:
-        assert [r["status"] for r in project.runs("pretrain")] == ["done"]
+        assert [r["status"] for r in project.runs.list("pretrain")] == ["done"]
 
 
 def test_bad_command_lines_exit_1_with_one_clear_line(image_folder, tmp_path, capsys):

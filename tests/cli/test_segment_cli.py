@@ -12,8 +12,8 @@ import pytest
 import tifffile
 
 from nanomorph.cli import main
-from nanomorph.maskio import read_mask, write_mask_png
-from nanomorph.samples import write_samples
+from nanomorph.io.mask_files import read_mask, write_mask_png
+from nanomorph.synthetic.samples import write_samples
 
 pytestmark = pytest.mark.slow  # trains Lite0's decoder for one short epoch (10-30 s on a CPU)
 

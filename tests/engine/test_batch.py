@@ -15,7 +15,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from nanomorph.analysis import PercolationSettings, analyse_image_mask, percolate_foreground
+from nanomorph.workflows.percolation import PercolationSettings, analyse_image_mask, percolate_foreground
 from nanomorph.batch.config import BatchConfig
 from nanomorph.batch.results import CSV_FILE, PARQUET_FILE, read_run_file
 from nanomorph.batch.runner import run_batch
@@ -59,11 +59,11 @@ def make_project(folder: Path, n: int = 4, shape=(96, 96), labels: bool = False)
     """A project of ``n`` synthetic images with their exact masks stored (label 1 = wire)."""
     paths = make_images(folder / "images", n, shape)
     with Project.create(folder / "project") as project:
-        run_job(project.add_images(paths))
-        for record, path in zip(project.images(), paths):
-            project.save_mask(record.id, np.load(path.with_suffix(".npy")).astype(np.uint8))
+        run_job(project.images.add(paths))
+        for record, path in zip(project.images.all(), paths):
+            project.masks.save(record.id, np.load(path.with_suffix(".npy")).astype(np.uint8))
             if labels and record.id <= 2 * 4:
-                project.set_label(record.id, MORPHS[(record.id - 1) % 4])
+                project.labels.set(record.id, MORPHS[(record.id - 1) % 4])
     return folder / "project"
 
 
@@ -94,6 +94,7 @@ def classifier(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def segmenter(tmp_path_factory) -> Path:
     """A tiny segmenter trained by its own training job on one synthetic image."""
+    from nanomorph.segment.modelfile import save_segmenter
     from nanomorph.segment.pairs import prepare_pairs
     from nanomorph.segment.train import TrainConfig, train_segmenter
 
@@ -102,7 +103,7 @@ def segmenter(tmp_path_factory) -> Path:
     config = TrainConfig(epochs=1, steps_per_epoch=1, patch_px=64, batch_size=2, tile_px=128,
                          overlap_px=16, device="cpu")
     path = tmp_path_factory.mktemp("segmenter") / "segmenter.pt"
-    run_job(train_segmenter(pairs, classes, config)).save(path)
+    save_segmenter(run_job(train_segmenter(pairs, classes, config)), path)
     return path
 
 
@@ -201,16 +202,16 @@ def test_a_project_is_analysed_with_its_stored_masks_exactly_as_the_gui(tmp_path
     folder = make_project(tmp_path, 3)
     rows = run([folder], tmp_path / "out", BatchConfig(mask_source="project")).rows
     with Project.open(folder) as project:
-        for record, row in zip(project.images(), rows):
-            summary, _ = analyse_image_mask(project.mask(record.id), record,
+        for record, row in zip(project.images.all(), rows):
+            summary, _ = analyse_image_mask(project.masks.read(record.id), record,
                                             PercolationSettings())
             expected = {k: v for k, v in summary.items()
                         if k in CONTRACT_KEYS and k not in ("seconds", "shape")}
             assert {k: row[k] for k in expected} == expected
             assert row["path"] == record.path and row["sha256"] == record.sha256
             assert row["mask_source"] == "project" and "dice" not in row
-        assert project.runs("batch")[-1]["status"] == "done"
-        assert project.runs("batch")[-1]["result"]["ok"] == 3
+        assert project.runs.list("batch")[-1]["status"] == "done"
+        assert project.runs.list("batch")[-1]["result"]["ok"] == 3
 
 
 def test_sem_info_bar_is_left_out_of_the_analysed_frame(tmp_path):

@@ -173,7 +173,7 @@ def test_a_changed_file_is_hashed_again(tmp_path):
 def test_known_hashes_skip_hashing(tmp_path, monkeypatch):
     paths = write_images(tmp_path, 2)
     shas = run(paths).sha256s
-    import nanomorph.project.hashing as hashing
+    import nanomorph.io.hashing as hashing
 
     monkeypatch.setattr(hashing, "sha256_file", lambda path: pytest.fail("hashed again"))
     result = run(list(zip(paths, shas)), cache=tmp_path / "c")

@@ -12,7 +12,7 @@ import tifffile
 from PIL import Image
 
 from nanomorph.errors import ImageReadError, InvalidParameterError
-from nanomorph.maskio import (
+from nanomorph.io.mask_files import (
     foreground_mask,
     map_mask_values,
     parse_foreground,

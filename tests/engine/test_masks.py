@@ -19,7 +19,7 @@ from nanomorph.masks import (
     mask_micrograph,
     params_for,
 )
-from nanomorph.metrics import dice
+from nanomorph.masks.overlap import dice
 from nanomorph.synthetic import generate_morphology
 
 POLARITY = {"tem": "dark", "sem": "bright"}
@@ -116,8 +116,9 @@ def test_mask_micrograph_finds_the_bar_from_metadata_or_pixels():
     data = np.vstack([sample.image, np.zeros((40, sample.image.shape[1]), np.uint8)])
     data[-25:-15, 10:100] = 255
     params = params_for("otsu", polarity="bright")
-    found = mask_micrograph(MicroscopeImage("a.tif", data), params)
-    told = mask_micrograph(MicroscopeImage("a.tif", data, metadata={"databar_rows": 40}), params)
+    found = mask_micrograph(MicroscopeImage("a.tif", data), params, "bright")
+    told = mask_micrograph(MicroscopeImage("a.tif", data, metadata={"databar_rows": 40}), params,
+                          "bright")
     assert not found[-40:].any() and np.array_equal(found, told)
 
 

@@ -1,4 +1,4 @@
-"""Dice and IoU of bool masks (nanomorph.metrics)."""
+"""Dice and IoU of bool masks (nanomorph.masks.overlap)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nanomorph.errors import InvalidParameterError
-from nanomorph.metrics import dice, iou
+from nanomorph.masks.overlap import dice, iou
 
 
 def test_known_overlaps():

@@ -12,8 +12,8 @@ import pytest
 
 from nanomorph.io import read_image
 from nanomorph.masks import MaskParams, auto_mask, databar_rows_of, params_for
-from nanomorph.maskio import foreground_mask, read_mask
-from nanomorph.metrics import dice, iou
+from nanomorph.io.mask_files import foreground_mask, read_mask
+from nanomorph.masks.overlap import dice, iou
 
 
 def _pairs(folder, pattern):

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from nanomorph.analysis import PercolationSettings, analyse_project
+from nanomorph.workflows.percolation import PercolationSettings, analyse_project
 from nanomorph.batch.config import BatchConfig
-from nanomorph.batch.report import write_report
+from nanomorph.report.html import write_report
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import run_job
 from nanomorph.project import Project
@@ -50,7 +50,7 @@ def test_a_results_report_is_one_escaped_self_contained_file(results_dir, tmp_pa
 
 
 def test_overlays_show_percolating_images_first(results_dir, tmp_path):
-    from nanomorph.batch.report_data import spanning_rows
+    from nanomorph.report.data import spanning_rows
     from nanomorph.batch.results import read_table
 
     rows = read_table(results_dir)
@@ -66,7 +66,7 @@ def test_overlays_show_percolating_images_first(results_dir, tmp_path):
 def test_a_project_report_has_the_evaluation_and_segmentation_scores(tmp_path):
     folder = make_project(tmp_path, 12, labels=True)
     with Project.open(folder) as project:
-        ids = [r.id for r in project.images()]
+        ids = [r.id for r in project.images.all()]
         run_job(analyse_project(project, ids, PercolationSettings()))
     run([folder], tmp_path / "batch", BatchConfig(mask_source="auto"))
     text = write_report(folder, tmp_path / "report.html", repeats=3).read_text("utf-8")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nanomorph.batch.report import write_report
+from nanomorph.report.html import write_report
 from tests.engine.test_batch import make_images, run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -13,7 +13,7 @@ import pytest
 import tifffile
 
 from nanomorph.errors import InvalidParameterError
-from nanomorph.samples import MASK_FOREGROUND, generate_sample, load_recipe, write_samples
+from nanomorph.synthetic.samples import MASK_FOREGROUND, generate_sample, load_recipe, write_samples
 from nanomorph.synthetic import MORPHOLOGIES
 
 

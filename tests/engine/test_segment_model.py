@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from nanomorph.encoders import PreprocessSpec, get_encoder_spec, register_encoder
-from nanomorph.encoders.registry import EncoderSpec
+from nanomorph.encoders.spec import EncoderSpec
 from nanomorph.errors import InvalidParameterError
 from nanomorph.segment.model import UNetDecoder, build_network, stage_parameter_names
 

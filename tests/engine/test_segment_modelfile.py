@@ -10,7 +10,7 @@ import torch
 from nanomorph.encoders import get_encoder_spec, save_encoder
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import run_job
-from nanomorph.segment.modelfile import load_segmenter
+from nanomorph.segment.modelfile import load_segmenter, save_segmenter
 from nanomorph.segment.pairs import prepare_pairs
 from nanomorph.segment.train import TrainConfig, train_segmenter
 from tests.engine.test_segment_infer import tiny_segmenter
@@ -25,7 +25,7 @@ def saved(tmp_path_factory):
                           "seconds": 1.0}]
     segmenter.best_epoch, segmenter.stop_reason = 1, "epochs"
     path = tmp_path_factory.mktemp("model") / "wires.segmenter"
-    segmenter.save(path)
+    save_segmenter(segmenter, path)
     return segmenter, path
 
 
@@ -62,7 +62,7 @@ def test_unfrozen_encoder_stages_travel_with_the_file(tmp_path):
     config = TrainConfig(epochs=1, unfreeze_stages=2, **FAST)
     segmenter = run_job(train_segmenter(pairs, classes, config))
     path = tmp_path / "unfrozen.segmenter"
-    segmenter.save(path)
+    save_segmenter(segmenter, path)
     stored = torch.load(path, weights_only=True)["encoder"]["state_dict"]
     assert set(stored) == set(segmenter.net.trained_encoder_parameters) != set()
     loaded = load_segmenter(path, "cpu")

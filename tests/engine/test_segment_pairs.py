@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nanomorph.errors import InvalidParameterError, NanomorphError
-from nanomorph.maskio import write_mask_png
+from nanomorph.io.mask_files import write_mask_png
 from nanomorph.segment.classes import SegmentClasses, classes_from_masks
 from nanomorph.segment.pairs import prepare_pairs, read_pair, read_pairs_csv
 

@@ -9,7 +9,7 @@ import torch
 
 from nanomorph.errors import InvalidParameterError, JobCancelled, NanomorphError
 from nanomorph.jobs import CancelToken, run_job
-from nanomorph.metrics import dice
+from nanomorph.masks.overlap import dice
 from nanomorph.segment.pairs import prepare_pairs
 from nanomorph.segment.train import TrainConfig, _Stepper, train_segmenter
 from nanomorph.synthetic import generate_morphology

@@ -22,7 +22,8 @@ from nanomorph.encoders import registry
 from nanomorph.errors import InvalidParameterError, JobCancelled, NanomorphError
 from nanomorph.jobs import CancelToken, run_job
 from nanomorph.project.store import Project
-from nanomorph.ssl import PretrainConfig, pretrain, register_project_encoders
+from nanomorph.ssl import PretrainConfig, pretrain
+from nanomorph.workflows.pretrain import ProjectRunLog, register_project_encoders
 from nanomorph.ssl.checkpoint import checkpoint_steps
 from nanomorph.ssl.runs import CHECKPOINT_DIR, read_losses
 
@@ -80,10 +81,10 @@ def tiny(tmp_path_factory):
     broken = folder / "images" / "broken.tif"
     broken.write_bytes(b"not a tiff")
     project = Project.create(folder / "project")
-    run_job(project.add_images(images))
+    run_job(project.images.add(images))
     events = []
     job = pretrain([*images, broken], project.folder / "models" / "ssl" / "tiny", TINY,
-                   project=project, threads=THREADS)
+                   log=ProjectRunLog(project), threads=THREADS)
     with pytest.MonkeyPatch.context() as patch:  # the module's registrations stay here
         patch.setattr(registry, "_REGISTRY",
                       registry.EncoderRegistry(registry._builtin_specs()))
@@ -156,13 +157,13 @@ def test_the_encoder_embeds_by_path_and_by_registry_name_with_its_own_cache_key(
 
 def test_the_project_records_the_run_and_the_model(tiny):
     project, result, _, _ = tiny
-    run = project.runs("pretrain")[0]
+    run = project.runs.list("pretrain")[0]
     assert run["status"] == "done" and run["config"]["run"] == "tiny"
     assert run["result"]["encoder"] == "models/ssl/tiny/encoder.pt"
     assert run["result"]["final_checkpoint"] == "models/ssl/tiny/checkpoints/step-000004.pt"
     assert [epoch for epoch, _ in run["result"]["loss_curve"]] == [1, 2]
     assert run["result"]["device"] == "cpu" and run["result"]["duration_s"] > 0
-    model = project.models("encoder")[0]
+    model = project.models.list("encoder")[0]
     assert model["name"] == "ssl:tiny" and model["file"] == "ssl/tiny/encoder.pt"
 
 
@@ -208,16 +209,17 @@ def test_a_cancelled_run_keeps_its_checkpoint_and_resumes_bit_exactly(tiny):
             token.cancel()
 
     with pytest.raises(JobCancelled):
-        run_job(pretrain(images, folder, TINY, project=project, cancel=token, threads=THREADS),
-                cancel_after_step_2)
-    run = project.runs("pretrain")[-1]
+        run_job(pretrain(images, folder, TINY, log=ProjectRunLog(project), cancel=token,
+                         threads=THREADS), cancel_after_step_2)
+    run = project.runs.list("pretrain")[-1]
     assert run["status"] == "cancelled" and run["result"]["steps"] == 2
     assert checkpoint_steps(folder / CHECKPOINT_DIR)[-1] == 2
     assert not (folder / "encoder.pt").exists()
-    resumed = run_job(pretrain(None, folder, resume=True, project=project, threads=THREADS))
+    resumed = run_job(pretrain(None, folder, resume=True, log=ProjectRunLog(project),
+                               threads=THREADS))
     assert resumed.resumed_from_step == 2
     assert _steps(resumed) == _steps(result)
-    assert project.runs("pretrain")[-1]["status"] == "done"
+    assert project.runs.list("pretrain")[-1]["status"] == "done"
     assert {s.name for s in register_project_encoders(project)} == {"ssl:tiny",
                                                                    "ssl:tiny-cancelled"}
 

@@ -9,7 +9,7 @@ import pytest
 from scipy.special import ndtr
 
 from nanomorph.synthetic import CRITICAL_DENSITY_NL2
-from nanomorph.validation import (
+from nanomorph.percolation.validation import (
     excluded_area_threshold,
     infinite_box_threshold,
     spanning_crossing,

@@ -36,7 +36,7 @@ def app(make_napari_viewer, qtbot):
 @pytest.fixture(scope="session")
 def sample_folder(tmp_path_factory):
     """The bundled synthetic sample set written once: 24 calibrated TIFFs and exact masks."""
-    from nanomorph.samples import write_samples
+    from nanomorph.synthetic.samples import write_samples
 
     folder = tmp_path_factory.mktemp("samples")
     write_samples(folder)

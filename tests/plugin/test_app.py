@@ -27,7 +27,7 @@ def test_opening_a_folder_creates_its_project_and_shows_the_first_image(app, fol
     app.wait_jobs()
     project = app.session.project
     assert project.folder == folder_of_images / PROJECT_SUBFOLDER
-    assert sorted(r.name for r in project.images()) == ["bundle_01.tif", "network_01.tif",
+    assert sorted(r.name for r in project.images.all()) == ["bundle_01.tif", "network_01.tif",
                                                         "singular_01.tif"]
     browser = app.docks["Images"]
     assert browser.list.count() == 3
@@ -98,17 +98,17 @@ def test_pixel_size_override_rescales_the_layer_and_persists(app, folder_of_imag
     assert str(layer.units[0]) == "micrometer"
     dock.apply_to_project()
     project = app.session.project
-    assert {r.calibration.source for r in project.images()} == {"user", "project"}
+    assert {r.calibration.source for r in project.images.all()} == {"user", "project"}
     folder = project.folder
     project.close()
     with Project.open(folder) as again:
-        assert again.images()[0].calibration == Calibration((0.25, 0.25), "µm", "user")
+        assert again.images.all()[0].calibration == Calibration((0.25, 0.25), "µm", "user")
 
 
 def test_opening_a_single_image_makes_it_current(app, folder_of_images):
     open_path(app.viewer, folder_of_images / "singular_01.tif")
     app.wait_jobs()
-    assert [r.name for r in app.session.project.images()] == ["singular_01.tif"]
+    assert [r.name for r in app.session.project.images.all()] == ["singular_01.tif"]
     assert app.session.current.name == "singular_01.tif"
 
 
@@ -121,7 +121,7 @@ def test_bad_files_in_a_folder_give_one_warning_and_the_rest_open(app, folder_of
     tifffile.imwrite(folder_of_images / "nan.tif", np.where(data > 100, np.nan, 1.0))
     open_path(app.viewer, folder_of_images)
     app.wait_jobs()
-    names = sorted(r.name for r in app.session.project.images())
+    names = sorted(r.name for r in app.session.project.images.all())
     assert "empty.tif" not in names and "truncated.tif" not in names
     assert "nan.tif" in names  # NaNs are replaced, the image opens
     warnings = [m for level, m in notifications if level == "warning"]
@@ -142,7 +142,7 @@ def test_a_missing_image_is_flagged_and_relinked(app, folder_of_images, tmp_path
     assert project_dock.relink_button.isEnabled()
     project_dock.relink_from(str(moved))
     app.wait_jobs()
-    assert app.session.project.missing_images() == []
+    assert app.session.project.images.missing() == []
     assert "missing" not in project_dock.counts.text()
 
 
@@ -179,18 +179,18 @@ def test_every_kind_of_bad_file_is_survived(app, tmp_path, notifications):
     good = make_odd_but_valid_files(folder)
     open_path(app.viewer, folder)
     app.wait_jobs()
-    names = sorted(r.name for r in app.session.project.images())
+    names = sorted(r.name for r in app.session.project.images.all())
     assert names == ["caf\\xe9.tif", "nan.tif", "stack.tif"]
     warnings = [m for level, m in notifications if level == "warning"]
     assert len(warnings) == 1 and f"and {len(bad) - 1} more" in warnings[0]
     browser = app.docks["Images"]
-    stack_id = next(r.id for r in app.session.project.images() if r.name == "stack.tif")
+    stack_id = next(r.id for r in app.session.project.images.all() if r.name == "stack.tif")
     browser.select(stack_id)
     app.wait_jobs()
     layer = find_layer(app.viewer, "image")
     assert layer.data.shape == (5, 64, 80) and app.viewer.dims.ndim == 3
-    nan_id = next(r.id for r in app.session.project.images() if r.name == "nan.tif")
+    nan_id = next(r.id for r in app.session.project.images.all() if r.name == "nan.tif")
     browser.select(nan_id)
     app.wait_jobs()
     assert np.isfinite(find_layer(app.viewer, "image").data).all()
-    assert str(good["nan"]) in [r.path for r in app.session.project.images()]
+    assert str(good["nan"]) in [r.path for r in app.session.project.images.all()]

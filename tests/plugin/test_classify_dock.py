@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nanomorph.jobs import run_job
-from nanomorph.sample_project import prepare_sample_project
+from nanomorph.workflows.sample_project import prepare_sample_project
 from napari_nanomorph.launcher import open_path
 
 pytestmark = pytest.mark.slow
@@ -42,10 +42,10 @@ def classify(app, sample_project, tmp_path):
 def test_embeddings_and_predictions_arrive_for_every_unlabelled_image(classify):
     app, dock = classify
     project = app.session.project
-    labels = project.labels()
+    labels = project.labels.all()
     assert len(labels) == 8 and dock.embeddings is not None
-    assert set(dock.predictions) == {r.id for r in project.images()} - set(labels)
-    correct = sum(p["label"] == project.image(i).name.split("_")[0]
+    assert set(dock.predictions) == {r.id for r in project.images.all()} - set(labels)
+    correct = sum(p["label"] == project.images.get(i).name.split("_")[0]
                   for i, p in dock.predictions.items())
     assert correct / len(dock.predictions) >= 0.6  # 2 labels per class, synthetic morphologies
     assert "trained on 8 labels" in dock.model_status.text()
@@ -57,17 +57,17 @@ def test_embeddings_and_predictions_arrive_for_every_unlabelled_image(classify):
 def test_number_keys_label_and_retrain(classify):
     app, dock = classify
     project = app.session.project
-    unlabelled = next(r for r in project.images() if r.id not in project.labels())
+    unlabelled = next(r for r in project.images.all() if r.id not in project.labels.all())
     app.session.set_current(unlabelled)
     app.wait_jobs()
     dock.label_with_key(3)  # third class: network
     app.wait_jobs()
-    assert project.labels()[unlabelled.id] == "network"
+    assert project.labels.all()[unlabelled.id] == "network"
     assert unlabelled.id not in dock.predictions
     assert "trained on 9 labels" in dock.model_status.text()
     dock.label_with_key(0)
     app.wait_jobs()
-    assert unlabelled.id not in project.labels() and unlabelled.id in dock.predictions
+    assert unlabelled.id not in project.labels.all() and unlabelled.id in dock.predictions
 
 
 def test_label_next_opens_the_least_certain_image(classify):
@@ -95,7 +95,7 @@ def test_editing_classes_keeps_labels_of_kept_classes(classify):
     project = app.session.project
     dock.set_classes(["bundle", "dispersed", "network", "singular", "particles"])
     app.wait_jobs()
-    assert project.classes()[-1] == "particles" and len(project.labels()) == 8
+    assert project.labels.classes()[-1] == "particles" and len(project.labels.all()) == 8
     assert dock.class_buttons.count() == 6  # five classes and "unlabel"
 
 

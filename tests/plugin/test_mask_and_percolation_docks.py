@@ -32,7 +32,7 @@ def truth(app, name) -> np.ndarray:
 
 def select(app, name):
     project = app.session.project
-    record = next(r for r in project.images() if r.name == f"{name}.tif")
+    record = next(r for r in project.images.all() if r.name == f"{name}.tif")
     app.docks["Images"].select(record.id)
     app.wait_jobs()
     return record
@@ -49,11 +49,11 @@ def test_painting_is_autosaved_within_two_seconds(opened):
     layer.brush_size = 5
     painted = time.perf_counter()
     layer.paint((100, 120), 1)  # data coordinates
-    app.qtbot.waitUntil(lambda: app.session.project.latest_mask_version(record.id) == 1,
+    app.qtbot.waitUntil(lambda: app.session.project.masks.latest_version(record.id) == 1,
                         timeout=2000)
     app.wait_jobs()
     assert time.perf_counter() - painted < 2.0
-    saved = app.session.project.mask(record.id)
+    saved = app.session.project.masks.read(record.id)
     assert saved[100, 120] == 1 and saved.sum() > 5
 
 
@@ -63,7 +63,7 @@ def test_switching_images_saves_pending_edits_first(opened):
     layer = find_layer(app.viewer, "mask")
     layer.paint((10, 10), 1)
     select(app, "singular_01")  # immediately, before the autosave timer fires
-    assert app.session.project.latest_mask_version(first.id) == 1
+    assert app.session.project.masks.latest_version(first.id) == 1
     assert not find_layer(app.viewer, "mask").data.any()  # the new image has no mask
 
 
@@ -78,16 +78,16 @@ def test_auto_mask_preview_accept_and_apply_to_all(opened):
     dock.accept_preview()
     app.wait_jobs()
     record = app.session.current
-    versions = app.session.project.mask_versions(record.id)
+    versions = app.session.project.masks.versions(record.id)
     assert versions[-1]["source"] == "auto:otsu"
-    from nanomorph.metrics import dice
+    from nanomorph.masks.overlap import dice
 
-    assert dice(app.session.project.mask(record.id) > 0, truth(app, "bundle_01") > 0) > 0.5
+    assert dice(app.session.project.masks.read(record.id) > 0, truth(app, "bundle_01") > 0) > 0.5
     dock.apply_all_button.click()
     app.wait_jobs()
     project = app.session.project
-    assert all(project.latest_mask_version(r.id) is not None for r in project.images())
-    assert project.mask_versions(record.id)[-1]["source"] == "auto:otsu"  # kept, not replaced
+    assert all(project.masks.latest_version(r.id) is not None for r in project.images.all())
+    assert project.masks.versions(record.id)[-1]["source"] == "auto:otsu"  # kept, not replaced
 
 
 def test_import_with_a_value_mapping_and_export(opened, tmp_path):
@@ -103,8 +103,8 @@ def test_import_with_a_value_mapping_and_export(opened, tmp_path):
     app.wait_jobs()
     project = app.session.project
     for name in NAMES:
-        record = next(r for r in project.images() if r.name == f"{name}.tif")
-        np.testing.assert_array_equal(project.mask(record.id), truth(app, name))
+        record = next(r for r in project.images.all() if r.name == f"{name}.tif")
+        np.testing.assert_array_equal(project.masks.read(record.id), truth(app, name))
     out = tmp_path / "masks_out"
     dock.export_to(str(out))
     app.wait_jobs()
@@ -115,7 +115,7 @@ def test_import_with_a_value_mapping_and_export(opened, tmp_path):
 def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_path):
     app = opened
     project = app.session.project
-    from nanomorph.mask_transfer import import_masks
+    from nanomorph.workflows.transfer import import_masks
     from nanomorph.jobs import run_job
 
     run_job(import_masks(project, sorted((app.sample_folder / "masks").glob("*_mask.png")),
@@ -124,7 +124,7 @@ def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_pat
     dock = app.docks["Percolation"]
     dock.run_current()
     app.wait_jobs()
-    stored = project.analyses("percolation")[network.id]
+    stored = project.results.of_kind("percolation")[network.id]
     assert stored["result"]["percolates"] and not stored["stale"]
     assert "PERCOLATES" in dock.verdict.text()
     overlay = find_layer(app.viewer, "clusters")
@@ -145,7 +145,7 @@ def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_pat
     app.masks = app.session.mask_controller
     app.masks.save_now()
     app.wait_jobs()
-    assert project.analyses("percolation")[network.id]["stale"]
+    assert project.results.of_kind("percolation")[network.id]["stale"]
     statuses = {dock.table.item(r, 0).text(): dock.table.item(r, 7).text()
                 for r in range(dock.table.rowCount())}
     assert statuses["network_01.tif"] == "stale"
@@ -182,9 +182,9 @@ def test_physical_eps_on_an_uncalibrated_image_warns_and_keeps_going(opened, mon
     project = app.session.project
     plain = tmp_path / "plain.tif"
     tifffile.imwrite(plain, (truth(app, "bundle_01") * 200).astype(np.uint8))  # no pixel size
-    record = run_job(project.add_images([plain])).added[0]
+    record = run_job(project.images.add([plain])).added[0]
     assert not record.calibration.calibrated
-    project.save_mask(record.id, truth(app, "bundle_01"))
+    project.masks.save(record.id, truth(app, "bundle_01"))
     app.session.images_changed.emit()
     app.docks["Images"].select(record.id)
     app.wait_jobs()
@@ -193,11 +193,11 @@ def test_physical_eps_on_an_uncalibrated_image_warns_and_keeps_going(opened, mon
     dock.run_current()
     app.wait_jobs()
     assert shown and "uncalibrated" in shown[0]
-    assert record.id not in project.analyses("percolation")
+    assert record.id not in project.results.of_kind("percolation")
     dock.settings_form["units"].value = "px"  # the app keeps working
     dock.run_current()
     app.wait_jobs()
-    assert record.id in project.analyses("percolation")
+    assert record.id in project.results.of_kind("percolation")
 
 
 def test_choosing_a_method_loads_its_measured_defaults(opened):
@@ -214,7 +214,7 @@ def test_choosing_a_method_loads_its_measured_defaults(opened):
 
 def test_project_batch_and_report_from_the_project_dock(opened, tmp_path):
     from nanomorph.jobs import run_job
-    from nanomorph.mask_transfer import import_masks
+    from nanomorph.workflows.transfer import import_masks
 
     app = opened
     project = app.session.project

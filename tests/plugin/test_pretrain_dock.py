@@ -26,7 +26,7 @@ def test_tiny_run_then_use_as_encoder(app, sample_folder, sample_copies):
     app.qtbot.waitUntil(lambda: dock.plot.idle and dock.plot.axes_count == 1, timeout=5000)
     assert len(dock.losses) >= 4
     project = app.session.project
-    assert project.runs("pretrain")[-1]["status"] == "done"
+    assert project.runs.list("pretrain")[-1]["status"] == "done"
     dock.use_as_encoder()
     assert app.session.encoder == "ssl:tiny"
     assert app.docks["Classify"].encoder.currentText() == "ssl:tiny"

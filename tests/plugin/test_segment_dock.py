@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nanomorph.mask_transfer import import_masks
+from nanomorph.workflows.transfer import import_masks
 from nanomorph.jobs import run_job
 from napari_nanomorph.launcher import open_path
 from napari_nanomorph.layers import find_layer
@@ -30,8 +30,8 @@ def segment(app, sample_folder, sample_copies):
 def test_train_predict_score_and_accept(segment):
     app, dock = segment
     project = app.session.project
-    assert dock.training_ids() == [r.id for r in project.images()
-                                   if project.latest_mask_version(r.id)]
+    assert dock.training_ids() == [r.id for r in project.images.all()
+                                   if project.masks.latest_version(r.id)]
     dock.settings_form["epochs"].value = 3
     dock.settings_form["patch_px"].value = 128
     dock.train()
@@ -40,23 +40,23 @@ def test_train_predict_score_and_accept(segment):
     assert len(dock.history) >= 1
     app.qtbot.waitUntil(lambda: dock.plot.idle and dock.plot.axes_count == 2)  # loss, Dice
     assert (project.models_dir / dock.model_file).is_file()
-    assert project.runs("segment-train")[-1]["status"] == "done"
+    assert project.runs.list("segment-train")[-1]["status"] == "done"
 
     dock.predict_all()
     app.wait_jobs(300000)
-    assert set(dock.predictions) == {r.id for r in project.images()}
+    assert set(dock.predictions) == {r.id for r in project.images.all()}
     assert dock.metrics.rowCount() == 2  # the two images with masks
     assert "classical" in dock.metrics_note.text()
 
-    target = next(r for r in project.images() if r.name.startswith("dispersed"))
+    target = next(r for r in project.images.all() if r.name.startswith("dispersed"))
     app.docks["Images"].select(target.id)
     app.wait_jobs()
     assert find_layer(app.viewer, "prediction") is not None
     assert find_layer(app.viewer, "difference") is None  # this image has no mask
     dock.accept_current()
     app.wait_jobs()
-    assert project.mask_versions(target.id)[-1]["source"].startswith("predicted:")
-    np.testing.assert_array_equal(project.mask(target.id), dock.predictions[target.id])
+    assert project.masks.versions(target.id)[-1]["source"].startswith("predicted:")
+    np.testing.assert_array_equal(project.masks.read(target.id), dock.predictions[target.id])
 
 
 def test_difference_layer_marks_false_positives_and_negatives():

@@ -1,4 +1,4 @@
-"""Batch analysis of many images on Dask, resumable, with a self-contained HTML report.
+"""Batch analysis of many images on Dask, resumable (the HTML report is :mod:`nanomorph.report`).
 
 - :mod:`.config`: :class:`BatchConfig`, the per-image steps and their hash.
 - :mod:`.inputs`: which images a run analyses (files, folders, a project) and their masks.
@@ -8,26 +8,21 @@
 - :mod:`.cluster`: :func:`batch_client`, a LocalCluster or an existing Dask scheduler.
 - :mod:`.results`: the record log that makes runs resumable, and the CSV / Parquet tables.
 - :mod:`.overlay`: percolation overlays.
-- :mod:`.report`: :func:`write_report`, one HTML file for a results folder or a project
-  (content gathered by :mod:`.report_data`, plots by :mod:`.plots`).
 
 Importing this package loads none of them (nor Dask); the names below load their module on
 first use.
 """
 
-from nanomorph.lazy import lazy_exports
+import lazy_loader
 
-_LAZY = {
-    "BatchConfig": "config",
-    "BatchSummary": "runner",
-    "batch_client": "cluster",
-    "run_batch": "runner",
-    "report_job": "report",
-    "write_report": "report",
-}
-
-
-__getattr__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__, _lazy_names = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "config": ["BatchConfig"],
+        "runner": ["BatchSummary", "run_batch"],
+        "cluster": ["batch_client"],
+    },
+)
 
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(_lazy_names)

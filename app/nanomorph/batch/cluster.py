@@ -67,6 +67,11 @@ def batch_client(scheduler: str | None = None, workers: int | None = None, *,
     ------
     NanomorphError
         When no scheduler answers at ``scheduler`` (within about 10 s).
+
+    Yields
+    ------
+    distributed.Client
+        Connected; closed (with a LocalCluster) when the block ends.
     """
     from distributed import Client, LocalCluster
 

@@ -7,14 +7,14 @@ recorded under one key is reused only by a run with the same key (see :mod:`.res
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 
-from nanomorph.analysis import PercolationSettings
 from nanomorph.errors import InvalidParameterError
+from nanomorph.io.records import JsonRecord
 from nanomorph.masks.params import MaskParams
+from nanomorph.workflows.percolation import PercolationSettings
 
 # Where each image's mask comes from.
 MASK_SOURCES = ("auto", "segmenter", "masks", "project")
@@ -22,7 +22,7 @@ POLARITIES = ("auto", "dark", "bright")
 
 
 @dataclass(frozen=True)
-class BatchConfig:
+class BatchConfig(JsonRecord):
     """The per-image steps of a batch run (picklable: it travels to the Dask workers).
 
     Attributes
@@ -87,23 +87,34 @@ class BatchConfig:
             return f"auto:{self.mask_params.method}"
         return self.mask_source
 
-    def as_json(self) -> dict:
-        """Every parameter as JSON values (the ``params`` column and ``batch.json``)."""
-        record = dataclasses.asdict(self)
-        record["mask_params"] = self.mask_params.as_json()
-        record["percolation"] = self.percolation.as_dict()
-        return record
 
     @classmethod
     def from_json(cls, record: dict) -> BatchConfig:
-        """The configuration :meth:`as_json` wrote."""
+        """The configuration :meth:`as_json` wrote.
+
+        Parameters
+        ----------
+        record : dict
+            As written to ``batch.json``.
+
+        Returns
+        -------
+        BatchConfig
+            The configuration.
+        """
         record = dict(record)
         record["mask_params"] = MaskParams.from_json(record["mask_params"])
         record["percolation"] = PercolationSettings(**record["percolation"])
         return cls(**record)
 
     def model_files(self) -> dict[str, str]:
-        """``{"segmenter": path, "classifier": path}`` for the models in use."""
+        """The model files in use.
+
+        Returns
+        -------
+        dict
+            ``{"segmenter": path, "classifier": path}`` for the models given.
+        """
         return {name: path for name, path in
                 (("segmenter", self.segmenter), ("classifier", self.classifier)) if path}
 
@@ -115,6 +126,11 @@ class BatchConfig:
         ----------
         model_sha256 : dict
             ``{"segmenter": sha256, "classifier": sha256}`` of the models in use.
+
+        Returns
+        -------
+        str
+            64 hex digits.
         """
         from nanomorph import __version__
 

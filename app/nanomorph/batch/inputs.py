@@ -56,12 +56,28 @@ class BatchItem:
     calibration: Calibration | None = None
 
     def files(self) -> list[str]:
-        """The files its result depends on: image, mask and ground truth."""
+        """The files an image's result depends on.
+
+        Returns
+        -------
+        list of str
+            Image, mask and ground truth (those it has).
+        """
         return [p for p in (self.path, self.mask_path, self.truth_path) if p]
 
 
 def single_project(inputs: list) -> str | None:
-    """The project folder when ``inputs`` is one project, else None.
+    """The project folder when the inputs are one project.
+
+    Parameters
+    ----------
+    inputs : list of path-like
+        Files, folders or a project.
+
+    Returns
+    -------
+    str or None
+        The project folder, else None.
 
     Raises
     ------
@@ -79,7 +95,19 @@ def single_project(inputs: list) -> str | None:
 
 
 def collect_items(inputs: list, config: BatchConfig) -> list[BatchItem]:
-    """The images of ``inputs`` in input order, with their masks as ``config`` asks.
+    """The images of the inputs in input order, with their masks as the configuration asks.
+
+    Parameters
+    ----------
+    inputs : list of path-like
+        Image files, folders of images, or one project.
+    config : BatchConfig
+        Where masks come from.
+
+    Returns
+    -------
+    list of BatchItem
+        One per image.
 
     Raises
     ------
@@ -125,8 +153,8 @@ def _project_entries(folder: str, config: BatchConfig) -> list[tuple[str, dict]]
 
     entries = []
     with Project.open(folder, read_only=True) as project:
-        for record in project.images():
-            versions = project.mask_versions(record.id)
+        for record in project.images.all():
+            versions = project.masks.versions(record.id)
             stored = str(project.masks_dir / versions[-1]["file"]) if versions else None
             fields: dict = {"calibration": record.calibration}
             if config.mask_source == "project":

@@ -30,7 +30,17 @@ _lock = threading.Lock()
 
 
 def cached_classifier(path: str):
-    """The :class:`~nanomorph.fewshot.head.FewShotClassifier` of ``path``.
+    """The classifier of a file, loaded once per process.
+
+    Parameters
+    ----------
+    path : str
+        A classifier file.
+
+    Returns
+    -------
+    FewShotClassifier
+        Fitted.
 
     Raises
     ------
@@ -49,16 +59,28 @@ def cached_classifier(path: str):
 
 
 def cached_segmenter(path: str, device: str | None):
-    """The :class:`~nanomorph.segment.segmenter.Segmenter` of ``path`` on ``device``."""
+    """The segmenter of a file on a device, loaded once per process.
+
+    Parameters
+    ----------
+    path : str
+        A segmenter file.
+    device : str or None
+        ``auto``/``cpu``/``cuda``/``mps``.
+
+    Returns
+    -------
+    Segmenter
+        In eval mode.
+
+    Raises
+    ------
+    NanomorphError
+        When the file cannot be read as a segmenter.
+    """
     from nanomorph.segment.modelfile import load_segmenter
 
     return _cached(("segmenter", device), path, lambda: load_segmenter(path, device))
-
-
-def clear_models() -> None:
-    """Forget every loaded model."""
-    with _lock:
-        _models.clear()
 
 
 def _cached(kind: tuple, path: str, load: Callable[[], object]):
@@ -94,8 +116,19 @@ def _limit_torch_threads() -> None:
 
 @contextlib.contextmanager
 def one_torch_thread(active: bool = True) -> Iterator[None]:
-    """Run torch with one thread inside the block (when ``active``), as a Dask worker does;
-    the previous setting comes back after it."""
+    """Run torch with one thread inside the block, as a Dask worker does; the previous setting
+    comes back after it.
+
+    Parameters
+    ----------
+    active : bool
+        False leaves the threads as they are.
+
+    Yields
+    ------
+    None
+        Inside the block.
+    """
     if not active:
         yield
         return

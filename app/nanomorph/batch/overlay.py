@@ -32,7 +32,7 @@ def overlay_rgb(plane: np.ndarray, result) -> np.ndarray:
     -------
     ndarray of uint8, shape (rows, cols, 3)
     """
-    from nanomorph.intensity import normalise_percentiles
+    from nanomorph.io.intensity import normalise_percentiles
 
     gray = normalise_percentiles(plane) if plane.size else np.zeros(plane.shape, np.float32)
     rgb = np.repeat((gray * 255.0)[..., None], 3, axis=2)
@@ -54,7 +54,20 @@ def overlay_rgb(plane: np.ndarray, result) -> np.ndarray:
 
 
 def png_bytes(rgb: np.ndarray, max_side_px: int | None = None) -> bytes:
-    """A PNG of an RGB (or gray) array, shrunk to ``max_side_px`` on its longer side."""
+    """A PNG of an image.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        RGB (rows, cols, 3) or gray (rows, cols), uint8.
+    max_side_px : int, optional
+        Shrink to this longer side.
+
+    Returns
+    -------
+    bytes
+        The PNG file's content.
+    """
     from PIL import Image
 
     image = Image.fromarray(rgb)

@@ -7,8 +7,8 @@ Per image (:func:`analyse_item`):
 2. mask it: classical auto-mask (polarity guessed per image unless given), a segmenter, an
    existing mask file (``--foreground`` rules of ``nanomorph percolate``) or the project's
    stored mask (label 1 = wire);
-3. percolation (:func:`nanomorph.analysis.percolate_foreground`) of the frame without the SEM
-   info bar, as the GUI analyses it; skeleton metrics on request; Dice and IoU against a
+3. percolation (:func:`nanomorph.workflows.percolation.percolate_foreground`) of the frame
+   without the SEM info bar, as the GUI analyses it; skeleton metrics on request; Dice and IoU against a
    project's stored mask when the mask was computed;
 4. write the mask and the overlay when asked.
 
@@ -80,6 +80,11 @@ def process_chunk(items: list[BatchItem], config: BatchConfig,
     ------
     nanomorph.batch.results.OutputError
         When a mask or overlay cannot be written (the run stops).
+
+    Returns
+    -------
+    list of (dict, list of FileState)
+        The row and the state of the files it depends on, per item in order.
     """
     results = []
     for item in items:
@@ -100,15 +105,27 @@ def process_chunk(items: list[BatchItem], config: BatchConfig,
 def analyse_item(item: BatchItem, config: BatchConfig) -> ImageAnalysis:
     """Read, mask and analyse one image (module docstring, steps 1-3).
 
+    Parameters
+    ----------
+    item : BatchItem
+        The image and its mask.
+    config : BatchConfig
+        The run's steps.
+
+    Returns
+    -------
+    ImageAnalysis
+        Row values, masks and results.
+
     Raises
     ------
     NanomorphError
         For an unreadable image or mask, a mask of another size, physical units without a
         calibration, or a failing model.
     """
-    from nanomorph.analysis import percolate_foreground
     from nanomorph.io import read_image
     from nanomorph.masks import databar_rows_of
+    from nanomorph.workflows.percolation import percolate_foreground
 
     image = read_image(item.path)
     files = [_file_state(item.path)]
@@ -143,14 +160,42 @@ def analyse_item(item: BatchItem, config: BatchConfig) -> ImageAnalysis:
 
 
 def error_row(item: BatchItem, config: BatchConfig, exc: BaseException) -> dict:
-    """The row of an image that failed: its path, ``status="error"`` and a one-line reason."""
+    """The row of an image that failed.
+
+    Parameters
+    ----------
+    item : BatchItem
+        The image.
+    config : BatchConfig
+        The run's steps (for the columns).
+    exc : BaseException
+        What went wrong.
+
+    Returns
+    -------
+    dict
+        Its path, ``status="error"`` and a one-line reason.
+    """
     return {"path": item.path, "sha256": None, "status": "error", "error": one_line(exc, item),
             "mask_source": config.mask_label, "mask_path": item.mask_path}
 
 
 def one_line(exc: BaseException, item: BatchItem) -> str:
-    """A failure as one line: the reason, prefixed by the file it concerns when that is not
-    the image itself (a mask, a model)."""
+    """A failure as one line.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What went wrong.
+    item : BatchItem
+        The image.
+
+    Returns
+    -------
+    str
+        The reason, prefixed by the file it concerns when that is not the image itself (a mask, a
+        model).
+    """
     if isinstance(exc, NanomorphError):
         about = exc.path not in (None, item.path)
         text = f"{display_path(exc.path)}: {exc.reason}" if about else exc.reason
@@ -172,7 +217,7 @@ def _mask(item: BatchItem, config: BatchConfig, plane: np.ndarray,
     if config.mask_source == "segmenter":
         return _segment(plane, bar, config)
     if config.mask_source == "masks":
-        from nanomorph.maskio import foreground_mask, read_mask
+        from nanomorph.io.mask_files import foreground_mask, read_mask
 
         values, _ = read_mask(item.mask_path)
         _check_shape(values, plane, item.mask_path)
@@ -183,7 +228,7 @@ def _mask(item: BatchItem, config: BatchConfig, plane: np.ndarray,
 
 
 def _auto_mask(plane: np.ndarray, bar: int, config: BatchConfig):
-    from nanomorph.masking_jobs import auto_mask_plane
+    from nanomorph.masks import auto_mask_plane
 
     mask, polarity = auto_mask_plane(plane, config.mask_params, config.polarity, bar)
     return mask, mask, {"polarity": polarity}
@@ -199,10 +244,10 @@ def _segment(plane: np.ndarray, bar: int, config: BatchConfig):
 
 def _stored_wire(path: str, shape: tuple[int, ...]) -> np.ndarray:
     """Wire pixels (label 1) of a mask stored in a project."""
-    from nanomorph.analysis import WIRE_LABEL
-    from nanomorph.project.maskfiles import read_mask
+    from nanomorph.io.label_tiff import read_label_tiff
+    from nanomorph.workflows.percolation import WIRE_LABEL
 
-    labels = read_mask(path)
+    labels = read_label_tiff(path)
     if labels.shape != tuple(shape):
         raise NanomorphError(f"the project's mask is {_size(labels.shape)} but the image is "
                              f"{_size(shape)}: the image file changed after the mask was "
@@ -232,7 +277,7 @@ def _network(foreground: np.ndarray, pixel_size_nm):
 def _truth_scores(path: str, foreground: np.ndarray, rows: int) -> dict:
     """Dice and IoU of the computed wire pixels against a project's stored mask, on the
     analysed frame."""
-    from nanomorph.metrics import dice, iou
+    from nanomorph.masks.overlap import dice, iou
 
     truth = _stored_wire(path, foreground.shape)[:rows]
     return {"dice": dice(foreground[:rows], truth), "iou": iou(foreground[:rows], truth)}
@@ -242,9 +287,9 @@ def _classify(done: list[tuple[BatchItem, dict]], config: BatchConfig) -> None:
     """Embed the chunk's analysed images in one batch and add label, confidence, class margin
     and probabilities to their rows (an image that cannot be embedded becomes an error)."""
     from nanomorph.batch.models import cached_classifier
-    from nanomorph.classification import prediction_records
     from nanomorph.embedding import embed_images
     from nanomorph.jobs import run_job
+    from nanomorph.workflows.classify import prediction_records
 
     if not done:
         return
@@ -281,8 +326,8 @@ def _write_outputs(item: BatchItem, analysis: ImageAnalysis, config: BatchConfig
                    out_dir: str) -> dict:
     """Write the mask and overlay PNGs asked for; their paths relative to ``out_dir``."""
     from nanomorph.batch.overlay import overlay_rgb, png_bytes
-    from nanomorph.maskio import write_mask_png
-    from nanomorph.project.atomic import atomic_write_bytes
+    from nanomorph.io.atomic import atomic_write_bytes
+    from nanomorph.io.mask_files import write_mask_png
 
     written = {}
     if config.write_masks:
@@ -302,7 +347,7 @@ def _write_outputs(item: BatchItem, analysis: ImageAnalysis, config: BatchConfig
 # -- helpers -------------------------------------------------------------------------------------
 def _file_state(path: str) -> FileState:
     """(path, size, mtime_ns, sha256) of a file (stat'ed before it is hashed)."""
-    from nanomorph.project.hashing import sha256_file
+    from nanomorph.io.hashing import sha256_file
 
     try:
         stat = os.stat(path)

@@ -60,7 +60,20 @@ class OutputError(NanomorphError):
 
 
 def output_error(exc: OSError, path) -> OutputError:
-    """The one-line :class:`OutputError` for an OSError raised while writing ``path``."""
+    """The one-line error for a file that could not be written.
+
+    Parameters
+    ----------
+    exc : OSError
+        What went wrong.
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    OutputError
+        To raise.
+    """
     what = ("the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
             else exc.strerror or str(exc))
     return OutputError(f"cannot write the results ({what}); the images finished so far are "
@@ -69,7 +82,23 @@ def output_error(exc: OSError, path) -> OutputError:
 
 @contextlib.contextmanager
 def writing(path):
-    """Turn an OSError raised while writing ``path`` into an :class:`OutputError`."""
+    """Turn an OSError raised while writing a file into an :class:`OutputError`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file being written.
+
+    Yields
+    ------
+    None
+        Inside the block.
+
+    Raises
+    ------
+    OutputError
+        For an OSError inside the block.
+    """
     try:
         yield
     except OSError as exc:
@@ -77,13 +106,39 @@ def writing(path):
 
 
 def record_key(config_key: str, path: str, sha256s: Iterable[str]) -> str:
-    """The key of one image's record: configuration, path and content hashes of its files."""
+    """The key of one image's record.
+
+    Parameters
+    ----------
+    config_key : str
+        :meth:`BatchConfig.key` of the run.
+    path : str
+        The image.
+    sha256s : iterable of str
+        Content hashes of the files its result depends on.
+
+    Returns
+    -------
+    str
+        Hex SHA-256.
+    """
     text = "\n".join([config_key, os.fsdecode(path), *sha256s])
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def file_state(path: str) -> tuple[int, int] | None:
-    """(size, modification time in ns) of a file, None when it cannot be stat'ed."""
+    """Size and modification time of a file.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+
+    Returns
+    -------
+    (int, int) or None
+        (size, mtime in ns), None when it cannot be stat'ed.
+    """
     try:
         stat = os.stat(path)
     except OSError:
@@ -150,8 +205,20 @@ class RecordLog:
             self._append(b"\n")
 
     def find(self, config_key: str, files: list[str]) -> dict | None:
-        """The recorded row for an image whose result depends on ``files`` (image first), or
-        None when it has none for ``config_key`` or a file changed since."""
+        """The recorded row of an image.
+
+        Parameters
+        ----------
+        config_key : str
+            :meth:`BatchConfig.key` of the run.
+        files : list of str
+            The files its result depends on, image first.
+
+        Returns
+        -------
+        dict or None
+            None when it has none for ``config_key`` or a file changed since.
+        """
         hashes = []
         for path in files:
             state = file_state(path)
@@ -162,8 +229,16 @@ class RecordLog:
         return self._rows.get(record_key(config_key, files[0], hashes))
 
     def add(self, config_key: str, results: list[tuple[dict, list]]) -> None:
-        """Record finished images (one write, fsynced): (row, [(path, size, mtime_ns,
-        sha256)…]) pairs; rows whose status is not ``ok`` are not recorded."""
+        """Record finished images (one write, fsynced); rows whose status is not ``ok`` are not
+        recorded.
+
+        Parameters
+        ----------
+        config_key : str
+            :meth:`BatchConfig.key` of the run.
+        results : list of (dict, list)
+            (row, [(path, size, mtime_ns, sha256)…]) pairs.
+        """
         lines = []
         for row, files in results:
             if row.get("status") != "ok":
@@ -189,6 +264,7 @@ class RecordLog:
         os.fsync(self._fd)
 
     def close(self) -> None:
+        """Release the log's lock and file (a second call does nothing)."""
         os.close(self._fd)
 
     def __enter__(self) -> RecordLog:
@@ -199,7 +275,18 @@ class RecordLog:
 
 
 def table_columns(rows: list[dict]) -> list[str]:
-    """The columns of the table of ``rows``, in the order of :data:`LEADING_COLUMNS`."""
+    """The columns of a results table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows.
+
+    Returns
+    -------
+    list of str
+        :data:`LEADING_COLUMNS` first, then the others in first-seen order.
+    """
     present = list(dict.fromkeys(key for row in rows for key in row))
     leading = [c for c in LEADING_COLUMNS if c in present]
     trailing = [c for c in TRAILING_COLUMNS if c in present]
@@ -208,8 +295,19 @@ def table_columns(rows: list[dict]) -> list[str]:
 
 
 def write_tables(folder: str | os.PathLike, rows: list[dict]) -> tuple[Path, Path]:
-    """Write ``results.csv`` and ``results.parquet`` (atomically: temporary file, fsync,
-    rename); returns their paths.
+    """Write ``results.csv`` and ``results.parquet`` (atomically: temporary file, fsync, rename).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The results folder.
+    rows : list of dict
+        One per image.
+
+    Returns
+    -------
+    (Path, Path)
+        The CSV and Parquet files.
 
     Raises
     ------
@@ -219,7 +317,7 @@ def write_tables(folder: str | os.PathLike, rows: list[dict]) -> tuple[Path, Pat
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from nanomorph.project.atomic import atomic_write_bytes
+    from nanomorph.io.atomic import atomic_write_bytes
 
     folder = Path(folder)
     columns = table_columns(rows)
@@ -245,6 +343,16 @@ def _text(value):
 def read_table(folder: str | os.PathLike) -> list[dict]:
     """The rows of a results folder's ``results.parquet``.
 
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The results folder.
+
+    Returns
+    -------
+    list of dict
+        One per image.
+
     Raises
     ------
     NanomorphError
@@ -263,8 +371,16 @@ def read_table(folder: str | os.PathLike) -> list[dict]:
 
 
 def write_run_file(folder: str | os.PathLike, run: dict) -> None:
-    """Write ``batch.json`` (atomically)."""
-    from nanomorph.project.atomic import atomic_write_bytes
+    """Write a run's ``batch.json`` (atomically).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The results folder.
+    run : dict
+        The run's configuration and summary.
+    """
+    from nanomorph.io.atomic import atomic_write_bytes
 
     path = Path(folder) / RUN_FILE
     with writing(path):
@@ -272,7 +388,23 @@ def write_run_file(folder: str | os.PathLike, run: dict) -> None:
 
 
 def read_run_file(folder: str | os.PathLike) -> dict:
-    """The ``batch.json`` of a results folder."""
+    """The ``batch.json`` of a results folder.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The results folder.
+
+    Returns
+    -------
+    dict
+        The run's configuration and summary.
+
+    Raises
+    ------
+    NanomorphError
+        When the folder has none, or it cannot be read.
+    """
     path = Path(folder) / RUN_FILE
     try:
         return json.loads(path.read_text("utf-8"))

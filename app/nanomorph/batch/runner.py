@@ -93,7 +93,18 @@ class BatchSummary:
 
 def default_chunk_size(n_images: int) -> int:
     """Images per Dask task: enough for :data:`MIN_TASKS` tasks, at most
-    :data:`MAX_IMAGES_PER_TASK` (it depends on the number of images only)."""
+    :data:`MAX_IMAGES_PER_TASK` (it depends on the number of images only).
+
+    Parameters
+    ----------
+    n_images : int
+        Images of the run.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
     return max(1, min(MAX_IMAGES_PER_TASK, math.ceil(n_images / MIN_TASKS)))
 
 
@@ -256,7 +267,7 @@ def _model_hashes(config: BatchConfig) -> dict[str, str]:
     """SHA-256 of the model files, after loading each once here (a bad file stops the run
     before any work, and the calling process keeps it for a run without Dask)."""
     from nanomorph.batch.models import cached_classifier, cached_segmenter
-    from nanomorph.project.hashing import sha256_file
+    from nanomorph.io.hashing import sha256_file
 
     if config.classifier:
         cached_classifier(config.classifier)
@@ -309,7 +320,7 @@ def _project_run(folder: str | None, out_dir: Path, run: dict):
     if folder:
         with Project.open(folder) as project:
             if not project.read_only:
-                run_id = project.start_run("batch", {"out": str(out_dir.absolute()),
+                run_id = project.runs.start("batch", {"out": str(out_dir.absolute()),
                                                      "config": run["config"]})
     status = "failed"
     try:
@@ -321,7 +332,7 @@ def _project_run(folder: str | None, out_dir: Path, run: dict):
     finally:
         if run_id is not None:
             with Project.open(folder) as project:
-                project.finish_run(run_id, status, outcome.get("result"))
+                project.runs.finish(run_id, status, outcome.get("result"))
 
 
 def _describe(row: dict) -> str:

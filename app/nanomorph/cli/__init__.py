@@ -31,6 +31,13 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``nanomorph`` command line with every subcommand.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Ready to parse.
+    """
     parser = argparse.ArgumentParser(
         prog="nanomorph",
         description="Nanowire micrograph analysis: the desktop app (default) and its engine.",
@@ -50,6 +57,18 @@ def _with_default_command(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``nanomorph`` command: ``nanomorph`` and ``nanomorph PATH`` open the desktop app.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments; ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        The exit code: 0 fine, 1 a bad command line, 2 an input failed, 130 interrupted.
+    """
     argv = _with_default_command(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     try:

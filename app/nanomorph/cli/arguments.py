@@ -17,12 +17,63 @@ def _checked(convert, minimum, text: str):
 
 
 def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    int
+        The number.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For anything else.
+    """
     return _checked(int, 1, text)
 
 
 def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number >= 0.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    int
+        The number.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For anything else.
+    """
     return _checked(int, 0, text)
 
 
 def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number >= 0.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    float
+        The number.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For anything else.
+    """
     return _checked(float, 0.0, text)

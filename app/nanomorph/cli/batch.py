@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import sys
 
+from nanomorph import defaults
 from nanomorph.cli.arguments import non_negative_float, non_negative_int, positive_int
 from nanomorph.cli.output import report_error
 from nanomorph.device import DEVICE_CHOICES
@@ -33,6 +34,13 @@ from nanomorph.masks.params import METHODS
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph batch`` command to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("batch", help="analyse many images on Dask (percolation, classes); "
                                      "resumable",
                        description="Mask, percolate and (with --classifier) classify every "
@@ -58,17 +66,21 @@ def add_parser(sub) -> None:
     p.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                    help="torch device of the segmenter and the encoder (default auto)")
     perc = p.add_argument_group("percolation (as nanomorph percolate)")
-    perc.add_argument("--percolation-eps", type=non_negative_float, default=2.0, metavar="EPS",
+    perc.add_argument("--percolation-eps", type=non_negative_float,
+                      default=defaults.PERCOLATION_EPS, metavar="EPS",
                       help="DBSCAN radius (default 2, in --units)")
-    perc.add_argument("--percolation-min-samples", type=positive_int, default=2, metavar="N",
+    perc.add_argument("--percolation-min-samples", type=positive_int,
+                      default=defaults.PERCOLATION_MIN_SAMPLES, metavar="N",
                       help="DBSCAN min_samples, the pixel itself included (default 2)")
-    perc.add_argument("--percolation-margin", type=non_negative_float, default=2.0,
+    perc.add_argument("--percolation-margin", type=non_negative_float,
+                      default=defaults.PERCOLATION_MARGIN,
                       metavar="M", help="spanning margin (default 2, in --units)")
-    perc.add_argument("--percolation-method", choices=("exact", "dbscan"), default="exact",
+    perc.add_argument("--percolation-method", choices=("exact", "dbscan"),
+                      default=defaults.PERCOLATION_METHOD,
                       help="exact (fast, identical partition) or dbscan (scikit-learn)")
     perc.add_argument("--resize", type=positive_int, default=None, metavar="N",
                       help="analyse at N x N like the paper (224)")
-    perc.add_argument("--units", choices=("px", "nm", "um"), default="px",
+    perc.add_argument("--units", choices=("px", "nm", "um"), default=defaults.PERCOLATION_UNITS,
                       help="units of eps and margin (nm/um need calibrated images)")
     p.add_argument("--skeleton", action="store_true",
                    help="also skeleton metrics (length, junctions, segments)")
@@ -88,6 +100,19 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``nanomorph batch`` (analyse many images on Dask, resumable).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     from nanomorph.batch.runner import run_batch
     from nanomorph.cli.progress import run_with_progress
 
@@ -114,13 +139,29 @@ def run(args) -> int:
 
 
 def build_config(args):
-    """The BatchConfig of the command line (InvalidParameterError for bad combinations)."""
-    from nanomorph.analysis import PercolationSettings
+    """The batch configuration of the command line.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    BatchConfig
+        What each image goes through.
+
+    Raises
+    ------
+    InvalidParameterError
+        For options that do not go together.
+    """
     from nanomorph.batch.config import BatchConfig
     from nanomorph.batch.inputs import single_project
+    from nanomorph.io.mask_files import parse_foreground
     from nanomorph.masks import params_for
-    from nanomorph.maskio import parse_foreground
     from nanomorph.percolation.clustering import check_parameters
+    from nanomorph.workflows.percolation import PercolationSettings
 
     if args.foreground is not None and not args.masks:
         raise InvalidParameterError("--foreground goes with --masks")
@@ -150,7 +191,18 @@ def build_config(args):
 
 
 def describe(summary) -> str:
-    """One line: counts, time and the tables written."""
+    """One line about a finished run.
+
+    Parameters
+    ----------
+    summary : BatchSummary
+        The run's summary.
+
+    Returns
+    -------
+    str
+        Counts, time and the tables written.
+    """
     counts = summary.counts
     ok = counts["ok"]
     earlier = f", {summary.reused} from an earlier run" if summary.reused else ""

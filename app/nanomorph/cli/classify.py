@@ -24,7 +24,8 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nanomorph.cli.arguments import positive_int, non_negative_int
+from nanomorph import defaults
+from nanomorph.cli.arguments import non_negative_int, positive_int
 from nanomorph.cli.output import print_json, report_error
 from nanomorph.device import DEVICE_CHOICES
 from nanomorph.errors import NanomorphError, display_path
@@ -36,10 +37,16 @@ if TYPE_CHECKING:
     from nanomorph.fewshot.labels_csv import LabelledImages
 
 CONTRACT_RESULT_KEYS = ("k", "accuracy_mean", "accuracy_std", "macro_f1_mean", "repeats")
-DEFAULT_KS = (1, 2, 4, 8)
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph classify`` commands (train, predict, evaluate) to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("classify", help="few-shot morphology classes: train, predict, evaluate",
                        description="Sort micrographs into morphology classes from a few labelled "
                                    "images (a linear classifier on frozen image embeddings).")
@@ -66,11 +73,12 @@ def add_parser(sub) -> None:
         description="Train on K labelled images per class, test on all others, R times per K; "
                     "the pixel-density control classifier runs on the same splits.")
     evaluate.add_argument("labels", metavar="LABELS.csv")
-    evaluate.add_argument("--k", type=_ks, default=DEFAULT_KS, metavar="1,2,4,8",
+    evaluate.add_argument("--k", type=_ks, default=defaults.EVALUATE_KS, metavar="1,2,4,8",
                           help="labelled images per class to evaluate (default 1,2,4,8)")
-    evaluate.add_argument("--repeats", type=positive_int, default=20, metavar="R",
+    evaluate.add_argument("--repeats", type=positive_int,
+                          default=defaults.EVALUATE_REPEATS, metavar="R",
                           help="random splits per K (default 20)")
-    evaluate.add_argument("--seed", type=non_negative_int, default=0, metavar="S",
+    evaluate.add_argument("--seed", type=non_negative_int, default=defaults.SEED, metavar="S",
                           help="seed of the splits (default 0): the same seed gives the same "
                                "splits for every encoder")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
@@ -80,7 +88,7 @@ def add_parser(sub) -> None:
 
 def _embedding_options(parser, *, encoder: bool) -> None:
     if encoder:
-        parser.add_argument("--encoder", default="efficientnet-lite0", type=_encoder,
+        parser.add_argument("--encoder", default=defaults.ENCODER, type=_encoder,
                             metavar="NAME", help="image encoder (default efficientnet-lite0)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                         help="where the encoder runs (default: $NANOMORPH_DEVICE or auto)")
@@ -90,6 +98,19 @@ def _embedding_options(parser, *, encoder: bool) -> None:
 
 # -- train ---------------------------------------------------------------------------------------
 def run_train(args) -> int:
+    """Run ``nanomorph classify train`` (train a classifier on LABELS.csv).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     from nanomorph.encoders import get_encoder_spec
     from nanomorph.fewshot.head import FewShotClassifier, encoder_metadata
 
@@ -115,6 +136,19 @@ def run_train(args) -> int:
 
 # -- predict -------------------------------------------------------------------------------------
 def run_predict(args) -> int:
+    """Run ``nanomorph classify predict`` (one prediction per image).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     from nanomorph.cli.progress import run_with_progress
     from nanomorph.embedding import embed_images
     from nanomorph.fewshot.head import FewShotClassifier
@@ -157,6 +191,19 @@ def _prediction(path, classes: list[str], proba) -> dict:
 
 # -- evaluate ------------------------------------------------------------------------------------
 def run_evaluate(args) -> int:
+    """Run ``nanomorph classify evaluate`` (the label-efficiency protocol).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     from nanomorph.fewshot.control import control_classifier
     from nanomorph.fewshot.evaluate import EvaluationWarning, evaluate_label_efficiency
 
@@ -198,8 +245,23 @@ def _contract(result: dict) -> dict:
 
 
 def describe_evaluation(encoder: str, results: dict, density: dict, intensity: dict) -> str:
-    """A readable table: accuracy mean ± sd and macro-F1 per K for the embeddings and both
-    controls, then the embeddings' per-class F1."""
+    """A readable table of an evaluation.
+
+    Parameters
+    ----------
+    encoder : str
+        The encoder's name.
+    results : dict
+        The protocol's output on the embeddings.
+    density, intensity : dict
+        The same on the two control features.
+
+    Returns
+    -------
+    str
+        Accuracy mean ± sd and macro-F1 per K for the embeddings and both controls, then the
+        embeddings' per-class F1.
+    """
     grouped = "groups respected" if results["grouped"] else "no groups"
     lines = [f"{results['n_images']} images, classes {', '.join(results['classes'])} "
              f"({grouped})",

@@ -8,6 +8,13 @@ from nanomorph.cli.progress import run_with_progress
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph demo`` command to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("demo", help="headless run of every engine feature on the bundled samples")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the sample project and summary.json "
@@ -16,7 +23,20 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from nanomorph.demo import run_demo
+    """Run ``nanomorph demo`` (every engine feature on the bundled samples).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
+    from nanomorph.cli.demo_steps import run_demo
 
     out = args.out or _default_out()
     summary = run_with_progress(run_demo(out), "demo")

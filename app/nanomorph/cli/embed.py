@@ -20,6 +20,7 @@ import json
 import os
 import sys
 
+from nanomorph import defaults
 from nanomorph.cli.arguments import positive_int
 from nanomorph.cli.output import report_error
 from nanomorph.device import DEVICE_CHOICES
@@ -27,18 +28,25 @@ from nanomorph.errors import NanomorphError
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph embed`` command to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("embed", help="embed images with a frozen encoder (for classifiers)",
                        description="Compute one embedding per image with a frozen image "
                                    "encoder and write them to an npz file.")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     p.add_argument("--out", required=True, metavar="FILE.npz", help="the npz file to write")
-    p.add_argument("--encoder", default="efficientnet-lite0", metavar="NAME|PATH",
+    p.add_argument("--encoder", default=defaults.ENCODER, metavar="NAME|PATH",
                    help="registry name (default efficientnet-lite0, ImageNet weights) or the "
                         "path of a saved encoder (a file, or a pretraining run folder)")
     p.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                    help="where the network runs (default: $NANOMORPH_DEVICE, else auto: "
                         "cuda, then mps, then cpu)")
-    p.add_argument("--batch-size", type=positive_int, default=16, metavar="B",
+    p.add_argument("--batch-size", type=positive_int, default=defaults.EMBED_BATCH, metavar="B",
                    help="images per forward pass (default 16)")
     p.add_argument("--cache", metavar="DIR",
                    help="keep embeddings in DIR/embeddings.sqlite and reuse them")
@@ -46,6 +54,19 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``nanomorph embed`` (image embeddings to one .npz file).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     from nanomorph.cli.progress import run_with_progress
     from nanomorph.device import select_device
     from nanomorph.embedding import EmbeddingCache, embed_images
@@ -91,7 +112,7 @@ def run(args) -> int:
 def _write_npz(path: str, result, spec) -> None:
     import numpy as np
 
-    from nanomorph.project.atomic import atomic_write
+    from nanomorph.io.atomic import atomic_write
 
     arrays = {
         "embeddings": result.embeddings,

@@ -9,6 +9,13 @@ from nanomorph.cli.output import report_error
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph gui`` command to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("gui", help="open the desktop app (the default command)",
                        description="Open the nanomorph desktop app. PATH may be an image, a "
                                    "folder of images or a project folder.")
@@ -19,6 +26,19 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``nanomorph gui`` (open the desktop app).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     if args.path is not None and not os.path.exists(args.path):
         report_error(args.path, "no such file or folder")
         return 2

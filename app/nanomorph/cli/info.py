@@ -13,6 +13,13 @@ from nanomorph.errors import NanomorphError, display_path
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph info`` command to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("info", help="show format, size, dtype and pixel size of image files",
                        description="Show what nanomorph reads in image files: format, shape "
                                    "(y, x or n, y, x), dtype and pixel size.")
@@ -23,6 +30,19 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``nanomorph info`` (format, shape and calibration of files).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     import rsciio
 
     from nanomorph.io.readers import read_info
@@ -44,7 +64,18 @@ def run(args) -> int:
 
 
 def record(info) -> dict:
-    """The JSON object of one file (the CLI contract's keys, nothing else)."""
+    """The JSON object of one file.
+
+    Parameters
+    ----------
+    info : ImageInfo
+        From :func:`nanomorph.io.readers.read_info`.
+
+    Returns
+    -------
+    dict
+        The CLI contract's keys, nothing else.
+    """
     calibration = info.calibration
     return {
         "path": display_path(info.path),
@@ -57,7 +88,18 @@ def record(info) -> dict:
 
 
 def describe(info) -> str:
-    """One readable line, e.g. ``a.tif: TIFF (FEI), 471 × 512, uint16, 3.372 µm/px, databar 29 rows``."""
+    """One readable line about a file.
+
+    Parameters
+    ----------
+    info : ImageInfo
+        From :func:`nanomorph.io.readers.read_info`.
+
+    Returns
+    -------
+    str
+        E.g. ``a.tif: TIFF (FEI), 471 × 512, uint16, 3.372 µm/px, databar 29 rows``.
+    """
     parts = [info.format, " × ".join(map(str, info.shape)), info.dtype,
              info.calibration.describe()]
     if info.metadata.get("databar_rows"):

@@ -19,20 +19,28 @@ import os
 import tempfile
 import time
 
-from nanomorph.cli.arguments import non_negative_int, non_negative_float
+from nanomorph import defaults
+from nanomorph.cli.arguments import non_negative_float, non_negative_int
 from nanomorph.cli.output import print_json, report_error
 from nanomorph.errors import ImageReadError, NanomorphError, display_path
 from nanomorph.masks.params import METHODS, RIDGE_FILTERS
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph mask`` command to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("mask", help="auto-mask the wires of micrographs (thresholds, ridges)",
                        description="Mask the wires of each image with a classical method and "
                                    "write DIR/<image stem>.png (255 = wire, 0 = background).")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder for the masks (created when missing)")
-    p.add_argument("--method", choices=METHODS, default="otsu",
+    p.add_argument("--method", choices=METHODS, default=defaults.MASK_METHOD,
                    help="otsu, li, triangle (global thresholds), local (block threshold) or "
                         "ridge (thin curvilinear wires); default otsu")
     p.add_argument("--polarity", choices=("dark", "bright", "auto"), default="auto",
@@ -43,7 +51,7 @@ def add_parser(sub) -> None:
                         "default: the method's, 1.5 px for otsu and li, 1 px for the others)")
     p.add_argument("--min-size", type=non_negative_int, default=None, metavar="PX",
                    help="remove objects smaller than this many pixels (default 64)")
-    p.add_argument("--ridge-filter", choices=RIDGE_FILTERS, default="sato",
+    p.add_argument("--ridge-filter", choices=RIDGE_FILTERS, default=defaults.RIDGE_FILTER,
                    help="ridge method only: the filter (default sato)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per image (JSON Lines)")
@@ -51,6 +59,19 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``nanomorph mask`` (classical auto-masks to PNG files).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     out_dir = args.out
     reason = _unwritable_reason(out_dir)
     if reason:
@@ -98,12 +119,17 @@ def mask_file(path: str, target: str, params, polarity: str) -> dict:
     -------
     dict
         ``path, mask, method, polarity, foreground_fraction, seconds``.
+
+    Raises
+    ------
+    NanomorphError
+        For an unreadable image, a stack, or a mask file that would overwrite an input.
     """
     import dataclasses
 
     from nanomorph.io import read_image
+    from nanomorph.io.mask_files import write_mask_png
     from nanomorph.masks import auto_mask, databar_rows_of, suggest_polarity
-    from nanomorph.maskio import write_mask_png
 
     image = read_image(path)
     if image.is_stack:
@@ -123,7 +149,18 @@ def mask_file(path: str, target: str, params, polarity: str) -> dict:
 
 
 def describe(record: dict) -> str:
-    """One readable line, e.g. ``a.tif -> out/a.png: otsu, dark wires, 12.3 % wire, 0.21 s``."""
+    """One readable line about a mask written.
+
+    Parameters
+    ----------
+    record : dict
+        From :func:`mask_file`.
+
+    Returns
+    -------
+    str
+        E.g. ``a.tif -> out/a.png: otsu, dark wires, 12.3 % wire, 0.21 s``.
+    """
     return (f"{record['path']} -> {record['mask']}: {record['method']}, {record['polarity']} "
             f"wires, {100 * record['foreground_fraction']:.1f} % wire, "
             f"{record['seconds']:.2f} s")

@@ -11,12 +11,26 @@ from nanomorph.errors import NanomorphError, display_path
 
 
 def print_json(obj: dict[str, Any]) -> None:
-    """Print one JSON Lines record (NaN/inf become null, as JSON has no such numbers)."""
+    """Print one JSON Lines record (NaN/inf become null, as JSON has no such numbers).
+
+    Parameters
+    ----------
+    obj : dict
+        JSON-ready values.
+    """
     print(json.dumps(_finite(obj), ensure_ascii=False), flush=True)
 
 
 def report_error(path, reason: str | BaseException) -> None:
-    """Print ``error: <path>: <reason>`` on stderr (one line, also for undecodable file names)."""
+    """Print ``error: <path>: <reason>`` on stderr (one line, also for undecodable file names).
+
+    Parameters
+    ----------
+    path : str, bytes or os.PathLike
+        The input that failed.
+    reason : str or BaseException
+        Why; a NanomorphError gives its reason.
+    """
     if isinstance(reason, NanomorphError):
         reason = reason.reason
     text = " ".join(str(reason).split()) or type(reason).__name__

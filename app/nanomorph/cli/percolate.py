@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 
+from nanomorph import defaults
 from nanomorph.cli.output import print_json, report_error
 from nanomorph.errors import NanomorphError
 
@@ -21,22 +22,30 @@ CONTRACT_KEYS = ("path", "shape", "method", "eps", "min_samples", "margin", "per
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph percolate`` command to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("percolate", help="cluster wire pixels (DBSCAN) and test for percolation",
                        description="Cluster the wire pixels of each mask with DBSCAN and test "
                                    "whether one cluster spans the image in both directions "
                                    "(Lu et al. 2022).")
     p.add_argument("masks", nargs="+", metavar="MASK", help="mask images (PNG/TIFF)")
-    p.add_argument("--eps", type=float, default=2.0, help="DBSCAN radius (default 2, in --units)")
-    p.add_argument("--min-samples", type=int, default=2,
+    p.add_argument("--eps", type=float,
+                   default=defaults.PERCOLATION_EPS, help="DBSCAN radius (default 2, in --units)")
+    p.add_argument("--min-samples", type=int, default=defaults.PERCOLATION_MIN_SAMPLES,
                    help="DBSCAN min_samples, the pixel itself included (default 2)")
-    p.add_argument("--margin", type=float, default=2.0,
+    p.add_argument("--margin", type=float, default=defaults.PERCOLATION_MARGIN,
                    help="a cluster spans x when its extent >= width - margin (default 2)")
-    p.add_argument("--units", choices=("px", "nm", "um", "µm"), default="px",
+    p.add_argument("--units", choices=("px", "nm", "um", "µm"), default=defaults.PERCOLATION_UNITS,
                    help="units of --eps and --margin (nm/um need a calibrated mask)")
     p.add_argument("--foreground", default="auto",
                    help="which mask values are wire: nonzero, or values like 127 or 127,255 "
                         "(default: nonzero for a two-valued 0/V mask, else an error)")
-    p.add_argument("--method", choices=("exact", "dbscan"), default="exact",
+    p.add_argument("--method", choices=("exact", "dbscan"), default=defaults.PERCOLATION_METHOD,
                    help="exact (fast, identical partition) or dbscan (scikit-learn)")
     p.add_argument("--resize", type=int, default=None, metavar="N",
                    help="analyse at N x N like the paper (224): area-weighted resize, >= 0.5")
@@ -47,9 +56,30 @@ def add_parser(sub) -> None:
 
 
 def analyse_mask_file(path: str, args) -> dict:
-    """The contract record for one mask file (raises NanomorphError for bad input)."""
-    from nanomorph.analysis import PercolationSettings, percolate_foreground
-    from nanomorph.maskio import foreground_mask, read_mask
+    """The contract record of one mask file.
+
+    Parameters
+    ----------
+    path : str
+        The mask file.
+    args : argparse.Namespace
+        eps, min_samples, margin, units, foreground, method, resize.
+
+    Returns
+    -------
+    dict
+        The keys of the percolate contract.
+
+    Raises
+    ------
+    NanomorphError
+        For an unreadable or unsuitable mask.
+    """
+    from nanomorph.io.mask_files import foreground_mask, read_mask
+    from nanomorph.workflows.percolation import (
+        PercolationSettings,
+        percolate_foreground,
+    )
 
     settings = PercolationSettings(args.eps, args.min_samples, args.margin,
                                    "µm" if args.units == "um" else args.units, args.method,
@@ -63,6 +93,19 @@ def analyse_mask_file(path: str, args) -> dict:
 
 
 def run(args) -> int:
+    """Run ``nanomorph percolate`` (one result per mask).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     records, failed = [], False
     for path in args.masks:
         try:

@@ -32,7 +32,8 @@ from nanomorph.cli.arguments import non_negative_int, positive_int
 from nanomorph.device import DEVICE_CHOICES
 from nanomorph.errors import InvalidParameterError, JobCancelled, NanomorphError
 from nanomorph.ssl.backbones import BACKBONES, INITS
-from nanomorph.ssl.train import METHODS
+from nanomorph.ssl.config import METHODS
+
 # option dest -> PretrainConfig field, for the options that set the configuration
 CONFIG_OPTIONS = {"method": "method", "backbone": "backbone", "init": "init",
                   "epochs": "epochs", "batch_size": "batch_size",
@@ -41,6 +42,13 @@ CONFIG_OPTIONS = {"method": "method", "backbone": "backbone", "init": "init",
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph pretrain`` command to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("pretrain", help="pretrain an encoder on your images (Barlow Twins, "
                                         "SimCLR)",
                        description="Self-supervised pretraining of an image encoder on "
@@ -74,6 +82,19 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``nanomorph pretrain`` (self-supervised pretraining of an encoder).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line; 130 when cancelled.
+    """
     from nanomorph.device import select_device
 
     try:
@@ -92,8 +113,8 @@ def run(args) -> int:
 def _source(args):
     """(run folder, image paths or None, project or None) from --images, --out and --resume."""
     from nanomorph.project.store import Project, is_project
-    from nanomorph.ssl.data import image_paths
-    from nanomorph.ssl.runs import project_run_folder, read_config
+    from nanomorph.ssl.runs import read_config
+    from nanomorph.workflows.pretrain import image_paths, project_run_folder
 
     if args.images is None:
         if not args.resume:
@@ -113,7 +134,7 @@ def _config(args, folder: Path):
     resume with the run's own."""
     import dataclasses
 
-    from nanomorph.ssl.train import PretrainConfig, saved_config
+    from nanomorph.ssl.config import PretrainConfig, saved_config
 
     given = {field: getattr(args, option) for option, field in CONFIG_OPTIONS.items()
              if getattr(args, option) is not None}
@@ -128,10 +149,12 @@ def _pretrain(args, folder: Path, paths, project, device: str) -> int:
     from nanomorph.cli.progress import run_with_progress
     from nanomorph.jobs import CancelToken
     from nanomorph.ssl.train import pretrain
+    from nanomorph.workflows.pretrain import ProjectRunLog
 
     token = CancelToken()
     try:
-        job = pretrain(paths, folder, _config(args, folder), project=project,
+        job = pretrain(paths, folder, _config(args, folder),
+                       log=None if project is None else ProjectRunLog(project),
                        resume=args.resume, device=device, cancel=token)
         with _cancel_on_interrupt(token):
             result = run_with_progress(job, f"pretraining on {device}")

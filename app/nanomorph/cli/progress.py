@@ -8,9 +8,22 @@ from nanomorph.jobs import Job, Progress, T
 
 
 def run_with_progress(job: Job[T], description: str) -> T:
-    """Drive ``job`` to completion with a tqdm bar on stderr (hidden when stderr is no terminal).
+    """Drive a job to completion with a tqdm bar on stderr (hidden when stderr is no terminal).
 
-    Ctrl-C closes the generator, so the job's own clean-up runs, and re-raises KeyboardInterrupt.
+    Ctrl-C closes the generator, so the job's own clean-up runs, and re-raises
+    KeyboardInterrupt.
+
+    Parameters
+    ----------
+    job : generator
+        A job of the job protocol.
+    description : str
+        The bar's label.
+
+    Returns
+    -------
+    Any
+        The job's result.
     """
     from tqdm import tqdm
 

@@ -9,28 +9,50 @@ ground truth exists. Images and plots are embedded: the file can be mailed or ar
 
 from __future__ import annotations
 
+from nanomorph import defaults
 from nanomorph.cli.arguments import non_negative_int, positive_int
 from nanomorph.cli.output import report_error
 from nanomorph.errors import NanomorphError, display_path
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph report`` command to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("report", help="write one self-contained HTML report of a batch run "
                                       "or a project",
                        description="Summarise a results folder of nanomorph batch, or a "
                                    "project, in one HTML file with embedded images and plots.")
     p.add_argument("source", metavar="PROJECT|DIR", help="a project or a batch results folder")
     p.add_argument("--out", required=True, metavar="report.html", help="the HTML file to write")
-    p.add_argument("--thumbnails", type=non_negative_int, default=6, metavar="N",
+    p.add_argument("--thumbnails", type=non_negative_int,
+                   default=defaults.REPORT_THUMBNAILS, metavar="N",
                    help="overlays of spanning clusters to show (default 6)")
-    p.add_argument("--repeats", type=positive_int, default=20, metavar="R",
+    p.add_argument("--repeats", type=positive_int, default=defaults.EVALUATE_REPEATS, metavar="R",
                    help="project: random splits per K of the classifier evaluation (default 20)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from nanomorph.batch.report import report_job
+    """Run ``nanomorph report`` (the HTML report of a project or results folder).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     from nanomorph.cli.progress import run_with_progress
+    from nanomorph.report.html import report_job
 
     try:
         path = run_with_progress(report_job(args.source, args.out, thumbnails=args.thumbnails,

@@ -23,19 +23,25 @@ import os
 import signal
 import sys
 
+from nanomorph import defaults
 from nanomorph.cli.arguments import non_negative_float, non_negative_int, positive_int
 from nanomorph.cli.classify import _encoder
 from nanomorph.cli.output import print_json, report_error
 from nanomorph.device import DEVICE_CHOICES
 from nanomorph.errors import ImageReadError, NanomorphError, display_path
 
-EVALUATE_KEYS = ("n_images", "dice_mean", "iou_mean", "per_image")
-PER_IMAGE_KEYS = ("image", "dice", "iou")
 PROBABILITY_SUFFIX = "_prob.tif"
 INTERRUPTED = 130
 
 
 def add_parser(sub) -> None:
+    """Add the ``nanomorph segment`` commands (train, predict, evaluate) to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``nanomorph``.
+    """
     p = sub.add_parser("segment", help="few-shot nanowire segmentation: train, predict, "
                                        "evaluate",
                        description="Segment nanowires with a UNet decoder on a frozen image "
@@ -51,23 +57,26 @@ def add_parser(sub) -> None:
                        help="which mask values are nanowire: nonzero, or values like 127 or "
                             "127,255 (default: non-zero for 0/V masks, else one class per "
                             "value)")
-    train.add_argument("--epochs", type=positive_int, default=40, metavar="N",
+    train.add_argument("--epochs", type=positive_int, default=defaults.SEGMENT_EPOCHS, metavar="N",
                        help="most epochs (default 40; early stopping may end sooner)")
-    train.add_argument("--seed", type=non_negative_int, default=0, metavar="S",
+    train.add_argument("--seed", type=non_negative_int, default=defaults.SEED, metavar="S",
                        help="random seed (default 0): the same seed gives the same model")
-    train.add_argument("--patch", type=_patch, default=256, metavar="PX",
+    train.add_argument("--patch", type=_patch, default=defaults.SEGMENT_PATCH_PX, metavar="PX",
                        help="training patch side in pixels (default 256)")
-    train.add_argument("--batch-size", type=positive_int, default=8, metavar="B",
+    train.add_argument("--batch-size", type=positive_int,
+                       default=defaults.SEGMENT_BATCH, metavar="B",
                        help="patches per batch (default 8)")
     held = train.add_mutually_exclusive_group()
-    held.add_argument("--val-fraction", type=_fraction, default=0.2, metavar="F",
+    held.add_argument("--val-fraction", type=_fraction,
+                      default=defaults.SEGMENT_VAL_FRACTION, metavar="F",
                       help="band of each image held out for validation (default 0.2; 0: none)")
     held.add_argument("--val-pairs", type=positive_int, default=None, metavar="N",
                       help="hold out the last N pairs of PAIRS.csv whole instead")
-    train.add_argument("--encoder", default="efficientnet-lite0", type=_encoder, metavar="NAME",
+    train.add_argument("--encoder", default=defaults.ENCODER, type=_encoder, metavar="NAME",
                        help="image encoder: a registry name or a saved encoder "
                             "(default efficientnet-lite0)")
-    train.add_argument("--unfreeze", type=non_negative_int, default=0, metavar="K",
+    train.add_argument("--unfreeze", type=non_negative_int,
+                       default=defaults.SEGMENT_UNFREEZE_STAGES, metavar="K",
                        help="also train the encoder's last K stages (default 0: frozen)")
     train.add_argument("--threads", type=positive_int, default=None, metavar="N",
                        help="CPU threads for torch (default: torch's choice)")
@@ -83,7 +92,8 @@ def add_parser(sub) -> None:
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.add_argument("--out", required=True, metavar="DIR",
                          help="folder for the masks (created when missing)")
-    predict.add_argument("--batch-size", type=positive_int, default=4, metavar="B",
+    predict.add_argument("--batch-size", type=positive_int,
+                         default=defaults.SEGMENT_PREDICT_BATCH, metavar="B",
                          help="tiles per forward pass (default 4)")
     _device_option(predict)
     predict.set_defaults(run=run_predict)
@@ -98,7 +108,8 @@ def add_parser(sub) -> None:
                           help="which mask values are nanowire: nonzero (default) or values "
                                "like 127")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--batch-size", type=positive_int, default=4, metavar="B",
+    evaluate.add_argument("--batch-size", type=positive_int,
+                          default=defaults.SEGMENT_PREDICT_BATCH, metavar="B",
                           help="tiles per forward pass (default 4)")
     _device_option(evaluate)
     evaluate.set_defaults(run=run_evaluate)
@@ -111,8 +122,22 @@ def _device_option(parser) -> None:
 
 # -- train ---------------------------------------------------------------------------------------
 def run_train(args) -> int:
+    """Run ``nanomorph segment train`` (train a segmenter on PAIRS.csv).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line; 130 when cancelled.
+    """
     from nanomorph.cli.progress import run_with_progress
     from nanomorph.jobs import CancelToken
+    from nanomorph.segment.modelfile import save_segmenter
     from nanomorph.segment.pairs import prepare_pairs, read_pairs_csv
     from nanomorph.segment.train import TrainConfig, train_segmenter
 
@@ -137,7 +162,7 @@ def run_train(args) -> int:
         with _ctrl_c_cancels(token):
             segmenter = run_with_progress(train_segmenter(pairs, classes, config, cancel=token),
                                           "training")
-        segmenter.save(args.out)
+        save_segmenter(segmenter, args.out)
     except NanomorphError as exc:
         report_error(exc.path or args.pairs, exc)
         return 2
@@ -193,7 +218,22 @@ class _ctrl_c_cancels:
 
 
 def describe_training(segmenter, n_pairs: int, path) -> str:
-    """One summary line: classes, device, best epoch and its validation Dice, why it stopped."""
+    """One summary line about a trained segmenter.
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        The model.
+    n_pairs : int
+        Pairs it learnt from.
+    path : str or os.PathLike
+        Its file.
+
+    Returns
+    -------
+    str
+        Classes, device, best epoch and its validation Dice, why it stopped.
+    """
     history = segmenter.history
     best = next((h for h in history if h["epoch"] == segmenter.best_epoch), None)
     dice = "" if best is None or best["val_dice"] is None else \
@@ -206,6 +246,19 @@ def describe_training(segmenter, n_pairs: int, path) -> str:
 
 # -- predict -------------------------------------------------------------------------------------
 def run_predict(args) -> int:
+    """Run ``nanomorph segment predict`` (label PNGs and probability TIFFs).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     from nanomorph.cli.mask import _claim, _unwritable_reason
     from nanomorph.cli.progress import run_with_progress
     from nanomorph.segment.modelfile import load_segmenter
@@ -245,15 +298,36 @@ def run_predict(args) -> int:
 def predict_file(segmenter, path, mask_path, probability_path, batch_size: int):
     """Segment one image file and write its label PNG and probability TIFF (a job).
 
+    Parameters
+    ----------
+    segmenter : Segmenter
+        The model.
+    path : str
+        The image file.
+    mask_path, probability_path : str
+        The files to write.
+    batch_size : int
+        Tiles per forward pass.
+
+    Yields
+    ------
+    Progress
+        Per strip of tiles.
+
     Returns
     -------
     dict
         ``{"nanowire_fraction": float}``.
+
+    Raises
+    ------
+    ImageReadError
+        For an unreadable image or a stack.
     """
     from nanomorph.io import read_image
-    from nanomorph.maskio import write_mask_png
+    from nanomorph.io.atomic import atomic_write_bytes
+    from nanomorph.io.mask_files import write_mask_png
     from nanomorph.masks import databar_rows_of
-    from nanomorph.project.atomic import atomic_write_bytes
     from nanomorph.segment.infer import predict_job
 
     image = read_image(path)
@@ -283,6 +357,19 @@ def _tiff_bytes(data) -> bytes:
 
 # -- evaluate ------------------------------------------------------------------------------------
 def run_evaluate(args) -> int:
+    """Run ``nanomorph segment evaluate`` (Dice and IoU against masks).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every input worked, 2 when one failed (each printed as
+        ``error: <path>: <reason>``), 1 for a bad command line.
+    """
     from nanomorph.cli.progress import run_with_progress
     from nanomorph.segment.evaluate import evaluate_segmenter
     from nanomorph.segment.modelfile import load_segmenter
@@ -315,7 +402,7 @@ def run_evaluate(args) -> int:
 
 # -- argument types ------------------------------------------------------------------------------
 def _foreground(text: str):
-    from nanomorph.maskio import parse_foreground
+    from nanomorph.io.mask_files import parse_foreground
 
     try:
         return parse_foreground(text)

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from nanomorph.errors import NanomorphError
-from nanomorph.project.hashing import sha256_file
+from nanomorph.io.hashing import sha256_file
 
 FILE_NAME = "embeddings.sqlite"
 _QUERY_CHUNK = 500
@@ -82,7 +82,18 @@ class EmbeddingCache:
 
     @classmethod
     def for_project(cls, project) -> "EmbeddingCache":
-        """The cache of a :class:`nanomorph.project.Project` (its ``cache/`` folder)."""
+        """The embedding cache of a project (in its ``cache/`` folder).
+
+        Parameters
+        ----------
+        project : Project
+            The open project.
+
+        Returns
+        -------
+        EmbeddingCache
+            Open; close it (or use it in a ``with`` block).
+        """
         return cls(project.cache_dir)
 
     def _connect(self) -> sqlite3.Connection:
@@ -108,6 +119,7 @@ class EmbeddingCache:
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def close(self) -> None:
+        """Close the cache file (a second call does nothing)."""
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -122,7 +134,22 @@ class EmbeddingCache:
     # ------------------------------------------------------------------ embeddings
     def get_many(self, sha256s: Iterable[str], encoder_key: str,
                  preprocess_key: str) -> dict[str, np.ndarray]:
-        """Cached embeddings (float32, (D,)) of the given content hashes; missing ones absent."""
+        """Cached embeddings of some images.
+
+        Parameters
+        ----------
+        sha256s : iterable of str
+            Content hashes of the images.
+        encoder_key : str
+            :meth:`EncoderSpec.key` of the encoder.
+        preprocess_key : str
+            :meth:`PreprocessSpec.key` of the preprocessing.
+
+        Returns
+        -------
+        dict
+            sha256 → float32 array (D,); missing ones are absent.
+        """
         wanted = list(dict.fromkeys(sha256s))
         found = {}
         with self._lock:
@@ -140,7 +167,17 @@ class EmbeddingCache:
 
     def put_many(self, vectors: dict[str, np.ndarray], encoder_key: str,
                  preprocess_key: str) -> None:
-        """Store embeddings ``{sha256: (D,) array}`` in one transaction."""
+        """Store embeddings in one transaction.
+
+        Parameters
+        ----------
+        vectors : dict
+            sha256 → array (D,).
+        encoder_key : str
+            :meth:`EncoderSpec.key` of the encoder.
+        preprocess_key : str
+            :meth:`PreprocessSpec.key` of the preprocessing.
+        """
         rows = [(sha, encoder_key, preprocess_key, int(v.size),
                  np.ascontiguousarray(v, dtype=np.float32).tobytes()) for sha, v in vectors.items()]
         with self._lock:
@@ -154,7 +191,18 @@ class EmbeddingCache:
             self._conn.execute("COMMIT")
 
     def count(self, encoder_key: str | None = None) -> int:
-        """Number of cached embeddings (of one encoder key, or all)."""
+        """Number of cached embeddings.
+
+        Parameters
+        ----------
+        encoder_key : str, optional
+            Only those of this encoder.
+
+        Returns
+        -------
+        int
+            The count.
+        """
         sql, params = "SELECT COUNT(*) FROM embeddings", ()
         if encoder_key is not None:
             sql, params = sql + " WHERE encoder_key = ?", (encoder_key,)
@@ -165,10 +213,20 @@ class EmbeddingCache:
     def file_sha256(self, path: str | os.PathLike) -> str:
         """SHA-256 of a file's bytes, read again only when its size or mtime changed.
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file.
+
+        Returns
+        -------
+        str
+            64 hex digits.
+
         Raises
         ------
         OSError
-            When the file cannot be read (as :func:`nanomorph.project.hashing.sha256_file`).
+            When the file cannot be read (as :func:`nanomorph.io.hashing.sha256_file`).
         """
         key = os.fsencode(os.path.abspath(path))
         stat = os.stat(path)

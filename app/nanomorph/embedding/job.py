@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nanomorph import defaults
 from nanomorph.embedding.cache import EmbeddingCache
 from nanomorph.encoders.preprocess import PreprocessSpec
 from nanomorph.errors import InvalidParameterError, NanomorphError
@@ -58,7 +59,7 @@ class EmbeddingResult:
     notes: dict[str, list[str]] = field(default_factory=dict)
 
 
-def embed_images(items: Iterable, *, encoder="efficientnet-lite0", device: str | None = None,
+def embed_images(items: Iterable, *, encoder=defaults.ENCODER, device: str | None = None,
                  batch_size: int = 16, cache: EmbeddingCache | str | os.PathLike | None = None,
                  preprocess: PreprocessSpec | None = None,
                  cancel: CancelToken | None = None) -> Job[EmbeddingResult]:
@@ -157,7 +158,7 @@ def _as_pair(item) -> tuple[str, str | None]:
 def _hash_all(items, cache, cancel):
     """Content hashes {index: sha256} of the items, and {index: reason} for files that cannot
     be read (a job: yields Progress a few times per second while hashing)."""
-    from nanomorph.project.hashing import sha256_file
+    from nanomorph.io.hashing import sha256_file
 
     hashes, failed = {}, {}
     last_yield = time.monotonic()

@@ -31,7 +31,19 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class LoadedEncoder:
-    """A network on its device, in eval mode, with the layout its inputs take."""
+    """A network on its device, in eval mode, with the layout its inputs take.
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+        The network.
+    device : str
+        A resolved torch device.
+    channels_last : bool
+        Whether inputs go in channels-last memory layout.
+    embedding_dim : int
+        Length of one embedding.
+    """
 
     module: Any
     device: str
@@ -68,9 +80,21 @@ class LoadedEncoder:
 
 
 def loaded_encoder(spec, device: str) -> LoadedEncoder:
-    """The network of ``spec`` on ``device`` (a resolved torch device string), in eval mode.
+    """The network of an encoder on a device, in eval mode.
 
     Built with ``spec.builder()`` the first time, then taken from the in-process cache.
+
+    Parameters
+    ----------
+    spec : EncoderSpec
+        The encoder.
+    device : str
+        A resolved torch device string.
+
+    Returns
+    -------
+    LoadedEncoder
+        The network and its input layout.
     """
     import torch
 
@@ -99,6 +123,17 @@ def clear_model_cache() -> None:
 
 
 def stack_inputs(arrays: list[np.ndarray]) -> np.ndarray:
-    """Concatenate encoder inputs (T_i, 3, S, S) into one batch (B, 3, S, S) whose memory is
-    channels-last (B, S, S, 3): one copy, and none more on the way into the network."""
+    """Concatenate encoder inputs into one batch whose memory is channels-last: one copy, and none
+    more on the way into the network.
+
+    Parameters
+    ----------
+    arrays : list of ndarray, each (T_i, 3, S, S)
+        Inputs of several images (T_i tiles each).
+
+    Returns
+    -------
+    ndarray, shape (B, 3, S, S)
+        Backed by a (B, S, S, 3) buffer.
+    """
     return np.concatenate([a.transpose(0, 2, 3, 1) for a in arrays]).transpose(0, 3, 1, 2)

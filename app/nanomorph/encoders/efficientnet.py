@@ -53,7 +53,16 @@ DROPOUT = 0.2
 
 
 def same_padding(size: tuple[int, int], kernel: int, stride: int) -> tuple[int, int, int, int]:
-    """TensorFlow "SAME" padding of a (rows, cols) input, as ``F.pad`` wants it.
+    """TensorFlow "SAME" padding of an input, as ``F.pad`` wants it.
+
+    Parameters
+    ----------
+    size : (int, int)
+        Input (rows, cols).
+    kernel : int
+        Kernel side.
+    stride : int
+        Stride.
 
     Returns
     -------
@@ -69,7 +78,19 @@ def same_padding(size: tuple[int, int], kernel: int, stride: int) -> tuple[int, 
 
 
 class Conv2dSame(nn.Conv2d):
-    """A bias-free convolution with TensorFlow "SAME" padding (no dilation)."""
+    """A bias-free convolution with TensorFlow "SAME" padding (no dilation).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels in and out.
+    kernel_size : int
+        Kernel side.
+    stride : int
+        Stride.
+    groups : int
+        Convolution groups (``in_channels`` for a depthwise convolution).
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  groups: int = 1):
@@ -77,6 +98,18 @@ class Conv2dSame(nn.Conv2d):
                          groups=groups, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pad as TensorFlow does, then convolve.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, C, H, W)
+            Input maps.
+
+        Returns
+        -------
+        torch.Tensor
+            Output maps.
+        """
         pad = same_padding(tuple(x.shape[-2:]), self.kernel_size[0], self.stride[0])
         if any(pad):
             x = F.pad(x, pad)
@@ -88,7 +121,19 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 
 
 class MBConvBlock(nn.Module):
-    """Inverted residual block without squeeze-excite: expand 1×1, depthwise k×k, project 1×1."""
+    """Inverted residual block without squeeze-excite: expand 1×1, depthwise k×k, project 1×1.
+
+    Parameters
+    ----------
+    kernel : int
+        Depthwise kernel side.
+    in_channels, out_channels : int
+        Channels in and out.
+    expand_ratio : int
+        Width of the expansion / ``in_channels``.
+    stride : int
+        Stride of the depthwise convolution (a residual connection when 1 and the channels match).
+    """
 
     def __init__(self, kernel: int, in_channels: int, out_channels: int, expand_ratio: int,
                  stride: int):
@@ -106,6 +151,18 @@ class MBConvBlock(nn.Module):
         self.has_skip = stride == 1 and in_channels == out_channels
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The block's output.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (N, C, H, W)
+            Input maps.
+
+        Returns
+        -------
+        torch.Tensor
+            Output maps (plus the input when the block is residual).
+        """
         x = inputs
         if self.expands:
             x = self._act(self._bn0(self._expand_conv(x)))
@@ -115,7 +172,13 @@ class MBConvBlock(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 with the lukemelas parameter names (see the module docstring)."""
+    """EfficientNet-Lite0 with the lukemelas parameter names (see the module docstring).
+
+    Parameters
+    ----------
+    num_classes : int
+        Outputs of the classifier layer (1000 for ImageNet).
+    """
 
     feature_strides = FEATURE_STRIDES
     feature_channels = FEATURE_CHANNELS
@@ -141,8 +204,18 @@ class EfficientNetLite0(nn.Module):
         self._fc = nn.Linear(HEAD_CHANNELS, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Feature maps at strides 2, 4, 8, 16, 32: (N, C_i, ceil(H/s_i), ceil(W/s_i)) with
-        C = (16, 24, 40, 112, 1280)."""
+        """Feature maps at strides 2, 4, 8, 16, 32.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, 3, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        list of torch.Tensor
+            (N, C_i, ceil(H/s_i), ceil(W/s_i)) with C = (16, 24, 40, 112, 1280).
+        """
         x = self._act(self._bn0(self._conv_stem(x)))
         features = []
         for index, block in enumerate(self._blocks):
@@ -153,9 +226,31 @@ class EfficientNetLite0(nn.Module):
         return features
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The classifier's embedding: global average of the head features, (N, 1280)."""
+        """The classifier's embedding: global average of the head features.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, 3, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        torch.Tensor, shape (N, 1280)
+            One embedding per image.
+        """
         return self.forward_features(x)[-1].mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """ImageNet logits, (N, num_classes)."""
+        """ImageNet logits.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, 3, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        torch.Tensor, shape (N, num_classes)
+            Logits.
+        """
         return self._fc(self._dropout(self.embed(x)))

@@ -31,11 +31,11 @@ import functools
 import os
 import threading
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
+from nanomorph import defaults
 from nanomorph.encoders.preprocess import PreprocessSpec
+from nanomorph.encoders.saved import load_encoder_from_path
+from nanomorph.encoders.spec import EncoderSpec
 from nanomorph.encoders.weights import (
     LITE0_IMAGENET_ID,
     build_architecture,
@@ -43,60 +43,18 @@ from nanomorph.encoders.weights import (
 )
 from nanomorph.errors import InvalidParameterError
 
-DEFAULT_ENCODER = "efficientnet-lite0"
+DEFAULT_ENCODER = defaults.ENCODER
 ENTRY_POINT_GROUP = "nanomorph.encoders"
 
 
-@dataclass(frozen=True)
-class EncoderSpec:
-    """What nanomorph needs to know about an encoder.
-
-    Attributes
-    ----------
-    name : str
-        Registry name, e.g. ``"efficientnet-lite0"``.
-    description : str
-        One line for menus and ``--help``.
-    builder : callable
-        ``builder() -> torch.nn.Module``: a new network on the CPU with its weights, having
-        ``embed(x) -> (N, embedding_dim)`` and ``forward_features(x) -> list`` of maps at
-        ``feature_strides`` with ``feature_channels``, for inputs (N, 3, H, W).
-    embedding_dim : int
-        Length of one embedding.
-    feature_channels : tuple of int
-        Channels of ``forward_features`` maps, one per stride.
-    preprocess : PreprocessSpec
-        How images become this encoder's inputs (mean/std as it was trained).
-    weights_id : str
-        Names the weights, e.g. ``"imagenet:efficientnet-lite0-57934424"``; with ``name`` it is
-        the embedding cache's encoder key, so new weights must get a new id.
-    architecture : str, optional
-        Network definition (a key of ``nanomorph.encoders.weights.ARCHITECTURES``) for saving
-        the encoder to a file; None for networks nanomorph cannot rebuild.
-    feature_strides : tuple of int
-        Strides of the ``forward_features`` maps (2, 4, 8, 16, 32).
-    offered : bool
-        Listed for users (False for test subjects and pretraining starting points).
-    """
-
-    name: str
-    description: str
-    builder: Callable[[], Any]
-    embedding_dim: int
-    feature_channels: tuple[int, ...]
-    preprocess: PreprocessSpec
-    weights_id: str
-    architecture: str | None = None
-    feature_strides: tuple[int, ...] = (2, 4, 8, 16, 32)
-    offered: bool = True
-
-    def key(self) -> str:
-        """The embedding cache's encoder key: ``name@weights_id``."""
-        return f"{self.name}@{self.weights_id}"
-
-
 class EncoderRegistry:
-    """Encoder specs by name, with the entry-point plug-ins loaded on first use (thread-safe)."""
+    """Encoder specs by name, with the entry-point plug-ins loaded on first use (thread-safe).
+
+    Parameters
+    ----------
+    specs : tuple of EncoderSpec
+        The built-in encoders.
+    """
 
     def __init__(self, specs: tuple[EncoderSpec, ...] = ()):
         self._specs = {spec.name: spec for spec in specs}
@@ -104,7 +62,20 @@ class EncoderRegistry:
         self._lock = threading.RLock()
 
     def register(self, spec: EncoderSpec, *, replace: bool = False) -> None:
-        """Add ``spec``; a name already taken raises InvalidParameterError unless ``replace``."""
+        """Add an encoder.
+
+        Parameters
+        ----------
+        spec : EncoderSpec
+            The encoder.
+        replace : bool
+            Replace an encoder of the same name instead of refusing.
+
+        Raises
+        ------
+        InvalidParameterError
+            For something else than a spec, or a name already taken (without ``replace``).
+        """
         if not isinstance(spec, EncoderSpec):
             raise InvalidParameterError(f"expected an EncoderSpec, got {type(spec).__name__}")
         with self._lock:
@@ -113,13 +84,35 @@ class EncoderRegistry:
             self._specs[spec.name] = spec
 
     def get(self, name: str) -> EncoderSpec | None:
-        """The spec registered as ``name``, or None."""
+        """The spec registered under a name.
+
+        Parameters
+        ----------
+        name : str
+            The registry name.
+
+        Returns
+        -------
+        EncoderSpec or None
+            None when nothing is registered under it.
+        """
         self._load_plugins()
         with self._lock:
             return self._specs.get(name)
 
     def specs(self, include_hidden: bool = False) -> list[EncoderSpec]:
-        """Registered specs in registration order (``offered`` ones only by default)."""
+        """Registered specs in registration order.
+
+        Parameters
+        ----------
+        include_hidden : bool
+            Also those not offered to users.
+
+        Returns
+        -------
+        list of EncoderSpec
+            The specs.
+        """
         self._load_plugins()
         with self._lock:
             return [s for s in self._specs.values() if include_hidden or s.offered]
@@ -191,12 +184,31 @@ _REGISTRY = EncoderRegistry(_builtin_specs())
 
 
 def register_encoder(spec: EncoderSpec, *, replace: bool = False) -> None:
-    """Make ``spec`` available by its name in this process (see :class:`EncoderRegistry`)."""
+    """Make an encoder available by its name in this process (see :class:`EncoderRegistry`).
+
+    Parameters
+    ----------
+    spec : EncoderSpec
+        The encoder.
+    replace : bool
+        Replace an encoder of the same name instead of refusing.
+    """
     _REGISTRY.register(spec, replace=replace)
 
 
 def list_encoders(include_hidden: bool = False) -> list[EncoderSpec]:
-    """The encoders offered to users (all registered ones with ``include_hidden``)."""
+    """The encoders offered to users.
+
+    Parameters
+    ----------
+    include_hidden : bool
+        All registered ones instead.
+
+    Returns
+    -------
+    list of EncoderSpec
+        In registration order.
+    """
     return _REGISTRY.specs(include_hidden)
 
 
@@ -209,6 +221,11 @@ def get_encoder_spec(
     name_or_path : str, path-like or EncoderSpec
         A registry name, the path of a saved encoder file or of a folder holding
         ``encoder.pt``; a spec is returned as it is.
+
+    Returns
+    -------
+    EncoderSpec
+        The encoder.
 
     Raises
     ------
@@ -224,8 +241,6 @@ def get_encoder_spec(
     if spec is not None:
         return spec
     if os.path.exists(text):
-        from nanomorph.encoders.saved import load_encoder_from_path
-
         return load_encoder_from_path(text)
     names = ", ".join(s.name for s in _REGISTRY.specs(include_hidden=True))
     raise InvalidParameterError(f"unknown encoder {text!r}: choose one of {names}, or give the "

@@ -27,7 +27,17 @@ def _conv(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Conv2d:
 
 
 class BasicBlock(nn.Module):
-    """Two 3×3 convolutions (ResNet-18/34)."""
+    """Two 3×3 convolutions (ResNet-18/34).
+
+    Parameters
+    ----------
+    c_in : int
+        Input channels.
+    width : int
+        Output channels.
+    stride : int
+        Stride of the first convolution.
+    """
 
     expansion = 1
 
@@ -41,6 +51,18 @@ class BasicBlock(nn.Module):
         self.downsample = _downsample(c_in, width, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The block's output (residual added).
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, C, H, W)
+            Input maps.
+
+        Returns
+        -------
+        torch.Tensor
+            Output maps.
+        """
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -48,7 +70,17 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1×1 reduce, 3×3 with the stride (torchvision's "ResNet v1.5"), 1×1 expand ×4."""
+    """1×1 reduce, 3×3 with the stride (torchvision's "ResNet v1.5"), 1×1 expand ×4.
+
+    Parameters
+    ----------
+    c_in : int
+        Input channels.
+    width : int
+        Channels of the 3×3 convolution (the output has 4 × width).
+    stride : int
+        Stride of the 3×3 convolution.
+    """
 
     expansion = 4
 
@@ -65,6 +97,18 @@ class Bottleneck(nn.Module):
         self.downsample = _downsample(c_in, c_out, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The block's output (residual added).
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, C, H, W)
+            Input maps.
+
+        Returns
+        -------
+        torch.Tensor
+            Output maps.
+        """
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
@@ -79,7 +123,17 @@ def _downsample(c_in: int, c_out: int, stride: int) -> nn.Sequential | None:
 
 
 class ResNet(nn.Module):
-    """A ResNet of ``block`` type with ``depths`` blocks per stage (see the module docstring)."""
+    """A ResNet (see the module docstring).
+
+    Parameters
+    ----------
+    block : type
+        :class:`BasicBlock` or :class:`Bottleneck`.
+    depths : (int, int, int, int)
+        Blocks per stage.
+    num_classes : int
+        Outputs of the classifier layer.
+    """
 
     feature_strides = FEATURE_STRIDES
 
@@ -107,7 +161,18 @@ class ResNet(nn.Module):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Feature maps at strides 2, 4, 8, 16, 32 (channels in ``feature_channels``)."""
+        """Feature maps at strides 2, 4, 8, 16, 32.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, 3, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        list of torch.Tensor
+            One map per stride, channels in ``feature_channels``.
+        """
         stem = self.relu(self.bn1(self.conv1(x)))
         features = [stem]
         x = self.maxpool(stem)
@@ -117,18 +182,63 @@ class ResNet(nn.Module):
         return features
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Global average of ``layer4``, (N, embedding_dim)."""
+        """Global average of ``layer4``.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, 3, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        torch.Tensor, shape (N, embedding_dim)
+            One embedding per image.
+        """
         return torch.flatten(self.avgpool(self.forward_features(x)[-1]), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Classifier logits.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, 3, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        torch.Tensor, shape (N, num_classes)
+            Logits.
+        """
         return self.fc(self.embed(x))
 
 
 def resnet18(num_classes: int = 1000) -> ResNet:
-    """ResNet-18: basic blocks, (2, 2, 2, 2); 512-d embedding."""
+    """ResNet-18: basic blocks, (2, 2, 2, 2); 512-d embedding.
+
+    Parameters
+    ----------
+    num_classes : int
+        Outputs of the classifier layer.
+
+    Returns
+    -------
+    ResNet
+        Randomly initialised.
+    """
     return ResNet(BasicBlock, (2, 2, 2, 2), num_classes)
 
 
 def resnet50(num_classes: int = 1000) -> ResNet:
-    """ResNet-50: bottleneck blocks, (3, 4, 6, 3); 2048-d embedding."""
+    """ResNet-50: bottleneck blocks, (3, 4, 6, 3); 2048-d embedding.
+
+    Parameters
+    ----------
+    num_classes : int
+        Outputs of the classifier layer.
+
+    Returns
+    -------
+    ResNet
+        Randomly initialised.
+    """
     return ResNet(Bottleneck, (3, 4, 6, 3), num_classes)

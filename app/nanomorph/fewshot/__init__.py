@@ -12,24 +12,20 @@ Importing this package loads none of them (nor scikit-learn or torch); the names
 their module on first use.
 """
 
-from nanomorph.lazy import lazy_exports
+import lazy_loader
 
-_LAZY = {
-    "FewShotClassifier": "head",
-    "evaluate_label_efficiency": "evaluate",
-    "EvaluationWarning": "evaluate",
-    "control_features": "control",
-    "density_features": "control",
-    "intensity_features": "control",
-    "anchor_table": "anchors",
-    "rank_uncertain": "active",
-    "embedding_map": "maps",
-    "available_map_methods": "maps",
-    "read_labels_csv": "labels_csv",
-}
-
-
-__getattr__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__, _lazy_names = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "head": ["FewShotClassifier"],
+        "evaluate": ["EvaluationWarning", "evaluate_label_efficiency"],
+        "control": ["control_features", "density_features", "intensity_features"],
+        "anchors": ["anchor_table"],
+        "active": ["rank_uncertain"],
+        "maps": ["available_map_methods", "embedding_map"],
+        "labels_csv": ["read_labels_csv"],
+    },
+)
 
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(_lazy_names)

@@ -27,6 +27,12 @@ def uncertainty(proba, method: str = "margin") -> np.ndarray:
     -------
     ndarray, shape (N,)
         ``1 - (p1 - p2)`` for margin, ``1 - p1`` for least confident; both in [0, 1].
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown method, or probabilities that are not an (N, C >= 2) array of finite
+        rows summing to 1.
     """
     proba = np.asarray(proba, dtype=np.float64)
     if method not in METHODS:

@@ -17,7 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from nanomorph.errors import InvalidParameterError
-from nanomorph.fewshot.evaluate import LabelledSet, check_labelled, default_classifier_factory
+from nanomorph.fewshot.evaluate import (
+    LabelledSet,
+    check_labelled,
+    default_classifier_factory,
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,11 @@ def anchor_table(X, y, *, groups=None, classes: Sequence[str] | None = None, rep
     -------
     dict
         Class name → list of :class:`AnchorScore`, best anchor first (ties by input order).
+
+    Raises
+    ------
+    InvalidParameterError
+        For ``repeats`` < 1 or a negative seed.
     """
     data = check_labelled(X, y, groups=groups, classes=classes)
     if repeats < 1 or seed < 0:

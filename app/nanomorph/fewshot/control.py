@@ -6,7 +6,7 @@ go through the same protocol, with the same splits, as the embeddings
 (:func:`nanomorph.fewshot.evaluate.evaluate_label_efficiency`):
 
 - ``density``: the fraction of wire pixels of the image's auto-mask
-  (:func:`nanomorph.masking_jobs.auto_mask_image`: Otsu, polarity guessed per image), or of a
+  (:func:`nanomorph.masks.auto_mask_image`: Otsu, polarity guessed per image), or of a
   mask the project already has;
 - ``intensity``: gray-level statistics (mean, standard deviation, 5/25/50/75/95th percentiles;
   integer images scaled by their dtype's maximum, float images as they are).
@@ -71,6 +71,11 @@ def control_features(items: Sequence, *, masks: Sequence | None = None, params=N
     -------
     ControlFeatures
         Rows for the images that worked; unreadable images are listed in ``failed``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``masks`` and ``items`` differ in length.
     """
     from nanomorph.masks import params_for
 
@@ -152,7 +157,13 @@ def control_classifier():
     features (an L2 normalisation would turn one number into a sign), C = 1 (measured on the
     real multi-source set: macro-F1 of the density control 0.32-0.37 vs 0.28-0.29 at C = 0.1;
     intensity statistics 0.69-0.73, like C = 0.1 and 10), uncalibrated (only the predicted
-    class counts in the protocol)."""
+    class counts in the protocol).
+
+    Returns
+    -------
+    FewShotClassifier
+        Unfitted.
+    """
     from nanomorph.fewshot.head import FewShotClassifier
 
     return FewShotClassifier(scaling="standard", C=1.0, calibrate=False)
@@ -188,7 +199,7 @@ def _auto_mask(item, plane: np.ndarray, bar_rows: int, params) -> np.ndarray:
     """The project's auto-mask: of the file (``auto_mask_image``), or of an array with the same
     polarity guess."""
     if not isinstance(item, np.ndarray):
-        from nanomorph.masking_jobs import auto_mask_image
+        from nanomorph.masks import auto_mask_image
 
         return auto_mask_image(item, params)
     from nanomorph.masks import auto_mask, suggest_polarity

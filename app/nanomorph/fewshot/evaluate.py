@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nanomorph import defaults
 from nanomorph.errors import InvalidParameterError, NanomorphError
 
 DUPLICATE_COSINE = 0.995
@@ -157,7 +158,8 @@ def training_splits(data: LabelledSet, k: int, repeats: int,
 
 
 def evaluate_label_efficiency(X, y, *, groups=None, classes: Sequence[str] | None = None,
-                              ks: Sequence[int] = (1, 2, 4, 8), repeats: int = 20, seed: int = 0,
+                              ks: Sequence[int] = defaults.EVALUATE_KS,
+                              repeats: int = defaults.EVALUATE_REPEATS, seed: int = defaults.SEED,
                               classifier_factory: Callable[[], object] | None = None,
                               check_duplicates: bool = True) -> dict:
     """Accuracy of a few-shot classifier as a function of the labels per class (K).
@@ -199,6 +201,11 @@ def evaluate_label_efficiency(X, y, *, groups=None, classes: Sequence[str] | Non
     -----
     EvaluationWarning
         A K is skipped; near-duplicate images straddled splits.
+
+    Raises
+    ------
+    InvalidParameterError
+        For ``repeats`` < 1, a negative seed, or features and labels that do not fit together.
     """
     data = check_labelled(X, y, groups=groups, classes=classes)
     ks = _check_ks(ks)
@@ -256,8 +263,13 @@ def near_duplicate_pairs(X, *, cosine: float = DUPLICATE_COSINE,
 
 
 def default_classifier_factory() -> Callable[[], object]:
-    """The classifier the protocol uses unless told otherwise: :class:`FewShotClassifier`
-    with its defaults."""
+    """The classifier the protocol uses unless told otherwise.
+
+    Returns
+    -------
+    callable
+        Returns a :class:`FewShotClassifier` with its defaults.
+    """
     from nanomorph.fewshot.head import FewShotClassifier
 
     return FewShotClassifier
@@ -318,7 +330,11 @@ def _draw_class(data: LabelledSet, c: int, k: int, rng: np.random.Generator) -> 
 
 def _evaluate_k(data: LabelledSet, k: int, splits, factory) -> dict:
     """Fit and test one classifier per split; the metrics of one K."""
-    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
 
     labels = data.labels
     n = len(data.classes)

@@ -108,11 +108,19 @@ class FewShotClassifier:
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X, y) -> "FewShotClassifier":
-        """Fit on embeddings ``X`` (N, D) with class names ``y`` (N,); one image per class works.
+        """Fit on embeddings; one image per class works.
+
+        Parameters
+        ----------
+        X : array-like, shape (N, D)
+            Embeddings.
+        y : sequence of str, length N
+            Class names.
 
         Returns
         -------
-        self
+        FewShotClassifier
+            ``self``, fitted.
 
         Raises
         ------
@@ -155,18 +163,51 @@ class FewShotClassifier:
 
     # -- prediction ------------------------------------------------------------------------------
     def decision_function(self, X) -> np.ndarray:
-        """Class logits (N, C) after the temperature; softmax of a row gives its probabilities."""
+        """Class logits after the temperature.
+
+        Parameters
+        ----------
+        X : array-like, shape (N, D)
+            Embeddings.
+
+        Returns
+        -------
+        ndarray, shape (N, C)
+            The softmax of a row gives its probabilities.
+        """
         X = self._check_predictable(X)
         return (self._transform(X) @ self._coef.T + self._intercept) / self.temperature_
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (N, C), columns in the order of ``classes_``; rows sum to 1."""
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like, shape (N, D)
+            Embeddings.
+
+        Returns
+        -------
+        ndarray, shape (N, C)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
         from scipy.special import softmax
 
         return softmax(self.decision_function(X), axis=1)
 
     def predict(self, X) -> np.ndarray:
-        """Most probable class name of each embedding (N,)."""
+        """Most probable class of each embedding.
+
+        Parameters
+        ----------
+        X : array-like, shape (N, D)
+            Embeddings.
+
+        Returns
+        -------
+        ndarray of str, shape (N,)
+            Class names.
+        """
         return np.asarray(self.classes_)[np.argmax(self.decision_function(X), axis=1)]
 
     def _check_predictable(self, X) -> np.ndarray:
@@ -182,8 +223,19 @@ class FewShotClassifier:
 
     # -- file format -----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write the trained classifier to ONE file (``.npz``: arrays + JSON header), atomically
-        (a temporary file renamed over ``path``; the name is kept as given)."""
+        """Write the trained classifier to one file (``.npz``: arrays + JSON header), atomically
+        (a temporary file renamed over ``path``; the name is kept as given).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write.
+
+        Raises
+        ------
+        NanomorphError
+            When the classifier has not been trained.
+        """
         import sklearn
 
         from nanomorph import __version__
@@ -211,9 +263,15 @@ class FewShotClassifier:
         Parameters
         ----------
         path : str or os.PathLike
+            The file.
         check_encoder : bool
             Check that this nanomorph knows the file's encoder with the same weights and
             preprocessing (:func:`check_encoder_matches`).
+
+        Returns
+        -------
+        FewShotClassifier
+            Fitted.
 
         Raises
         ------
@@ -265,8 +323,19 @@ def encoder_metadata(spec, source: str | None = None) -> dict:
 
 
 def check_encoder_matches(encoder: dict) -> None:
-    """Raise NanomorphError unless this nanomorph has the encoder ``encoder`` names with the
-    same weights and preprocessing (embeddings from it would then be comparable)."""
+    """Check that this nanomorph has an encoder with the same weights and preprocessing (so that
+    its embeddings are comparable).
+
+    Parameters
+    ----------
+    encoder : dict
+        :func:`encoder_metadata` of the encoder a classifier was trained on.
+
+    Raises
+    ------
+    NanomorphError
+        When the encoder is unknown here, or its weights or preprocessing differ.
+    """
     from nanomorph.encoders.registry import get_encoder_spec
 
     source = encoder.get("source") or encoder.get("name")
@@ -284,13 +353,25 @@ def check_encoder_matches(encoder: dict) -> None:
 
 
 def fit_temperature(logits: np.ndarray, y_index: np.ndarray) -> float:
-    """The softmax temperature for held-out ``logits`` (N, C) of images of classes
-    ``y_index`` (N,): the one with the least log-loss, searched in [0.001, 1000] on a log
-    scale, raised where needed so that the mean confidence does not exceed the accuracy that
-    the held-out images support, (correct + 1) / (N + 2) (the rule of succession).
+    """The softmax temperature for held-out logits.
 
-    Without that bound, N held-out images that are all classified right drive the temperature
-    to 0 (certainty), however small N is.
+    The one with the least log-loss, searched in [0.001, 1000] on a log scale, raised where
+    needed so that the mean confidence does not exceed the accuracy that the held-out images
+    support, (correct + 1) / (N + 2) (the rule of succession). Without that bound, N held-out
+    images that are all classified right drive the temperature to 0 (certainty), however small
+    N is.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (N, C)
+        Held-out logits.
+    y_index : ndarray of int, shape (N,)
+        True class index of each.
+
+    Returns
+    -------
+    float
+        The temperature.
     """
     from scipy.optimize import brentq, minimize_scalar
     from scipy.special import log_softmax, softmax
@@ -413,7 +494,7 @@ def _check_shapes(model: FewShotClassifier, feature_dim: int, path) -> None:
 
 
 def _write_atomic(path, data: bytes) -> None:
-    from nanomorph.project.atomic import atomic_write_bytes
+    from nanomorph.io.atomic import atomic_write_bytes
 
     try:
         atomic_write_bytes(path, data)

@@ -41,7 +41,18 @@ class LabelledImages:
     missing: list[str]
 
     def subset(self, indices) -> "LabelledImages":
-        """The same table restricted to the rows ``indices`` (e.g. the images that embedded)."""
+        """The same table restricted to some rows (e.g. the images that embedded).
+
+        Parameters
+        ----------
+        indices : sequence of int
+            Rows to keep, in this order.
+
+        Returns
+        -------
+        LabelledImages
+            The subset.
+        """
         indices = list(indices)
         return LabelledImages(
             paths=[self.paths[i] for i in indices],

@@ -17,7 +17,13 @@ _PRE_PCA_COMPONENTS = 50
 
 
 def available_map_methods() -> tuple[str, ...]:
-    """The map methods this installation offers: ``pca``, ``tsne`` and, if importable, ``umap``."""
+    """The map methods this installation offers.
+
+    Returns
+    -------
+    tuple of str
+        ``pca``, ``tsne`` and, if importable, ``umap``.
+    """
     return ("pca", "tsne") + (("umap",) if importlib.util.find_spec("umap") else ())
 
 
@@ -39,6 +45,11 @@ def embedding_map(X, method: str = "pca", *, seed: int = 0) -> np.ndarray:
     ndarray of float, shape (N, 2)
         One point per image. Sets of fewer than 4 images get PCA coordinates whatever the
         method (zeros where there is no axis: one image lies at the origin).
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown or unavailable method, or embeddings that are not finite (N, D).
     """
     X = np.asarray(X, dtype=np.float64)
     if method not in available_map_methods():

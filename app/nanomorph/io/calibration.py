@@ -14,10 +14,10 @@ Rules
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from nanomorph.errors import CalibrationError
+from nanomorph.io.records import JsonRecord
 
 # nanometres per unit; keys are every spelling readers produce.
 _NM_PER_UNIT = {
@@ -35,23 +35,57 @@ _PINT_UNIT = {"pm": "pm", "nm": "nm", "µm": "µm", "mm": "mm"}
 
 
 def nm_per_unit(unit: str) -> float | None:
-    """Nanometres in one ``unit`` (None when ``unit`` is not a length, e.g. ``1/nm``)."""
+    """Nanometres in one length unit.
+
+    Parameters
+    ----------
+    unit : str
+        ``pm``, ``Å``, ``nm``, ``µm`` (``um``), ``mm`` …
+
+    Returns
+    -------
+    float or None
+        None when ``unit`` is not a length (e.g. ``1/nm``).
+    """
     return _NM_PER_UNIT.get(unit.strip().lower().replace("μ", "µ")) if unit else None
 
 
 def is_length_unit(unit: str | None) -> bool:
+    """Whether a unit is a length nanomorph converts.
+
+    Parameters
+    ----------
+    unit : str or None
+        A unit name.
+
+    Returns
+    -------
+    bool
+        True for pm, Å, nm, µm, mm …
+    """
     return unit is not None and nm_per_unit(unit) is not None
 
 
 def display_length_unit(size_nm: float) -> str:
-    """The unit in which a pixel of ``size_nm`` nanometres reads naturally (nm, µm or mm)."""
+    """The unit in which a pixel size reads naturally.
+
+    Parameters
+    ----------
+    size_nm : float
+        Pixel size in nanometres.
+
+    Returns
+    -------
+    str
+        ``nm``, ``µm`` or ``mm``.
+    """
     if size_nm < 1e3:
         return "nm"
     return "µm" if size_nm < 1e6 else "mm"
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(JsonRecord):
     """Physical size of one pixel.
 
     Attributes
@@ -81,6 +115,7 @@ class Calibration:
 
     @property
     def calibrated(self) -> bool:
+        """Whether the image has a pixel size (in any unit)."""
         return self.pixel_size is not None
 
     @property
@@ -90,6 +125,11 @@ class Calibration:
 
     def pixel_size_nm(self) -> tuple[float, float]:
         """Pixel size along (y, x) in nanometres.
+
+        Returns
+        -------
+        (float, float)
+            (y, x) in nm.
 
         Raises
         ------
@@ -108,7 +148,13 @@ class Calibration:
         return (self.pixel_size[0] * factor, self.pixel_size[1] * factor)
 
     def normalised(self) -> "Calibration":
-        """The same calibration in its display unit (nm/µm/mm); reciprocal and none unchanged."""
+        """The same calibration in its display unit.
+
+        Returns
+        -------
+        Calibration
+            In nm, µm or mm; reciprocal and missing calibrations unchanged.
+        """
         if not self.is_length:
             return self
         py, px = self.pixel_size_nm()
@@ -117,24 +163,32 @@ class Calibration:
         return Calibration((_clean(py / f), _clean(px / f)), unit, self.source)
 
     def napari_units(self) -> tuple[str, str] | None:
-        """Units for napari's ``Layer.units`` (pint spellings), or None when not a length."""
+        """Units for napari's ``Layer.units``.
+
+        Returns
+        -------
+        (str, str) or None
+            pint spellings for (y, x), e.g. ``("nanometer", "nanometer")``; None when not a length.
+        """
         if not self.is_length:
             return None
         unit = _PINT_UNIT.get(self.unit, "nm")
         return (unit, unit)
 
     def describe(self) -> str:
-        """Short text for a status line, e.g. ``2.61 µm/px`` or ``uncalibrated``."""
+        """Short text for a status line.
+
+        Returns
+        -------
+        str
+            E.g. ``2.61 µm/px`` or ``uncalibrated``.
+        """
         if not self.calibrated:
             return "uncalibrated"
         py, px = self.pixel_size
         if math.isclose(py, px, rel_tol=1e-6):
             return f"{px:.4g} {self.unit}/px"
         return f"{py:.4g} × {px:.4g} {self.unit}/px (y × x)"
-
-    def as_json(self) -> dict:
-        return {"pixel_size": list(self.pixel_size) if self.pixel_size else None,
-                "unit": self.unit, "source": self.source}
 
 
 UNCALIBRATED = Calibration()
@@ -146,10 +200,22 @@ def _clean(value: float) -> float:
 
 
 def calibration_from_axes(sizes: list[tuple[float, str | None]], source: str = "file") -> Calibration:
-    """Build a calibration from per-axis ``(size, unit)`` pairs ordered (y, x).
+    """Build a calibration from per-axis sizes.
 
-    Per-axis length units are converted to one and normalised for display. Axes with no unit,
-    a non-positive or non-finite size, or mixed length/non-length units give UNCALIBRATED.
+    Per-axis length units are converted to one and normalised for display. Axes with no unit, a
+    non-positive or non-finite size, or mixed length/non-length units give UNCALIBRATED.
+
+    Parameters
+    ----------
+    sizes : list of (float, str or None)
+        ``(size, unit)`` per axis, ordered (y, x).
+    source : str
+        Recorded as the calibration's source.
+
+    Returns
+    -------
+    Calibration
+        The pixel size, or UNCALIBRATED.
     """
     (sy, uy), (sx, ux) = sizes
     if not all(isinstance(s, (int, float)) and math.isfinite(s) and s > 0 for s in (sy, sx)):
@@ -163,21 +229,3 @@ def calibration_from_axes(sizes: list[tuple[float, str | None]], source: str = "
     if fx is None and fy is None and uy == ux:
         return Calibration((float(sy), float(sx)), ux, source)
     return UNCALIBRATED
-
-
-_LENGTH_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Zµμå/Å]+)\s*$")
-
-
-def parse_length(text: str) -> tuple[float, str]:
-    """Parse a length such as ``"5 nm"``, ``"0.8µm"`` or ``"3e-3 mm"`` into (value, unit).
-
-    Raises
-    ------
-    CalibrationError
-        When the text is not a positive number followed by a length unit.
-    """
-    m = _LENGTH_RE.match(text or "")
-    if not m or nm_per_unit(m.group(2)) is None or float(m.group(1)) <= 0:
-        raise CalibrationError(f"not a length: {text!r} (write e.g. '2 nm' or '0.5 µm')")
-    unit = m.group(2).replace("μ", "µ")
-    return float(m.group(1)), ("µm" if unit.lower() in ("um", "µm") else unit)

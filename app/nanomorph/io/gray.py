@@ -70,13 +70,37 @@ def palette_to_gray(indices: np.ndarray, table: np.ndarray) -> tuple[np.ndarray,
 
 
 def tiff_palette_table(colormap: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A TIFF ColorMap (3, n) of 16-bit entries as an (n, 3) table in ``dtype`` (uint8 or uint16)."""
+    """A TIFF ColorMap as a lookup table.
+
+    Parameters
+    ----------
+    colormap : ndarray, shape (3, n)
+        The TIFF tag's 16-bit entries.
+    dtype : numpy.dtype
+        uint8 or uint16: the table's type.
+
+    Returns
+    -------
+    ndarray, shape (n, 3)
+        RGB per palette index, in ``dtype``.
+    """
     table = colormap.T.astype(np.uint16)
     return (table >> 8).astype(np.uint8) if np.dtype(dtype).itemsize == 1 else table
 
 
 def structured_to_channels(data: np.ndarray) -> np.ndarray:
-    """A structured RGB(A) array (rosettasciio's colour images) as channels-last plain array."""
+    """A structured RGB(A) array (rosettasciio's colour images) as a plain array.
+
+    Parameters
+    ----------
+    data : ndarray
+        Structured dtype with fields ``R``, ``G``, ``B`` (and ``A``).
+
+    Returns
+    -------
+    ndarray
+        Channels last.
+    """
     from numpy.lib.recfunctions import structured_to_unstructured
 
     return structured_to_unstructured(data)

@@ -38,14 +38,27 @@ class MicroscopeImage:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Array shape: (rows, cols) or (pages, rows, cols)."""
         return tuple(self.data.shape)
 
     @property
     def is_stack(self) -> bool:
+        """Whether the data holds several 2-D pages."""
         return self.data.ndim == 3
 
     def plane(self, page: int = 0) -> np.ndarray:
-        """One 2-D image: ``data`` itself, or page ``page`` of a stack."""
+        """One 2-D image.
+
+        Parameters
+        ----------
+        page : int
+            Which page of a stack (ignored for a 2-D image).
+
+        Returns
+        -------
+        ndarray, 2-D
+            ``data`` itself, or page ``page`` of a stack.
+        """
         if not self.is_stack:
             return self.data
         return self.data[page]

@@ -55,6 +55,18 @@ _FACTS = {"beam_energy": "beam_energy_kV", "magnification": "magnification",
 def open_native(kind: str, path: str) -> Source:
     """Open a DM3/DM4/EMD/MRC/TIA/ELID file: header facts and a loader for its image.
 
+    Parameters
+    ----------
+    kind : str
+        The rosettasciio reader (``digitalmicrograph``, ``emd``, ``mrc``, ``tia``, ``phenom``).
+    path : str
+        The file.
+
+    Returns
+    -------
+    Source
+        Format, shape, dtype, calibration and a loader of the pixels.
+
     Raises
     ------
     ImageReadError
@@ -87,8 +99,21 @@ def open_native(kind: str, path: str) -> Source:
 
 
 def pick_image(signals: list[dict], path: str) -> tuple[int, str | None]:
-    """(index, note) of the signal to show: the first calibrated image signal, else the first
-    image; the note says which one was taken when the file holds several images.
+    """Which signal of a file to show: the first calibrated image signal, else the first image.
+
+    Parameters
+    ----------
+    signals : list of dict
+        rosettasciio's signal dicts.
+    path : str
+        The file (named in errors).
+
+    Returns
+    -------
+    index : int
+        The chosen signal.
+    note : str or None
+        Which one was taken, when the file holds several images.
 
     Raises
     ------
@@ -110,7 +135,18 @@ def pick_image(signals: list[dict], path: str) -> tuple[int, str | None]:
 
 
 def signal_calibration(signal: dict) -> Calibration:
-    """Calibration of an image signal from its last two axes (y, x), normalised."""
+    """Calibration of an image signal from its last two axes (y, x), normalised.
+
+    Parameters
+    ----------
+    signal : dict
+        A rosettasciio signal dict.
+
+    Returns
+    -------
+    Calibration
+        The pixel size, or UNCALIBRATED.
+    """
     return calibration_from_axes([(_number(a.get("scale")), a.get("units"))
                                   for a in signal["axes"][-2:]])
 
@@ -121,6 +157,16 @@ def instrument_facts(signal: dict) -> dict:
     rosettasciio's ``mapping`` tells which original-metadata entry becomes which hyperspy
     metadata item (``Acquisition_instrument.SEM.beam_energy`` …) and how to convert it; facts
     that are missing or do not convert (e.g. FEI "bad floats") are left out.
+
+    Parameters
+    ----------
+    signal : dict
+        A rosettasciio signal dict.
+
+    Returns
+    -------
+    dict
+        Fact name → value.
     """
     facts = {}
     for key, (target, convert) in (signal.get("mapping") or {}).items():

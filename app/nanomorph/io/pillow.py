@@ -22,6 +22,16 @@ _KEPT_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "F")  # gray already; every o
 def open_pillow(path: str) -> Source:
     """Open a PNG/JPEG/BMP/GIF: format, gray shape and dtype from its header.
 
+    Parameters
+    ----------
+    path : str
+        The file.
+
+    Returns
+    -------
+    Source
+        Header facts and a loader of the pixels.
+
     Raises
     ------
     ImageReadError

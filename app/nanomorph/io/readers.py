@@ -160,9 +160,19 @@ def read_image(path, *, page: int | None = None,
 
 
 def read_info(path) -> ImageInfo:
-    """Format, gray shape, dtype and calibration of an image file, without reading its pixels
-    where the format allows (rosettasciio reads the pixels of microscope TIFFs and ELID files
-    together with their calibration).
+    """Format, gray shape, dtype and calibration of an image file, without reading its pixels where
+    the format allows (rosettasciio reads the pixels of microscope TIFFs and ELID files together
+    with their calibration).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    ImageInfo
+        The header facts.
 
     Raises
     ------

@@ -43,14 +43,35 @@ class Source:
     metadata: dict = field(default_factory=dict)
 
     def add_note(self, note: str) -> None:
+        """Add a line for the user about how the file was read.
+
+        Parameters
+        ----------
+        note : str
+            E.g. which of several images was taken.
+        """
         self.metadata.setdefault("notes", []).append(note)
 
 
 def check_pixels(shape: tuple[int, ...], max_pixels: int, path: str) -> None:
-    """Refuse an image whose declared ``shape`` holds more than ``max_pixels`` pixels.
+    """Refuse an image whose declared shape holds too many pixels.
 
     Called on header shapes, before any pixel is read, so a corrupt or hostile header cannot make
     nanomorph allocate gigabytes.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The declared shape.
+    max_pixels : int
+        The most pixels allowed.
+    path : str
+        The file (named in the error).
+
+    Raises
+    ------
+    ImageReadError
+        When the shape holds more than ``max_pixels`` pixels.
     """
     n_pixels = math.prod(int(n) for n in shape)
     if n_pixels > max_pixels:

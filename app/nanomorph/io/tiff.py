@@ -27,7 +27,12 @@ import numpy as np
 
 from nanomorph.errors import ImageReadError
 from nanomorph.io.calibration import UNCALIBRATED, Calibration, calibration_from_axes
-from nanomorph.io.gray import NOTE_BILEVEL, palette_to_gray, rgb_to_gray, tiff_palette_table
+from nanomorph.io.gray import (
+    NOTE_BILEVEL,
+    palette_to_gray,
+    rgb_to_gray,
+    tiff_palette_table,
+)
 from nanomorph.io.native import instrument_facts, pick_image, signal_calibration
 from nanomorph.io.source import Source, check_pixels
 
@@ -38,6 +43,18 @@ _IMAGEJ_UNITS = {"micron": "µm", "\\u00B5m": "µm", "\\u00b5m": "µm", "\\u00C5
 
 def open_tiff(path: str, max_pixels: int) -> Source:
     """Open a TIFF: flavour, calibration, gray shape and dtype; pixels are read by ``load``.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    max_pixels : int
+        The most pixels one image may declare.
+
+    Returns
+    -------
+    Source
+        Header facts and a loader of the pixels.
 
     Raises
     ------

@@ -12,9 +12,10 @@ The tests (``tests/engine/test_masks*.py``) assert Dice values a little below th
 on synthetic images and on the real data sets.
 """
 
-from nanomorph.lazy import lazy_exports
+import lazy_loader
 
 from nanomorph.masks.params import (
+    AUTO_POLARITY,
     METHOD_DEFAULTS,
     METHODS,
     POLARITIES,
@@ -26,20 +27,18 @@ from nanomorph.masks.params import (
 
 # Functions that need scikit-image load on first use, so that the CLI's parser can take
 # METHODS and RIDGE_FILTERS from here without importing it (``nanomorph --help`` stays fast).
-_LAZY = {
-    "auto_mask": "auto",
-    "databar_rows_of": "auto",
-    "mask_micrograph": "auto",
-    "wire_score": "auto",
-    "find_databar_rows": "databar",
-    "polarity_evidence": "polarity",
-    "suggest_polarity": "polarity",
-}
-
-
-__getattr__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__, _lazy_names = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "auto": ["auto_mask", "auto_mask_image", "auto_mask_plane", "databar_rows_of",
+                 "mask_micrograph", "wire_score"],
+        "databar": ["find_databar_rows"],
+        "polarity": ["polarity_evidence", "suggest_polarity"],
+    },
+)
 
 __all__ = [
+    "AUTO_POLARITY",
     "METHODS",
     "METHOD_DEFAULTS",
     "POLARITIES",
@@ -47,6 +46,8 @@ __all__ = [
     "RIDGE_HYSTERESIS",
     "MaskParams",
     "auto_mask",
+    "auto_mask_image",
+    "auto_mask_plane",
     "databar_rows_of",
     "find_databar_rows",
     "mask_micrograph",

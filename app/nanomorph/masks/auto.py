@@ -8,15 +8,17 @@ computed and is background in the result.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from functools import partial
 
 import numpy as np
 from skimage import filters, morphology
 
 from nanomorph.errors import InvalidParameterError
-from nanomorph.intensity import normalise_percentiles
+from nanomorph.io.intensity import normalise_percentiles
 from nanomorph.masks.databar import find_databar_rows
-from nanomorph.masks.params import MaskParams
+from nanomorph.masks.params import AUTO_POLARITY, MaskParams
 
 # Li's iteration stops when the threshold moves less than ``tolerance``; its default (half the
 # smallest gray-level step) lies below float32 resolution for smoothed images, where the
@@ -64,21 +66,92 @@ def auto_mask(image2d: np.ndarray, params: MaskParams | None = None, *,
     return mask
 
 
-def mask_micrograph(image, params: MaskParams | None = None, *, page: int = 0) -> np.ndarray:
-    """:func:`auto_mask` of a ``MicroscopeImage``, its info bar from :func:`databar_rows_of`.
+def auto_mask_plane(plane: np.ndarray, params: MaskParams | None = None,
+                    polarity: str = AUTO_POLARITY, databar_rows: int = 0) -> tuple[np.ndarray, str]:
+    """:func:`auto_mask` with the polarity decided for this image when asked.
+
+    Parameters
+    ----------
+    plane : ndarray, shape (rows, cols)
+        Gray levels (as :func:`auto_mask`).
+    params : MaskParams, optional
+        Method, smoothing and cleanup; its ``polarity`` is replaced by ``polarity``.
+    polarity : str
+        ``"dark"``, ``"bright"``, or ``"auto"``: :func:`~nanomorph.masks.suggest_polarity`
+        decides from the scanned area.
+    databar_rows : int
+        Rows of an SEM info bar at the bottom; they stay background.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (rows, cols)
+        True on wires.
+    polarity : str
+        The polarity used (``"dark"`` or ``"bright"``).
+    """
+    from nanomorph.masks.polarity import suggest_polarity
+
+    params = MaskParams() if params is None else params
+    if polarity == AUTO_POLARITY:
+        polarity = suggest_polarity(plane, databar_rows=databar_rows)
+    mask = auto_mask(plane, dataclasses.replace(params, polarity=polarity),
+                     databar_rows=databar_rows)
+    return mask, polarity
+
+
+def mask_micrograph(image, params: MaskParams | None = None, polarity: str = AUTO_POLARITY, *,
+                    page: int = 0) -> np.ndarray:
+    """:func:`auto_mask_plane` of a ``MicroscopeImage``, its info bar from
+    :func:`databar_rows_of`.
 
     Parameters
     ----------
     image : nanomorph.io.MicroscopeImage
+        The micrograph.
     params : MaskParams, optional
+        Method, smoothing and cleanup.
+    polarity : str
+        ``"dark"``, ``"bright"`` or ``"auto"`` (decided for this image).
     page : int
         Which image of a stack.
 
     Returns
     -------
-    ndarray of bool, shape (rows, cols)
+    ndarray of uint8, shape (rows, cols)
+        1 on wires, 0 elsewhere (the info bar included).
     """
-    return auto_mask(image.plane(page), params, databar_rows=databar_rows_of(image, page))
+    mask, _ = auto_mask_plane(image.plane(page), params, polarity, databar_rows_of(image, page))
+    return mask.astype(np.uint8)
+
+
+def auto_mask_image(path: str | os.PathLike, params: MaskParams | None = None,
+                    polarity: str = AUTO_POLARITY, page: int = 0) -> np.ndarray:
+    """:func:`mask_micrograph` of an image file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file :func:`nanomorph.io.read_image` reads.
+    params : MaskParams, optional
+        Method, smoothing and cleanup.
+    polarity : str
+        ``"dark"``, ``"bright"`` or ``"auto"`` (decided for this image).
+    page : int
+        Which image of a stack.
+
+    Returns
+    -------
+    ndarray of uint8, shape (rows, cols)
+        1 on wires, 0 elsewhere.
+
+    Raises
+    ------
+    nanomorph.errors.ImageReadError
+        When the file cannot be read as an image.
+    """
+    from nanomorph.io import read_image
+
+    return mask_micrograph(read_image(path), params, polarity, page=page)
 
 
 def databar_rows_of(image, page: int = 0) -> int:

@@ -59,9 +59,11 @@ import dataclasses
 from dataclasses import dataclass
 
 from nanomorph.errors import InvalidParameterError
+from nanomorph.io.records import JsonRecord
 
 METHODS = ("otsu", "li", "triangle", "local", "ridge")
 POLARITIES = ("dark", "bright")
+AUTO_POLARITY = "auto"  # decided per image by nanomorph.masks.suggest_polarity
 RIDGE_FILTERS = ("sato", "meijering", "frangi")
 # (low, high) hysteresis thresholds per ridge filter, in multiples of the Otsu threshold of the
 # filter's response (see MaskParams.hysteresis_low).
@@ -69,7 +71,7 @@ RIDGE_HYSTERESIS = {"sato": (0.5, 1.0), "meijering": (1.0, 1.5), "frangi": (0.4,
 
 
 @dataclass(frozen=True)
-class MaskParams:
+class MaskParams(JsonRecord):
     """How :func:`nanomorph.masks.auto_mask` turns a micrograph into a wire mask.
 
     Every field is a plain number, string, bool or tuple: :meth:`as_json` / :meth:`from_json`
@@ -162,15 +164,26 @@ class MaskParams:
         high = default_high if self.hysteresis_high is None else float(self.hysteresis_high)
         return low, high
 
-    def as_json(self) -> dict:
-        """The parameters as a JSON-ready dict (tuples as lists)."""
-        record = dataclasses.asdict(self)
-        record["ridge_sigmas_px"] = list(self.ridge_sigmas_px)
-        return record
 
     @classmethod
     def from_json(cls, record: dict) -> MaskParams:
-        """Parameters from :meth:`as_json` output (unknown keys are refused)."""
+        """Parameters from :meth:`as_json` output.
+
+        Parameters
+        ----------
+        record : dict
+            Field name → value (lists for tuples).
+
+        Returns
+        -------
+        MaskParams
+            The parameters.
+
+        Raises
+        ------
+        InvalidParameterError
+            For unknown keys or values out of range.
+        """
         unknown = set(record) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise InvalidParameterError(f"unknown mask parameters: {', '.join(sorted(unknown))}")
@@ -200,6 +213,11 @@ def params_for(method: str, **changes) -> MaskParams:
     Returns
     -------
     MaskParams
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown method or field.
     """
     if method not in METHOD_DEFAULTS:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}, "

@@ -29,7 +29,7 @@ import math
 import numpy as np
 from skimage import filters, transform
 
-from nanomorph.intensity import normalise_percentiles
+from nanomorph.io.intensity import normalise_percentiles
 from nanomorph.masks.databar import find_databar_rows
 
 WORKING_SIDE_PX = 512

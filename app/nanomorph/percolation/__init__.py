@@ -19,7 +19,11 @@ their clusters and noise are the same.
 """
 
 from nanomorph.percolation.clustering import METHODS, Clusters, cluster_mask
-from nanomorph.percolation.resize import ANALYSIS_SIZE, resize_for_analysis, resized_pixel_size
+from nanomorph.percolation.resize import (
+    ANALYSIS_SIZE,
+    resize_for_analysis,
+    resized_pixel_size,
+)
 from nanomorph.percolation.spanning import (
     RECORD_KEYS,
     UNITS,

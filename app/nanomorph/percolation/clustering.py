@@ -43,20 +43,65 @@ class Clusters:
 
 
 def require(condition: bool, reason: str) -> None:
-    """Raise :class:`InvalidParameterError` with ``reason`` unless ``condition`` holds."""
+    """Refuse a parameter unless a condition holds.
+
+    Parameters
+    ----------
+    condition : bool
+        What must hold.
+    reason : str
+        The message otherwise.
+
+    Raises
+    ------
+    InvalidParameterError
+        With ``reason`` when ``condition`` is false.
+    """
     if not condition:
         raise InvalidParameterError(reason)
 
 
 def check_mask(mask) -> np.ndarray:
-    """``mask`` as a 2-D bool array (nonzero = foreground)."""
+    """A mask as a 2-D bool array.
+
+    Parameters
+    ----------
+    mask : array-like, 2-D
+        Nonzero = foreground.
+
+    Returns
+    -------
+    ndarray of bool
+        The foreground.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an array that is not 2-D.
+    """
     mask = np.asarray(mask)
     require(mask.ndim == 2, f"the mask must be a 2-D image, got {mask.ndim} dimensions")
     return mask if mask.dtype == bool else mask != 0
 
 
 def check_spacing(spacing) -> tuple[float, float]:
-    """``spacing`` as two positive finite floats (pixel size along y, x)."""
+    """A pixel size as two positive finite floats.
+
+    Parameters
+    ----------
+    spacing : float or (float, float)
+        Pixel size along (y, x), or one for both.
+
+    Returns
+    -------
+    (float, float)
+        (y, x).
+
+    Raises
+    ------
+    InvalidParameterError
+        For sizes that are not positive and finite.
+    """
     values = tuple(float(v) for v in np.ravel(spacing))
     require(len(values) == 2 and all(math.isfinite(v) and v > 0 for v in values),
             f"the pixel size must be two positive numbers (y, x), got {spacing!r}")
@@ -64,7 +109,22 @@ def check_spacing(spacing) -> tuple[float, float]:
 
 
 def check_parameters(eps: float, min_samples: int, method: str) -> None:
-    """Validate the DBSCAN parameters and the method name."""
+    """Validate the DBSCAN parameters and the method name.
+
+    Parameters
+    ----------
+    eps : float
+        Radius, positive.
+    min_samples : int
+        At least 1.
+    method : str
+        One of ``METHODS``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For anything else.
+    """
     require(isinstance(eps, numbers.Real) and math.isfinite(eps) and eps > 0,
             f"eps must be a positive distance, got {eps!r}")
     require(isinstance(min_samples, numbers.Integral) and not isinstance(min_samples, bool)

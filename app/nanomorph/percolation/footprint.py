@@ -17,8 +17,22 @@ import numpy as np
 
 
 def within_eps(dy, dx, eps: float, spacing: tuple[float, float]):
-    """Whether offsets ``(dy, dx)`` (pixels, scalars or arrays) lie within ``eps``, given in the
-    unit of ``spacing`` (the pixel size along y, x)."""
+    """Whether pixel offsets lie within a radius.
+
+    Parameters
+    ----------
+    dy, dx : int or ndarray
+        Offsets in pixels.
+    eps : float
+        Radius, in the unit of ``spacing``.
+    spacing : (float, float)
+        Pixel size along (y, x).
+
+    Returns
+    -------
+    bool or ndarray of bool
+        ``(dy·sy)² + (dx·sx)² <= eps²``.
+    """
     return (dy * spacing[0]) ** 2 + (dx * spacing[1]) ** 2 <= eps * eps
 
 
@@ -58,6 +72,11 @@ class Footprint:
             Pixel size along (y, x).
         max_offset : (int, int)
             Largest useful |dy| and |dx| in pixels (image height - 1, width - 1).
+
+        Returns
+        -------
+        Footprint
+            The offsets within ``eps``.
         """
         sy, sx = spacing
         ry = int(min(eps / sy + 1, max_offset[0]))
@@ -86,16 +105,39 @@ class Footprint:
         return int(np.sum(2 * self.half_widths + 1))
 
     def covers(self, shape: tuple[int, int]) -> bool:
-        """True when every pair of pixels of an image of ``shape`` lies within eps."""
+        """Whether every pair of pixels of an image lies within eps.
+
+        Parameters
+        ----------
+        shape : (int, int)
+            The image's shape.
+
+        Returns
+        -------
+        bool
+            True when the footprint reaches across the whole image.
+        """
         return self.ry >= shape[0] - 1 and bool(np.all(self.half_widths >= shape[1] - 1))
 
     def image(self) -> np.ndarray:
-        """The footprint as a bool image of shape (2 * ry + 1, 2 * rx + 1), centred."""
+        """The footprint as an image.
+
+        Returns
+        -------
+        ndarray of bool, shape (2 * ry + 1, 2 * rx + 1)
+            Centred on the middle pixel.
+        """
         dx = np.arange(-self.rx, self.rx + 1)
         return np.abs(dx)[None, :] <= self.half_widths[:, None]
 
     def structure(self) -> np.ndarray:
-        """The 3×3 part of the footprint, a structuring element for ``scipy.ndimage.label``."""
+        """The 3×3 part of the footprint.
+
+        Returns
+        -------
+        ndarray of bool, shape (3, 3)
+            A structuring element for ``scipy.ndimage.label``.
+        """
         dy, dx = np.mgrid[-1:2, -1:2]
         return within_eps(dy, dx, self.eps, self.spacing)
 
@@ -113,9 +155,13 @@ class Footprint:
         return np.column_stack([dy[order], dx[order]])
 
     def far_half_offsets(self) -> np.ndarray:
-        """Offsets outside the 3×3 neighbourhood in the half-plane ``dy > 0 or (dy == 0, dx > 0)``.
+        """Offsets outside the 3×3 neighbourhood in the half-plane ``dy > 0 or (dy == 0, dx > 0)``;
+        together with their negatives and the 3×3 part they make the whole footprint.
 
-        Together with their negatives and the 3×3 part they make the whole footprint.
+        Returns
+        -------
+        ndarray of int, shape (n, 2)
+            (dy, dx) rows.
         """
         dy, dx = self.offsets.T
         half = (dy > 0) | ((dy == 0) & (dx > 0))

@@ -17,7 +17,12 @@ from scipy import ndimage
 
 from nanomorph.errors import CalibrationError
 from nanomorph.io.calibration import nm_per_unit
-from nanomorph.percolation.clustering import check_mask, check_spacing, cluster_mask, require
+from nanomorph.percolation.clustering import (
+    check_mask,
+    check_spacing,
+    cluster_mask,
+    require,
+)
 
 UNITS = ("px", "nm", "µm")
 # The keys of one `nanomorph percolate` record, in order (the CLI puts "path" first).
@@ -107,8 +112,18 @@ class PercolationResult:
     labels: np.ndarray = field(repr=False, compare=False)
 
     def as_record(self, path: str | None = None) -> dict:
-        """The `nanomorph percolate` record: plain JSON-ready values under :data:`RECORD_KEYS`,
-        preceded by ``path`` when given."""
+        """The ``nanomorph percolate`` record.
+
+        Parameters
+        ----------
+        path : str, optional
+            Put first as ``path`` when given.
+
+        Returns
+        -------
+        dict
+            Plain JSON-ready values under :data:`RECORD_KEYS`.
+        """
         record = {} if path is None else {"path": str(path)}
         for key in RECORD_KEYS:
             value = getattr(self, key)
@@ -117,7 +132,23 @@ class PercolationResult:
 
 
 def normalise_units(units: str) -> str:
-    """``"px"``, ``"nm"`` or ``"µm"`` (``"um"`` and ``"μm"`` accepted)."""
+    """The canonical spelling of an analysis unit.
+
+    Parameters
+    ----------
+    units : str
+        ``px``, ``nm``, ``µm`` (``um`` and ``μm`` accepted).
+
+    Returns
+    -------
+    str
+        ``"px"``, ``"nm"`` or ``"µm"``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For any other unit.
+    """
     unit = str(units).strip().lower().replace("μ", "µ")
     unit = "µm" if unit == "um" else unit
     require(unit in UNITS, f"unknown unit {units!r}: choose px, nm or µm")
@@ -125,7 +156,19 @@ def normalise_units(units: str) -> str:
 
 
 def analysis_pixel_size(units: str, spacing) -> tuple[float, float]:
-    """The pixel size (y, x) in ``units``, from ``spacing`` in nm; (1, 1) for px.
+    """The pixel size in the analysis units.
+
+    Parameters
+    ----------
+    units : str
+        ``px``, ``nm`` or ``µm``.
+    spacing : (float, float) or None
+        Pixel size (y, x) in nm.
+
+    Returns
+    -------
+    (float, float)
+        (y, x) in ``units``; (1, 1) for px.
 
     Raises
     ------

@@ -1,5 +1,8 @@
-"""The project store (see ``store``): images by content hash, calibration, labels, masks, runs."""
+"""The project store (see :mod:`.store`): a :class:`Project` facade over repositories of
+images, masks, labels and classes, models and predictions, analysis results, settings and runs,
+with change events."""
 
-from nanomorph.project.store import DB_NAME, AddResult, ImageRecord, Project, is_project
+from nanomorph.project.images import AddResult, ImageRecord
+from nanomorph.project.store import DB_NAME, Project, is_project
 
 __all__ = ["DB_NAME", "AddResult", "ImageRecord", "Project", "is_project"]

@@ -24,7 +24,17 @@ PROJECT_SUBFOLDER = "nanomorph_project"
 
 @dataclass
 class OpenTarget:
-    """A project to open, the files to add to it, and the image to show first (if any)."""
+    """What opening a path means.
+
+    Attributes
+    ----------
+    project_folder : Path
+        The project to open (created when missing).
+    files_to_add : list of str
+        Image files to add to it.
+    current : str or None
+        The image to show first.
+    """
 
     project_folder: Path
     files_to_add: list[str]
@@ -32,7 +42,18 @@ class OpenTarget:
 
 
 def image_files(folder: str | os.PathLike) -> list[str]:
-    """Supported image files directly inside ``folder``, sorted by name."""
+    """Supported image files directly inside a folder.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder (not searched recursively).
+
+    Returns
+    -------
+    list of str
+        Sorted by name.
+    """
     from nanomorph.io.readers import SUPPORTED_SUFFIXES
 
     names = sorted(os.listdir(folder))
@@ -42,13 +63,32 @@ def image_files(folder: str | os.PathLike) -> list[str]:
 
 
 def user_projects_folder() -> Path:
+    """Where projects of read-only image folders live.
+
+    Returns
+    -------
+    Path
+        ``<user data folder>/nanomorph/projects`` (platformdirs).
+    """
     import platformdirs
 
     return Path(platformdirs.user_data_dir("nanomorph")) / "projects"
 
 
 def project_folder_for_images(folder: str | os.PathLike) -> Path:
-    """Where the project for a folder of images lives (inside it when writable)."""
+    """Where the project for a folder of images lives.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The images' folder.
+
+    Returns
+    -------
+    Path
+        ``<folder>/nanomorph_project`` when it exists or the folder is writable, else a folder
+        named after it in :func:`user_projects_folder`.
+    """
     folder = Path(folder).absolute()
     inside = folder / PROJECT_SUBFOLDER
     if is_project(inside) or folder_is_writable(folder):
@@ -58,7 +98,23 @@ def project_folder_for_images(folder: str | os.PathLike) -> Path:
 
 
 def resolve_target(path: str | os.PathLike) -> OpenTarget:
-    """Decide what opening ``path`` means (see the module docstring)."""
+    """Decide what opening a path means (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A project folder, a folder of images or an image file.
+
+    Returns
+    -------
+    OpenTarget
+        The project and the files to add.
+
+    Raises
+    ------
+    ProjectError
+        When nothing exists at ``path``.
+    """
     path = Path(path).absolute()
     if not path.exists():
         raise ProjectError("no such file or folder", path)

@@ -117,16 +117,47 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version of a project database.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+        An open database.
+
+    Returns
+    -------
+    int
+        SQLite's ``user_version`` (0 for a new file).
+    """
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def pending_migrations(current: int) -> list[int]:
-    """Versions to apply, in order, to bring a database at ``current`` up to date."""
+    """Versions to apply, in order, to bring a database up to date.
+
+    Parameters
+    ----------
+    current : int
+        The database's schema version.
+
+    Returns
+    -------
+    list of int
+        Empty when it is current.
+    """
     return [v for v in sorted(MIGRATIONS) if v > current]
 
 
 def apply_migrations(conn: sqlite3.Connection, current: int) -> None:
-    """Upgrade ``conn`` from ``current`` to SCHEMA_VERSION in one transaction (all or nothing)."""
+    """Upgrade a database to SCHEMA_VERSION in one transaction (all or nothing).
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+        Open with ``isolation_level=None``.
+    current : int
+        Its schema version now.
+    """
     steps = pending_migrations(current)
     if not steps:
         return

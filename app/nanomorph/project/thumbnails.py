@@ -9,16 +9,30 @@ from pathlib import Path
 import numpy as np
 
 from nanomorph.errors import NanomorphError
-from nanomorph.intensity import normalise_percentiles
+from nanomorph.io.atomic import atomic_write_bytes
+from nanomorph.io.intensity import normalise_percentiles
 from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
-from nanomorph.project.atomic import atomic_write_bytes
-from nanomorph.project.store import ImageRecord, Project
+from nanomorph.project.images import ImageRecord
+from nanomorph.project.store import Project
 
 THUMBNAIL_PX = 128
 
 
 def make_thumbnail(plane: np.ndarray, size_px: int = THUMBNAIL_PX) -> np.ndarray:
-    """An 8-bit thumbnail whose longer side is ``size_px`` (area-averaged, percentile-scaled)."""
+    """An 8-bit thumbnail (area-averaged, percentile-scaled).
+
+    Parameters
+    ----------
+    plane : ndarray, 2-D
+        Gray levels.
+    size_px : int
+        Its longer side.
+
+    Returns
+    -------
+    ndarray of uint8
+        The thumbnail.
+    """
     from skimage.transform import resize
 
     scale = size_px / max(plane.shape)
@@ -29,11 +43,42 @@ def make_thumbnail(plane: np.ndarray, size_px: int = THUMBNAIL_PX) -> np.ndarray
 
 
 def thumbnail_path(project: Project, record: ImageRecord, size_px: int = THUMBNAIL_PX) -> Path:
+    """Where the project caches an image's thumbnail.
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    record : ImageRecord
+        The image.
+    size_px : int
+        Longer side of the thumbnail.
+
+    Returns
+    -------
+    Path
+        ``cache/thumbnails/<sha256>_<size>.png``.
+    """
     return project.cache_dir / "thumbnails" / f"{record.sha256}_{size_px}.png"
 
 
 def thumbnail(project: Project, record: ImageRecord, size_px: int = THUMBNAIL_PX) -> np.ndarray:
-    """The image's thumbnail, from the cache or computed and cached (first page of a stack)."""
+    """An image's thumbnail, from the cache or computed and cached (first page of a stack).
+
+    Parameters
+    ----------
+    project : Project
+        The open project (not written when read-only).
+    record : ImageRecord
+        The image.
+    size_px : int
+        Longer side of the thumbnail.
+
+    Returns
+    -------
+    ndarray of uint8
+        The thumbnail.
+    """
     import imageio.v3 as iio
 
     from nanomorph.io import read_image
@@ -56,10 +101,27 @@ def thumbnail(project: Project, record: ImageRecord, size_px: int = THUMBNAIL_PX
 
 def thumbnails_job(project: Project, records: Sequence[ImageRecord], *,
                    cancel: CancelToken | None = None) -> Job[int]:
-    """Make (or load) thumbnails; each Progress payload is ``(image id, thumbnail or None)``.
+    """Make (or load) thumbnails (a job).
 
-    A file that cannot be read gives ``None`` for its thumbnail and the job goes on.
-    Returns the number of thumbnails delivered.
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    records : sequence of ImageRecord
+        The images.
+    cancel : CancelToken, optional
+        Checked before each image.
+
+    Yields
+    ------
+    Progress
+        One per image, payload ``(image id, thumbnail or None)``: a file that cannot be read gives
+        None and the job goes on.
+
+    Returns
+    -------
+    int
+        The number of thumbnails delivered.
     """
     delivered = 0
     for i, record in enumerate(records):

@@ -14,30 +14,21 @@
 Importing this package does not import torch; the modules that need it do.
 """
 
-from nanomorph.lazy import lazy_exports
+import lazy_loader
 
-_LAZY = {
-    "SegmentClasses": "classes",
-    "classes_from_masks": "classes",
-    "TrainingPair": "pairs",
-    "prepare_pairs": "pairs",
-    "read_pair": "pairs",
-    "read_pairs_csv": "pairs",
-    "Augmentation": "data",
-    "TrainConfig": "train",
-    "train_segmenter": "train",
-    "SegmentPrediction": "infer",
-    "predict_image": "infer",
-    "predict_job": "infer",
-    "Segmenter": "segmenter",
-    "load_segmenter": "modelfile",
-    "save_segmenter": "modelfile",
-    "evaluate_segmenter": "evaluate",
-    "score_labels": "evaluate",
-}
+__getattr__, __dir__, _lazy_names = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "classes": ["SegmentClasses", "classes_from_masks"],
+        "pairs": ["TrainingPair", "prepare_pairs", "read_pair", "read_pairs_csv"],
+        "data": ["Augmentation"],
+        "train": ["TrainConfig", "train_segmenter"],
+        "infer": ["SegmentPrediction", "predict_image", "predict_job"],
+        "segmenter": ["Segmenter"],
+        "modelfile": ["load_segmenter", "save_segmenter"],
+        "evaluate": ["evaluate_segmenter", "score_labels"],
+    },
+)
 
 
-__getattr__ = lazy_exports(__name__, _LAZY)
-
-
-__all__ = sorted(_LAZY)
+__all__ = sorted(_lazy_names)

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nanomorph.errors import InvalidParameterError
-from nanomorph.maskio import foreground_mask, parse_foreground
+from nanomorph.io.mask_files import foreground_mask, parse_foreground
+from nanomorph.io.records import JsonRecord
 
 BACKGROUND = "background"
 NANOWIRE = "nanowire"
@@ -33,7 +34,7 @@ BINARY_WIRE_VALUE = 255
 
 
 @dataclass(frozen=True)
-class SegmentClasses:
+class SegmentClasses(JsonRecord):
     """Names and mask values of a segmenter's classes.
 
     Attributes
@@ -68,15 +69,36 @@ class SegmentClasses:
         return len(self.names) == 2
 
     def labels_of(self, mask: np.ndarray) -> np.ndarray:
-        """Class indices (uint8, same shape) of a mask's values."""
+        """Class indices of a mask's values.
+
+        Parameters
+        ----------
+        mask : ndarray
+            Mask values as in the training masks.
+
+        Returns
+        -------
+        ndarray of uint8, same shape
+            0 = background, k = the k-th class.
+        """
         labels = np.zeros(np.shape(mask), np.uint8)
         for index, values in enumerate(self.values[1:], start=1):
             labels[np.isin(mask, values)] = index
         return labels
 
     def mask_values(self, labels: np.ndarray) -> np.ndarray:
-        """A label mask (uint8) in the training masks' values: 0/255 for two classes, else the
-        first value of each class."""
+        """A label mask in the training masks' values.
+
+        Parameters
+        ----------
+        labels : ndarray of int
+            Class indices.
+
+        Returns
+        -------
+        ndarray of uint8, same shape
+            0/255 for two classes, else the first value of each class.
+        """
         lut = np.zeros(256, np.uint8)
         if self.is_binary:
             lut[1] = BINARY_WIRE_VALUE
@@ -91,7 +113,8 @@ class SegmentClasses:
         Parameters
         ----------
         spec : str or tuple of int
-            ``"nonzero"``/``"auto"`` or mask values (:func:`nanomorph.maskio.parse_foreground`).
+            ``"nonzero"``/``"auto"`` or mask values
+            (:func:`nanomorph.io.mask_files.parse_foreground`).
 
         Returns
         -------
@@ -118,12 +141,21 @@ class SegmentClasses:
                                         f"{','.join(map(str, spec))}: its classes are {known}")
         return chosen
 
-    def as_json(self) -> dict:
-        return {"names": list(self.names), "values": [list(v) for v in self.values],
-                "nanowire": self.nanowire}
 
     @classmethod
     def from_json(cls, fields: dict) -> "SegmentClasses":
+        """The classes :meth:`as_json` wrote.
+
+        Parameters
+        ----------
+        fields : dict
+            ``names``, ``values``, ``nanowire``.
+
+        Returns
+        -------
+        SegmentClasses
+            The classes.
+        """
         return cls(names=tuple(str(n) for n in fields["names"]),
                    values=tuple(tuple(int(x) for x in v) for v in fields["values"]),
                    nanowire=int(fields["nanowire"]))
@@ -149,8 +181,13 @@ def classes_from_masks(masks: list[np.ndarray], foreground: str | tuple[int, ...
     ------
     InvalidParameterError
         Values that match no pixel of a labelled mask (from
-        :func:`nanomorph.maskio.foreground_mask`), more than ``MAX_CLASSES`` distinct values,
+        :func:`nanomorph.io.mask_files.foreground_mask`), more than ``MAX_CLASSES`` distinct values,
         negative values, or a ``nanowire_value`` no mask holds.
+
+    Returns
+    -------
+    SegmentClasses
+        Background first, then the nanowire class, then any further classes.
     """
     spec = parse_foreground(foreground)
     paths = list(paths) if paths is not None else [None] * len(masks)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nanomorph.errors import InvalidParameterError
+from nanomorph.io.records import JsonRecord
 from nanomorph.segment.gray import intensity_window, to_unit
 from nanomorph.segment.pairs import TrainingPair
 
@@ -46,7 +47,7 @@ _SIDES = ("bottom", "top", "right", "left")
 
 
 @dataclass(frozen=True)
-class Augmentation:
+class Augmentation(JsonRecord):
     """Random changes applied to every training patch (module docstring).
 
     Attributes
@@ -80,13 +81,6 @@ class Augmentation:
                 raise InvalidParameterError(f"{name} needs 0 < low <= high, got {low}, {high}")
         if self.brightness < 0 or self.noise_sd < 0:
             raise InvalidParameterError("brightness and noise must not be negative")
-
-    def as_json(self) -> dict:
-        return {"scale_range": list(self.scale_range), "rotation": self.rotation,
-                "dihedral": self.dihedral,
-                "contrast_range": list(self.contrast_range),
-                "gamma_range": list(self.gamma_range), "brightness": self.brightness,
-                "noise_sd": self.noise_sd}
 
 
 @dataclass(frozen=True)
@@ -125,6 +119,12 @@ def split_validation(pairs: list[TrainingPair], percentiles: tuple[float, float]
     Returns
     -------
     train, validation : list of Region
+
+    Raises
+    ------
+    InvalidParameterError
+        For a fraction outside [0, 1), or held-out pairs that are out of range or leave none for
+        training.
     """
     if val_pairs:
         held = set(val_pairs)
@@ -227,7 +227,20 @@ class PatchSampler:
         return centres
 
     def batch(self, size: int):
-        """(images (B, 1, P, P) float32, labels (B, P, P) int64) torch tensors on the CPU."""
+        """A batch of random augmented training patches.
+
+        Parameters
+        ----------
+        size : int
+            Patches in the batch.
+
+        Returns
+        -------
+        images : torch.Tensor of float32, shape (size, 1, P, P)
+            Gray levels in [0, 1], on the CPU.
+        labels : torch.Tensor of int64, shape (size, P, P)
+            Class indices.
+        """
         import torch
 
         images, labels = zip(*(self._patch() for _ in range(size)))

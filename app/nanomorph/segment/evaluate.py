@@ -1,9 +1,9 @@
 """Scoring a segmenter against masks: Dice and IoU of the nanowire class, per image and mean.
 
-The truth is the ``--foreground`` pixels of each mask (:func:`nanomorph.maskio.foreground_mask`;
+The truth is the ``--foreground`` pixels of each mask (:func:`nanomorph.io.mask_files.foreground_mask`;
 ``nonzero`` by default); the prediction is the segmenter's class(es) for those values
 (:meth:`SegmentClasses.foreground_classes`: the nanowire class of a two-class model, the classes
-holding the values otherwise). Dice and IoU come from :mod:`nanomorph.metrics`; both are 1 for
+holding the values otherwise). Dice and IoU come from :mod:`nanomorph.masks.overlap`; both are 1 for
 an image where neither has foreground.
 """
 
@@ -14,9 +14,9 @@ import os
 import numpy as np
 
 from nanomorph.errors import JobCancelled, NanomorphError
+from nanomorph.io.mask_files import foreground_mask, parse_foreground
 from nanomorph.jobs import Job, Progress, check_cancel
-from nanomorph.maskio import foreground_mask, parse_foreground
-from nanomorph.metrics import dice, iou
+from nanomorph.masks.overlap import dice, iou
 from nanomorph.segment.infer import predict_image
 from nanomorph.segment.pairs import read_pair
 

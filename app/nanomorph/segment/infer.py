@@ -64,7 +64,22 @@ class SegmentPrediction:
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """First pixels of the tiles along an axis of ``length`` pixels (``length >= tile``)."""
+    """First pixels of the tiles along one axis.
+
+    Parameters
+    ----------
+    length : int
+        The axis' length in pixels (at least ``tile``).
+    tile : int
+        Tile side in pixels.
+    overlap : int
+        Pixels shared by neighbouring tiles (at least).
+
+    Returns
+    -------
+    list of int
+        Ascending; the last tile ends at ``length``.
+    """
     if length <= tile:
         return [0]
     count = math.ceil((length - overlap) / (tile - overlap))
@@ -72,14 +87,39 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 
 
 def blend_ramp(length: int, overlap: int) -> np.ndarray:
-    """Weights (float32, ``length``) rising linearly from 1 / (overlap + 1) at both ends to 1."""
+    """Blending weights of a tile along one axis.
+
+    Parameters
+    ----------
+    length : int
+        Tile side in pixels.
+    overlap : int
+        Overlap in pixels.
+
+    Returns
+    -------
+    ndarray of float32, shape (length,)
+        Rising linearly from 1 / (overlap + 1) at both ends to 1.
+    """
     distance = np.minimum(np.arange(length) + 1, length - np.arange(length))
     return np.minimum(1.0, distance / (overlap + 1.0)).astype(np.float32)
 
 
 def tile_shape(shape: tuple[int, int], tile_px: int) -> tuple[int, int]:
-    """The tile used for an image of ``shape``: ``tile_px``, or the image rounded up to a
-    multiple of 32 where it is smaller."""
+    """The tile used for an image.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        The image's shape.
+    tile_px : int
+        The segmenter's tile side.
+
+    Returns
+    -------
+    (int, int)
+        ``tile_px``, or the image rounded up to a multiple of 32 where it is smaller.
+    """
     return tuple(min(tile_px, -(-n // STRIDE_PX) * STRIDE_PX) for n in shape)
 
 
@@ -144,7 +184,18 @@ def iter_probability_strips(forward: Callable[[np.ndarray], np.ndarray], image: 
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether torch (or numpy) ran out of memory on a device."""
+    """Whether an exception means that torch (or numpy) ran out of memory on a device.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception.
+
+    Returns
+    -------
+    bool
+        True for CUDA/MPS out-of-memory errors and MemoryError.
+    """
     import torch
 
     if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
@@ -204,7 +255,13 @@ class TileForward:
 
 
 def release_device_memory(device: str) -> None:
-    """Hand cached blocks back to the device after running out of memory."""
+    """Hand cached blocks back to the device after running out of memory.
+
+    Parameters
+    ----------
+    device : str
+        A torch device.
+    """
     import torch
 
     if device.startswith("cuda"):
@@ -243,6 +300,11 @@ def predict_job(segmenter, image: np.ndarray, *, batch_size: int = 4, probabilit
     Returns
     -------
     SegmentPrediction
+
+    Raises
+    ------
+    NanomorphError
+        For an array that is not one 2-D gray image, or not enough memory for one tile.
     """
     from nanomorph.masks.databar import find_databar_rows
 
@@ -272,5 +334,20 @@ def predict_job(segmenter, image: np.ndarray, *, batch_size: int = 4, probabilit
 
 
 def predict_image(segmenter, image: np.ndarray, **options) -> SegmentPrediction:
-    """:func:`predict_job` run to completion (same parameters)."""
+    """:func:`predict_job` run to completion.
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        The model.
+    image : ndarray, 2-D
+        Gray levels.
+    **options
+        As :func:`predict_job`.
+
+    Returns
+    -------
+    SegmentPrediction
+        Labels (and probabilities).
+    """
     return run_job(predict_job(segmenter, image, **options))

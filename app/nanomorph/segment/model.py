@@ -72,7 +72,20 @@ class UNetDecoder(nn.Module):
         self.head = nn.Conv2d(widths[0], n_classes, 1)
 
     def forward(self, features: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
-        """(N, K, *size) logits from the encoder's maps (shallowest first)."""
+        """Logits from the encoder's maps.
+
+        Parameters
+        ----------
+        features : list of torch.Tensor
+            The encoder's maps, shallowest first.
+        size : (int, int)
+            Output rows and columns.
+
+        Returns
+        -------
+        torch.Tensor, shape (N, K, *size)
+            Class logits.
+        """
         x = self.bottom(features[-1])
         for block, skip in zip(self.blocks, reversed(features[:-1])):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
@@ -107,13 +120,36 @@ class SegmentationNet(nn.Module):
             name for name, p in encoder.named_parameters() if p.requires_grad)
 
     def train(self, mode: bool = True) -> "SegmentationNet":
-        """Train or eval mode for the decoder; the encoder is never switched (it stays in eval
-        mode, also for other jobs sharing the cached network)."""
+        """Train or eval mode for the decoder; the encoder is never switched (it stays in eval mode,
+        also for other jobs sharing the cached network).
+
+        Parameters
+        ----------
+        mode : bool
+            True for training.
+
+        Returns
+        -------
+        SegmentationNet
+            ``self``.
+        """
         self.training = mode
         self.decoder.train(mode)
         return self
 
     def forward(self, gray: torch.Tensor) -> torch.Tensor:
+        """Class logits of gray images.
+
+        Parameters
+        ----------
+        gray : torch.Tensor, shape (N, 1, H, W)
+            Gray levels in [0, 1].
+
+        Returns
+        -------
+        torch.Tensor, shape (N, K, H, W)
+            Logits.
+        """
         x = (gray - self.mean) / self.std
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -138,6 +174,16 @@ def build_network(spec, n_classes: int, device: str, *, widths=DECODER_WIDTHS,
         Decoder channels per stage.
     unfreeze_stages : int
         How many of the encoder's last feature stages to train (0 = frozen encoder).
+
+    Returns
+    -------
+    SegmentationNet
+        On ``device``, in training mode.
+
+    Raises
+    ------
+    InvalidParameterError
+        For ``unfreeze_stages`` beyond the encoder's stages.
     """
     stages = len(spec.feature_channels)
     if not 0 <= unfreeze_stages <= stages:
@@ -163,6 +209,11 @@ def stage_parameter_names(encoder: nn.Module) -> list[set[str]]:
 
     Stage k holds the parameters that feature map k depends on and map k - 1 does not, found by
     autograd on a 64 × 64 input (the classifier head, which no map uses, belongs to no stage).
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Has ``forward_features``.
 
     Returns
     -------

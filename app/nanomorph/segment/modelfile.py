@@ -33,7 +33,14 @@ _OTHER_FORMATS = {"nanomorph-encoder": "an image encoder (from pretraining)"}
 
 
 def save_segmenter(segmenter: Segmenter, path: str | os.PathLike) -> None:
-    """Write ``segmenter`` to ``path`` atomically (temporary file, then rename).
+    """Write a segmenter to one file, atomically (temporary file, then rename).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        The trained model.
+    path : str or os.PathLike
+        The file to write.
 
     Raises
     ------
@@ -43,7 +50,7 @@ def save_segmenter(segmenter: Segmenter, path: str | os.PathLike) -> None:
     import torch
 
     from nanomorph import __version__
-    from nanomorph.project.atomic import atomic_write
+    from nanomorph.io.atomic import atomic_write
 
     net = segmenter.net
     encoder_state = {name: p.detach().cpu().clone()
@@ -86,6 +93,11 @@ def load_segmenter(path: str | os.PathLike, device: str | None = None) -> Segmen
         The file is not a segmenter (names what it is when known), was written by a newer
         nanomorph, is incomplete, or was made for an encoder that is not available with the
         same weights.
+
+    Returns
+    -------
+    Segmenter
+        On the device, in eval mode.
     """
     from nanomorph.device import select_device
     from nanomorph.encoders.weights import load_state_dict

@@ -46,6 +46,16 @@ class TrainingPair:
 def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
     """The (image, mask) paths listed in a ``PAIRS.csv``, resolved against its folder.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file (columns ``image``, ``mask``).
+
+    Returns
+    -------
+    list of (str, str)
+        (image path, mask path) per row.
+
     Raises
     ------
     NanomorphError
@@ -80,7 +90,21 @@ def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
 
 
 def read_pair(image_path, mask_path) -> tuple[np.ndarray, np.ndarray, int]:
-    """Read one pair: (gray image, mask values, info-bar rows of the image).
+    """Read one image and its mask.
+
+    Parameters
+    ----------
+    image_path, mask_path : str or os.PathLike
+        The two files.
+
+    Returns
+    -------
+    image : ndarray, 2-D
+        Gray levels.
+    mask : ndarray, 2-D
+        Mask values.
+    databar_rows : int
+        Info-bar rows of the image.
 
     Raises
     ------
@@ -89,7 +113,7 @@ def read_pair(image_path, mask_path) -> tuple[np.ndarray, np.ndarray, int]:
         from the image's.
     """
     from nanomorph.io import read_image
-    from nanomorph.maskio import read_mask
+    from nanomorph.io.mask_files import read_mask
     from nanomorph.masks import databar_rows_of
 
     image = read_image(image_path)
@@ -102,7 +126,20 @@ def read_pair(image_path, mask_path) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def check_same_shape(image: np.ndarray, mask: np.ndarray, path=None) -> None:
-    """Refuse a mask that does not cover the image pixel for pixel (names both shapes)."""
+    """Refuse a mask that does not cover its image pixel for pixel.
+
+    Parameters
+    ----------
+    image, mask : ndarray
+        The two arrays.
+    path : str, optional
+        The mask's file, named in the error.
+
+    Raises
+    ------
+    InvalidParameterError
+        When the shapes differ (the message names both).
+    """
     if np.shape(image) != np.shape(mask):
         raise InvalidParameterError(
             f"the mask is {_shape(mask)} pixels but its image is {_shape(image)}: a mask must "

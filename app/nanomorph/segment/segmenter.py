@@ -12,7 +12,8 @@ from nanomorph.segment.infer import SegmentPrediction, predict_image
 
 @dataclass
 class Segmenter:
-    """A segmentation network and its settings.
+    """A segmentation network and its settings (saved to one file by
+    :func:`nanomorph.segment.save_segmenter`).
 
     Attributes
     ----------
@@ -60,11 +61,18 @@ class Segmenter:
     stop_reason: str = ""
 
     def predict(self, image: np.ndarray, **options) -> SegmentPrediction:
-        """Segment one image: :func:`nanomorph.segment.infer.predict_job` (same options)."""
+        """Segment one image.
+
+        Parameters
+        ----------
+        image : ndarray, 2-D
+            Gray levels.
+        **options
+            As :func:`nanomorph.segment.infer.predict_job`.
+
+        Returns
+        -------
+        SegmentPrediction
+            Labels (and probabilities).
+        """
         return predict_image(self, image, **options)
-
-    def save(self, path) -> None:
-        """Write one model file (:func:`nanomorph.segment.modelfile.save_segmenter`)."""
-        from nanomorph.segment.modelfile import save_segmenter
-
-        save_segmenter(self, path)

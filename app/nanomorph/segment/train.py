@@ -43,17 +43,16 @@ memory the batch is halved and the step retried; at one patch a NanomorphError s
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nanomorph.encoders.registry import DEFAULT_ENCODER
+from nanomorph import defaults
+from nanomorph.encoders.schedule import warmup_cosine_schedule
 from nanomorph.errors import InvalidParameterError, JobCancelled, NanomorphError
+from nanomorph.io.records import JsonRecord
 from nanomorph.jobs import Job, Progress, check_cancel
 from nanomorph.segment.classes import SegmentClasses
 from nanomorph.segment.data import Augmentation, PatchSampler, Region, split_validation
@@ -74,7 +73,7 @@ SOFT_DICE_EPS = 1.0
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonRecord):
     """Settings of one training run (module docstring).
 
     Attributes
@@ -121,12 +120,12 @@ class TrainConfig:
         them off training pairs, see :func:`nanomorph.segment.pairs.prepare_pairs`).
     """
 
-    encoder: str = DEFAULT_ENCODER
-    unfreeze_stages: int = 0
+    encoder: str = defaults.ENCODER
+    unfreeze_stages: int = defaults.SEGMENT_UNFREEZE_STAGES
     decoder_widths: tuple[int, ...] = DECODER_WIDTHS
-    patch_px: int = 256
-    batch_size: int = 8
-    epochs: int = 40
+    patch_px: int = defaults.SEGMENT_PATCH_PX
+    batch_size: int = defaults.SEGMENT_BATCH
+    epochs: int = defaults.SEGMENT_EPOCHS
     steps_per_epoch: int = 25
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -134,11 +133,11 @@ class TrainConfig:
     dice_weight: float = 1.0
     ema_decay: float = 0.98
     patience: int = 8
-    val_fraction: float = 0.2
+    val_fraction: float = defaults.SEGMENT_VAL_FRACTION
     val_pairs: tuple[int, ...] = ()
     foreground_fraction: float = 0.5
     augmentation: Augmentation = field(default_factory=Augmentation)
-    seed: int = 0
+    seed: int = defaults.SEED
     threads: int | None = None
     device: str | None = None
     time_limit_s: float | None = None
@@ -164,11 +163,6 @@ class TrainConfig:
         for ok, reason in checks:
             if not ok:
                 raise InvalidParameterError(reason)
-
-    def as_json(self) -> dict:
-        fields = dataclasses.asdict(self)
-        fields["augmentation"] = self.augmentation.as_json()
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
 
 
 def train_segmenter(pairs: list[TrainingPair], classes: SegmentClasses,
@@ -233,7 +227,7 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
         net = build_network(spec, len(classes), device, widths=config.decoder_widths,
                             unfreeze_stages=config.unfreeze_stages)
     step = _Stepper(net, config, device, len(classes))
-    average = _WeightAverage(net, config.ema_decay)
+    average = weight_average(net, config.ema_decay)
     total = config.epochs * config.steps_per_epoch
     history, best, stop_reason = [], None, "epochs"
     for epoch in range(1, config.epochs + 1):
@@ -243,24 +237,23 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
             for batch in range(1, config.steps_per_epoch + 1):
                 check_cancel(cancel)
                 losses.append(step(sampler))
-                average.update(net)
+                average.update_parameters(net)
                 done = (epoch - 1) * config.steps_per_epoch + batch
                 yield Progress(done, total, f"epoch {epoch}/{config.epochs}, batch {batch}/"
                                             f"{config.steps_per_epoch}, loss {losses[-1]:.3f}")
-            net.eval()
-            with average.applied(net):
-                val_loss, val_dice = _validate(net, val_regions, len(classes), device, config,
-                                               cancel)
-                entry = {"epoch": epoch, "train_loss": float(np.mean(losses)),
-                         "val_loss": val_loss, "val_dice": val_dice,
-                         "seconds": round(time.perf_counter() - start, 3)}
-                history.append(entry)
-                if best is None or val_dice is None or val_dice > best["dice"] + MIN_IMPROVEMENT:
-                    best = {"dice": val_dice if val_dice is not None else -1.0, "epoch": epoch,
-                            "state": _trained_state(net)}
-                if on_epoch is not None:
-                    on_epoch(_segmenter(net, device, classes, spec, config, history,
-                                        best["epoch"], "training"))
+            averaged = average.module.eval()
+            val_loss, val_dice = _validate(averaged, val_regions, len(classes), device, config,
+                                           cancel)
+            entry = {"epoch": epoch, "train_loss": float(np.mean(losses)),
+                     "val_loss": val_loss, "val_dice": val_dice,
+                     "seconds": round(time.perf_counter() - start, 3)}
+            history.append(entry)
+            if best is None or val_dice is None or val_dice > best["dice"] + MIN_IMPROVEMENT:
+                best = {"dice": val_dice if val_dice is not None else -1.0, "epoch": epoch,
+                        "state": _trained_state(averaged)}
+            if on_epoch is not None:
+                on_epoch(_segmenter(averaged, device, classes, spec, config, history,
+                                    best["epoch"], "training"))
         except JobCancelled:
             if best is None:
                 raise
@@ -306,37 +299,38 @@ def _trained_state(net) -> dict:
     return {k: v.detach().clone() for k, v in _trained_tensors(net).items()}
 
 
-class _WeightAverage:
-    """An exponential moving average of the trained weights (Polyak averaging), updated after
-    every step with decay ``min(decay, (1 + n) / (10 + n))`` at step n, so that it follows
-    quickly at first. Validation, checkpoints and the returned model use the average, which
-    wobbles less from epoch to epoch than the raw weights; ``decay = 0`` keeps the raw ones."""
+def weight_average(net, decay: float):
+    """An exponential moving average of a network's weights (Polyak averaging).
 
-    def __init__(self, net, decay: float):
-        self.decay, self.steps = decay, 0
-        self.shadow = _trained_state(net)
+    Validation, checkpoints and the returned model use the average, which wobbles less from
+    epoch to epoch than the raw weights. Its n-th update moves it towards the current weights
+    by ``1 - min(decay, (1 + n) / (10 + n))``, so that it follows quickly at first.
 
-    def update(self, net) -> None:
-        import torch
+    Parameters
+    ----------
+    net : SegmentationNet
+        The network being trained.
+    decay : float
+        In [0, 1); 0 keeps the raw weights.
 
-        self.steps += 1
-        weight = 1 - min(self.decay, (1 + self.steps) / (10 + self.steps))
-        with torch.no_grad():
-            for name, value in _trained_tensors(net).items():
-                if value.is_floating_point():
-                    self.shadow[name].lerp_(value.detach(), weight)
-                else:
-                    self.shadow[name].copy_(value)
+    Returns
+    -------
+    torch.optim.swa_utils.AveragedModel
+        Over parameters and buffers (batch-norm statistics); call ``update_parameters(net)``
+        after every step; ``.module`` is the averaged network.
+    """
+    import torch
+    from torch.optim.swa_utils import AveragedModel
 
-    @contextlib.contextmanager
-    def applied(self, net):
-        """Within the block ``net`` holds the averaged weights; the raw ones come back after."""
-        raw = _trained_state(net)
-        net.load_state_dict(self.shadow, strict=False)
-        try:
-            yield
-        finally:
-            net.load_state_dict(raw, strict=False)
+    def ema(averaged, current, n_averaged):
+        if not averaged.is_floating_point():
+            return current
+        n = int(n_averaged)
+        return torch.lerp(averaged, current, 1 - min(decay, (1 + n) / (10 + n)))
+
+    average = AveragedModel(net, avg_fn=ema, use_buffers=True)
+    average.update_parameters(net)  # the first update copies: the average starts at net
+    return average
 
 
 class _Stepper:
@@ -354,16 +348,8 @@ class _Stepper:
             groups.append({"params": encoder_params,
                            "lr": config.learning_rate * config.encoder_lr_factor})
         self.optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
-        warmup = config.steps_per_epoch
-        total = config.epochs * config.steps_per_epoch
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total -
-                                                                                warmup))))
-
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
+        self.schedule = warmup_cosine_schedule(self.optimizer, config.steps_per_epoch,
+                                               config.epochs * config.steps_per_epoch)
         self.cuda = device.startswith("cuda")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda)
 
@@ -406,8 +392,19 @@ def segmentation_loss(logits, labels, n_classes: int, dice_weight: float):
 
     Parameters
     ----------
-    logits : torch.Tensor, (N, K, H, W)
-    labels : torch.Tensor of int64, (N, H, W)
+    logits : torch.Tensor, shape (N, K, H, W)
+        Class logits.
+    labels : torch.Tensor of int64, shape (N, H, W)
+        Class indices.
+    n_classes : int
+        K.
+    dice_weight : float
+        Weight of the soft-Dice term (0: cross-entropy only).
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar loss.
     """
     import torch
     import torch.nn.functional as F

@@ -95,7 +95,20 @@ class Augmentation:
         return first.expand(-1, 3, -1, -1), second.expand(-1, 3, -1, -1)
 
     def view(self, image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """One augmented view (1, size_px, size_px) of a gray image (H, W) in [0, 1]."""
+        """One augmented view of a gray image.
+
+        Parameters
+        ----------
+        image : torch.Tensor, shape (H, W)
+            Gray levels in [0, 1].
+        generator : torch.Generator
+            The random source of this view.
+
+        Returns
+        -------
+        torch.Tensor, shape (1, size_px, size_px)
+            The view.
+        """
         x = random_resized_crop(image, self.size_px, self.crop_scale, self.crop_ratio, generator)
         k = int(torch.randint(4, (1,), generator=generator))
         x = torch.rot90(x, k, dims=(-2, -1))
@@ -119,9 +132,27 @@ class Augmentation:
 
 def random_resized_crop(image: torch.Tensor, size_px: int, scale: tuple[float, float],
                         ratio: tuple[float, float], generator: torch.Generator) -> torch.Tensor:
-    """A crop of ``image`` (H, W) covering a random fraction in ``scale`` of its area with a
-    width / height in ``ratio`` (torchvision's rule: 10 tries, then the central crop of the
-    closest ratio), resized to (1, size_px, size_px) float32."""
+    """A random crop resized to a square (torchvision's rule: 10 tries, then the central crop of
+    the closest ratio).
+
+    Parameters
+    ----------
+    image : torch.Tensor, shape (H, W)
+        Gray levels.
+    size_px : int
+        Side of the result.
+    scale : (float, float)
+        Range of the crop's area, fraction of the image's.
+    ratio : (float, float)
+        Range of its width / height.
+    generator : torch.Generator
+        The random source.
+
+    Returns
+    -------
+    torch.Tensor of float32, shape (1, size_px, size_px)
+        The crop.
+    """
     rows, cols = image.shape
     top, left, height, width = 0, 0, rows, cols
     for _ in range(_CROP_ATTEMPTS):
@@ -144,8 +175,20 @@ def random_resized_crop(image: torch.Tensor, size_px: int, scale: tuple[float, f
 
 
 def gaussian_blur(x: torch.Tensor, sigma_px: float) -> torch.Tensor:
-    """``x`` (C, H, W) blurred by a Gaussian of σ = ``sigma_px`` (kernel radius ⌈3σ⌉, reflected
-    borders), separably."""
+    """A separable Gaussian blur (kernel radius ⌈3σ⌉, reflected borders).
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (C, H, W)
+        Images.
+    sigma_px : float
+        Standard deviation σ in pixels.
+
+    Returns
+    -------
+    torch.Tensor, shape (C, H, W)
+        Blurred.
+    """
     radius = max(1, math.ceil(3 * sigma_px))
     radius = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
     offsets = torch.arange(-radius, radius + 1, dtype=x.dtype)
@@ -159,8 +202,21 @@ def gaussian_blur(x: torch.Tensor, sigma_px: float) -> torch.Tensor:
 
 
 def step_generator(seed: int, *keys: int) -> torch.Generator:
-    """A CPU generator seeded from (seed, *keys), e.g. (seed, epoch, step): independent streams
-    for different keys (numpy's SeedSequence mixing), the same stream for the same keys."""
+    """A CPU generator seeded from several numbers, e.g. (seed, epoch, step): independent streams
+    for different keys (numpy's SeedSequence mixing), the same stream for the same keys.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    *keys : int
+        Further numbers (epoch, step …).
+
+    Returns
+    -------
+    torch.Generator
+        Seeded.
+    """
     state = np.random.SeedSequence([seed, *keys]).generate_state(2, dtype=np.uint32)
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 

@@ -30,8 +30,24 @@ INITS = ("imagenet", "scratch")
 
 
 def base_encoder_spec(backbone: str):
-    """The registry's :class:`~nanomorph.encoders.EncoderSpec` of a backbone: its architecture,
-    embedding size, feature maps and preprocessing (the pretrained encoder keeps them all)."""
+    """The registry's spec of a backbone: its architecture, embedding size, feature maps and
+    preprocessing (the pretrained encoder keeps them all).
+
+    Parameters
+    ----------
+    backbone : str
+        ``lite0``, ``resnet18`` or ``resnet50``.
+
+    Returns
+    -------
+    EncoderSpec
+        The spec.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown backbone.
+    """
     from nanomorph.encoders.registry import get_encoder_spec
 
     _check_backbone(backbone)

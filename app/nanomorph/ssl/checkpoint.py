@@ -33,12 +33,36 @@ _NAME = re.compile(r"^step-(\d+)\.pt$")
 
 
 def checkpoint_path(folder: Path, step: int) -> Path:
-    """``<folder>/step-NNNNNN.pt``."""
+    """The file of a step's checkpoint.
+
+    Parameters
+    ----------
+    folder : Path
+        The run's checkpoint folder.
+    step : int
+        Steps done.
+
+    Returns
+    -------
+    Path
+        ``<folder>/step-NNNNNN.pt``.
+    """
     return folder / f"step-{step:06d}.pt"
 
 
 def checkpoint_steps(folder: Path) -> list[int]:
-    """Steps of the checkpoint files in ``folder``, oldest first."""
+    """Steps of the checkpoint files in a folder.
+
+    Parameters
+    ----------
+    folder : Path
+        The run's checkpoint folder.
+
+    Returns
+    -------
+    list of int
+        Oldest first (empty when there are none).
+    """
     if not folder.is_dir():
         return []
     return sorted(int(m.group(1)) for m in map(_NAME.match, (p.name for p in folder.iterdir()))
@@ -46,9 +70,21 @@ def checkpoint_steps(folder: Path) -> list[int]:
 
 
 def save_checkpoint(folder: Path, state: dict) -> Path:
-    """Write ``state`` (with its ``step``) as a checkpoint and delete all but the ``KEEP``
-    newest; returns the file."""
-    from nanomorph.project.atomic import atomic_write
+    """Write a checkpoint and delete all but the ``KEEP`` newest.
+
+    Parameters
+    ----------
+    folder : Path
+        The run's checkpoint folder (created).
+    state : dict
+        Everything to resume, with its ``step``.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from nanomorph.io.atomic import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
@@ -60,8 +96,19 @@ def save_checkpoint(folder: Path, state: dict) -> Path:
 
 
 def load_latest(folder: Path) -> tuple[dict | None, list[str]]:
-    """The newest readable checkpoint in ``folder`` (None when there is none) and notes on the
-    damaged ones set aside.
+    """The newest readable checkpoint of a run.
+
+    Parameters
+    ----------
+    folder : Path
+        The run's checkpoint folder.
+
+    Returns
+    -------
+    state : dict or None
+        None when there is none.
+    notes : list of str
+        On the damaged checkpoints set aside.
 
     Raises
     ------
@@ -101,7 +148,13 @@ def _read(path: Path) -> dict:
 
 
 def rng_states() -> dict:
-    """The global random states of torch (CPU and CUDA), numpy and Python, as plain values."""
+    """The global random states of torch (CPU and CUDA), numpy and Python.
+
+    Returns
+    -------
+    dict
+        Plain values (stored in checkpoints).
+    """
     kind, keys, position, has_gauss, cached = np.random.get_state()
     return {"torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -110,7 +163,13 @@ def rng_states() -> dict:
 
 
 def set_rng_states(states: dict) -> None:
-    """Restore what :func:`rng_states` gave."""
+    """Restore the global random states.
+
+    Parameters
+    ----------
+    states : dict
+        From :func:`rng_states`.
+    """
     torch.set_rng_state(states["torch"])
     if states["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])

@@ -2,7 +2,7 @@
 
 Each image is read once (:func:`nanomorph.io.read_image`, first page of a stack), its SEM info
 bar cut off (:func:`nanomorph.masks.databar_rows_of`), its gray levels mapped to [0, 1] between
-the 0.5 and 99.5 percentiles (:func:`nanomorph.intensity.normalise_percentiles`, any dtype and
+the 0.5 and 99.5 percentiles (:func:`nanomorph.io.intensity.normalise_percentiles`, any dtype and
 bit depth), and shrunk, with an anti-aliased filter, until its short side is
 ``ceil(size_px / sqrt(min_crop_scale))``, the side of the smallest crop at full view size
 (192 px for 96-px views of crops covering ≥ 25 % of the image): no detail a view can show is
@@ -61,6 +61,16 @@ def load_images(paths: list[str], size_px: int, min_crop_scale: float, *,
     min_crop_scale : float
         Smallest crop area as a fraction of the image's (0.25).
     cancel : CancelToken, optional
+
+    Yields
+    ------
+    Progress
+        One per file.
+
+    Returns
+    -------
+    ImageSet
+        The prepared images; unreadable files are listed in ``skipped``.
     """
     from nanomorph.io import read_image
 
@@ -78,12 +88,30 @@ def load_images(paths: list[str], size_px: int, min_crop_scale: float, *,
 
 
 def prepare_plane(image, keep_side_px: int):
-    """Gray levels in [0, 1] of a ``MicroscopeImage``'s first plane, info bar cut, short side
-    shrunk to ``keep_side_px`` when longer: a float16 tensor (H, W)."""
+    """Gray levels in [0, 1] of a micrograph's first plane, info bar cut, short side shrunk to
+    ``keep_side_px`` when longer.
+
+    Parameters
+    ----------
+    image : MicroscopeImage
+        The micrograph.
+    keep_side_px : int
+        Largest short side kept (crops are taken from it).
+
+    Returns
+    -------
+    torch.Tensor of float16, shape (H, W)
+        The prepared image.
+
+    Raises
+    ------
+    NanomorphError
+        For an image smaller than ``MIN_SIDE_PX`` a side.
+    """
     import torch
     import torch.nn.functional as F
 
-    from nanomorph.intensity import normalise_percentiles
+    from nanomorph.io.intensity import normalise_percentiles
     from nanomorph.masks import databar_rows_of
 
     plane = image.plane(0)
@@ -105,6 +133,18 @@ def prepare_plane(image, keep_side_px: int):
 def steps_per_epoch(n_images: int, batch_size: int) -> int:
     """Steps of one epoch (the last incomplete batch dropped).
 
+    Parameters
+    ----------
+    n_images : int
+        Images of the run.
+    batch_size : int
+        Images per step.
+
+    Returns
+    -------
+    int
+        At least 1.
+
     Raises
     ------
     InvalidParameterError
@@ -120,42 +160,26 @@ def steps_per_epoch(n_images: int, batch_size: int) -> int:
 
 
 def batch_indices(n_images: int, batch_size: int, seed: int, epoch: int, index: int) -> np.ndarray:
-    """Image indices of batch ``index`` of ``epoch`` (see the module docstring)."""
-    order = np.random.default_rng([seed, epoch]).permutation(n_images)
-    return order[index * batch_size:(index + 1) * batch_size]
-
-
-def image_paths(source: str | os.PathLike) -> tuple[list[str], object]:
-    """The images of a source and the project they belong to.
+    """Image indices of one batch (see the module docstring): a function of (seed, epoch, index)
+    only, so a resumed run sees the same batches.
 
     Parameters
     ----------
-    source : path-like
-        A project folder (its images that exist) or a folder of images (the supported files
-        directly inside it, sorted by name).
+    n_images : int
+        Images of the run.
+    batch_size : int
+        Images per step.
+    seed : int
+        The run's seed.
+    epoch : int
+        Epoch, from 0.
+    index : int
+        Step within the epoch, from 0.
 
     Returns
     -------
-    (list of str, Project or None)
-        The caller closes the project.
-
-    Raises
-    ------
-    NanomorphError
-        The source is neither, or holds no image.
+    ndarray of int, shape (batch_size,)
+        Indices into the run's images.
     """
-    from nanomorph.project.opening import image_files
-    from nanomorph.project.store import Project, is_project
-
-    if is_project(source):
-        project = Project.open(source)
-        paths = [record.path for record in project.images()]
-    elif os.path.isdir(source):
-        project, paths = None, image_files(source)
-    else:
-        raise NanomorphError("not a folder of images or a nanomorph project", source)
-    if not paths:
-        if project is not None:
-            project.close()
-        raise NanomorphError("no images to pretrain on in this folder", source)
-    return paths, project
+    order = np.random.default_rng([seed, epoch]).permutation(n_images)
+    return order[index * batch_size:(index + 1) * batch_size]

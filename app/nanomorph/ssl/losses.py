@@ -39,6 +39,11 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.1) -
     Tensor, float32, scalar
         Between 0 (every view picks its partner with certainty) and about log(2N − 1) (no
         preference) and above (partners less alike than the others).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a temperature that is not positive.
     """
     _check_pair(z1, z2)
     if not temperature > 0:
@@ -53,15 +58,38 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.1) -
 
 
 def cross_correlation(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
-    """Cross-correlation (D, D) of the batch-normalised projections: C = z̃1ᵀ z̃2 / N, where
-    z̃ is z standardised per dimension over the batch (biased variance, eps 1e-5)."""
+    """Cross-correlation of the batch-normalised projections: C = z̃1ᵀ z̃2 / N, where z̃ is z
+    standardised per dimension over the batch (biased variance, eps 1e-5).
+
+    Parameters
+    ----------
+    z1, z2 : torch.Tensor, shape (N, D)
+        Projections of the two views.
+
+    Returns
+    -------
+    torch.Tensor, shape (D, D)
+        C.
+    """
     _check_pair(z1, z2)
     return _batch_norm(z1.float()).T @ _batch_norm(z2.float()) / len(z1)
 
 
 def barlow_twins_terms(z1: torch.Tensor, z2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two terms of the Barlow Twins loss: invariance Σᵢ (1 − Cᵢᵢ)² and redundancy
-    Σᵢ≠ⱼ Cᵢⱼ² of the cross-correlation C (:func:`cross_correlation`), float32 scalars."""
+    """The two terms of the Barlow Twins loss.
+
+    Parameters
+    ----------
+    z1, z2 : torch.Tensor, shape (N, D)
+        Projections of the two views.
+
+    Returns
+    -------
+    invariance : torch.Tensor
+        Σᵢ (1 − Cᵢᵢ)² of the cross-correlation C (:func:`cross_correlation`), float32 scalar.
+    redundancy : torch.Tensor
+        Σᵢ≠ⱼ Cᵢⱼ², float32 scalar.
+    """
     c = cross_correlation(z1, z2)
     diagonal = torch.diagonal(c)
     invariance = (1 - diagonal).pow(2).sum()
@@ -83,6 +111,11 @@ def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 0.005) 
     -------
     Tensor, float32, scalar
         0 when C is the identity.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a negative λ.
     """
     if not lambd >= 0:
         raise InvalidParameterError(f"the Barlow Twins weight λ must be >= 0, got {lambd}")

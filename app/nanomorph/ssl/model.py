@@ -20,7 +20,15 @@ from nanomorph.errors import InvalidParameterError
 
 
 class Projector(nn.Sequential):
-    """MLP head ``in_dim → dims[0] → … → dims[-1]`` (see the module docstring)."""
+    """MLP head ``in_dim → dims[0] → … → dims[-1]`` (see the module docstring).
+
+    Parameters
+    ----------
+    in_dim : int
+        The backbone's embedding size.
+    dims : tuple of int
+        Widths of the layers.
+    """
 
     def __init__(self, in_dim: int, dims: tuple[int, ...]):
         if not dims or min(dims) < 1:
@@ -66,6 +74,19 @@ class SSLModel(nn.Module):
                              persistent=False)
 
     def train(self, mode: bool = True) -> "SSLModel":
+        """Training or eval mode; with ``freeze_batchnorm`` the backbone's BatchNorm layers stay in
+        eval mode (their statistics do not move).
+
+        Parameters
+        ----------
+        mode : bool
+            True for training.
+
+        Returns
+        -------
+        SSLModel
+            ``self``.
+        """
         super().train(mode)
         if self.freeze_batchnorm:
             for module in self.backbone.modules():
@@ -74,5 +95,16 @@ class SSLModel(nn.Module):
         return self
 
     def forward(self, views: torch.Tensor) -> torch.Tensor:
-        """Projections (N, projector_dims[-1]) of views (N, 3, S, S) with gray levels in [0, 1]."""
+        """Projections of views.
+
+        Parameters
+        ----------
+        views : torch.Tensor, shape (N, 3, S, S)
+            Gray levels in [0, 1].
+
+        Returns
+        -------
+        torch.Tensor, shape (N, projector_dims[-1])
+            The projections.
+        """
         return self.projector(self.backbone.embed((views - self.mean) / self.std))

@@ -12,7 +12,11 @@ scikit-image only (no torch, no Qt). Everything is reproducible from an integer 
 """
 
 from nanomorph.synthetic.geometry import WireParams, WireSet, generate_wires
-from nanomorph.synthetic.presets import FOREGROUND_RANGES, MORPHOLOGIES, generate_morphology
+from nanomorph.synthetic.presets import (
+    FOREGROUND_RANGES,
+    MORPHOLOGIES,
+    generate_morphology,
+)
 from nanomorph.synthetic.raster import WireRaster, rasterize_wires, render_mask
 from nanomorph.synthetic.render import ImagingParams, SyntheticImage, render, synthesize
 from nanomorph.synthetic.sticks import (

@@ -127,7 +127,13 @@ class WireParams:
         return self.shape_px[0] * self.shape_px[1] * (self.pixel_size_nm * 1e-3) ** 2
 
     def wire_count(self) -> int:
-        """Number of wires: ``n_wires``, or the density times the frame area, rounded."""
+        """Number of wires to draw.
+
+        Returns
+        -------
+        int
+            ``n_wires``, or the density times the frame area, rounded.
+        """
         if self.n_wires is not None:
             return int(self.n_wires)
         return int(round(self.density_per_um2 * self.frame_area_um2))
@@ -167,7 +173,24 @@ def _lognormal(rng: np.random.Generator, mean: float, sd: float, size: int) -> n
 
 def sample_orientations_deg(rng: np.random.Generator, mean_deg: float, spread_deg: float,
                             size: int) -> np.ndarray:
-    """Axis angles in [0, 180) degrees: wrapped normal with sd spread/2, uniform at spread 180."""
+    """Random wire axis angles.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random source.
+    mean_deg : float
+        Mean direction in degrees, counter-clockwise from +x.
+    spread_deg : float
+        Spread in degrees: a wrapped normal with sd ``spread/2``; 180 or more is uniform.
+    size : int
+        How many angles.
+
+    Returns
+    -------
+    ndarray of float, shape (size,)
+        Angles in [0, 180) degrees.
+    """
     if spread_deg >= 180:
         return rng.uniform(0.0, 180.0, size)
     return np.mod(mean_deg + rng.normal(0.0, 0.5 * spread_deg, size), 180.0)

@@ -20,7 +20,12 @@ import numpy as np
 
 from nanomorph.errors import InvalidParameterError
 from nanomorph.synthetic.geometry import WireParams
-from nanomorph.synthetic.render import CONTRASTS, ImagingParams, SyntheticImage, synthesize
+from nanomorph.synthetic.render import (
+    CONTRASTS,
+    ImagingParams,
+    SyntheticImage,
+    synthesize,
+)
 
 MORPHOLOGIES = ("bundle", "dispersed", "network", "singular")
 # Fraction of wire pixels each preset gives at 384 × 384 (checked by the tests over many seeds).
@@ -167,6 +172,11 @@ def generate_morphology(name: str, *, shape: tuple[int, int] = (384, 384),
     SyntheticImage
         ``params["morphology"]`` holds ``name``; ``params["geometry"]``, ``["imaging"]`` and
         ``["seed"]`` rebuild the image through :func:`synthesize`.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown morphology name.
     """
     if name not in _GEOMETRIES:
         raise InvalidParameterError(f"unknown morphology {name!r}: choose one of {MORPHOLOGIES}")

@@ -174,11 +174,21 @@ def rasterize_wires(polylines: Sequence[np.ndarray], widths_px: Sequence[float],
                     shape: Sequence[int], *, periodic: bool = False) -> WireRaster:
     """Mask, projected thickness and top-surface tilt of wires (cylinders lying in the image plane).
 
-    Parameters are those of :func:`render_mask`; wires later in the list lie on top.
+    Parameters
+    ----------
+    polylines : sequence of ndarray, each shape (n, 2)
+        Wire axes as (row, col) vertices in pixels; wires later in the list lie on top.
+    widths_px : sequence of float
+        Wire diameters in pixels.
+    shape : sequence of int
+        Image shape (rows, cols).
+    periodic : bool
+        Wrap wires around the frame edges (a periodic frame).
 
     Returns
     -------
     WireRaster
+        The exact mask (pixel centres within width/2 of an axis), thickness and tilt maps.
     """
     shape = tuple(shape)
     mask = np.zeros(shape, dtype=bool)

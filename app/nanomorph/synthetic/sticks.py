@@ -45,6 +45,11 @@ def stick_network(n_sticks: int, length_px: float, box_px: float, *, seed: int) 
     -------
     ndarray, shape (n_sticks, 2, 2)
         ``segments[i, k]`` is end point k of stick i, (row, col) in pixels.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a negative count, or a length or box that is not positive.
     """
     if n_sticks < 0 or not length_px > 0 or not box_px > 0:
         raise InvalidParameterError(
@@ -174,6 +179,11 @@ def render_sticks(segments: np.ndarray, box_px: float, width_px: float, *,
     -------
     SyntheticImage
         ``wires`` are the sticks in pixel-centre coordinates (box coordinates - 0.5).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a width that is not positive.
     """
     if not width_px > 0:
         raise InvalidParameterError(f"width_px must be positive, got {width_px}")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+from nanomorph.errors import NanomorphError
 from napari.utils.notifications import show_error
+from napari_nanomorph.session import session_for
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
-
-from nanomorph.errors import NanomorphError
-from napari_nanomorph.session import session_for
-
 
 # Height a workflow dock keeps beside the image browser before its content scrolls.
 MIN_DOCK_HEIGHT_PX = 420

@@ -8,6 +8,8 @@ next / previous image shown by the filter.
 from __future__ import annotations
 
 import numpy as np
+from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
+from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
 from qtpy.QtWidgets import (
@@ -20,9 +22,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QVBoxLayout,
 )
-
-from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
-from napari_nanomorph.widgets.base import NanomorphDock
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -84,7 +83,7 @@ class BrowserWidget(NanomorphDock):
         self.list.blockSignals(True)
         self.list.clear()
         self._items: dict[int, QListWidgetItem] = {}
-        records = project.images() if project is not None else []
+        records = project.images.all() if project is not None else []
         placeholder = _placeholder_icon()
         for record in records:
             item = QListWidgetItem(placeholder, record.name)
@@ -158,7 +157,7 @@ class BrowserWidget(NanomorphDock):
             return
         image_id = item.data(ID_ROLE)
         if self.session.current is None or self.session.current.id != image_id:
-            self.session.set_current(self.session.project.image(image_id))
+            self.session.set_current(self.session.project.images.get(image_id))
         self._update_status()
 
     def _select_current(self, record) -> None:

@@ -10,7 +10,17 @@ label, N jumps to the least certain unlabelled image.
 
 from __future__ import annotations
 
+from nanomorph import defaults
+from nanomorph.errors import NanomorphError
+from nanomorph.workflows.classify import (
+    live_predictions,
+    prediction_records,
+    project_embeddings,
+    store_live_model,
+    train_and_predict,
+)
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QKeySequence, QShortcut
 from qtpy.QtWidgets import (
@@ -25,17 +35,6 @@ from qtpy.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
 )
-
-from nanomorph.classification import (
-    DEFAULT_ENCODER,
-    live_predictions,
-    prediction_records,
-    project_embeddings,
-    store_live_model,
-    train_and_predict,
-)
-from nanomorph.errors import NanomorphError
-from napari_nanomorph.widgets.base import NanomorphDock
 
 TABLE_COLUMNS = ("image", "your label", "prediction", "confidence", "margin")
 RETRAIN_DELAY_MS = 80
@@ -110,7 +109,7 @@ class ClassifyWidget(NanomorphDock):
         import warnings
 
         from nanomorph.encoders.registry import list_encoders
-        from nanomorph.ssl.runs import register_project_encoders
+        from nanomorph.workflows.pretrain import register_project_encoders
 
         if self.session.project is not None:
             with warnings.catch_warnings(record=True) as caught:
@@ -120,7 +119,7 @@ class ClassifyWidget(NanomorphDock):
                 show_warning(str(warning.message))
         self.encoder.blockSignals(True)
         self.encoder.clear()
-        self.encoder.addItems([spec.name for spec in list_encoders()] or [DEFAULT_ENCODER])
+        self.encoder.addItems([spec.name for spec in list_encoders()] or [defaults.ENCODER])
         self.encoder.setCurrentText(self.session.encoder)
         self.encoder.blockSignals(False)
 
@@ -171,11 +170,11 @@ class ClassifyWidget(NanomorphDock):
 
     # ------------------------------------------------------------------ classes
     def classes(self) -> list[str]:
-        return self.session.project.classes() if self.session.project is not None else []
+        return self.session.project.labels.classes() if self.session.project is not None else []
 
     def colors(self) -> dict[str, str]:
         project = self.session.project
-        stored = project.class_colors() if project is not None else {}
+        stored = project.labels.class_colors() if project is not None else {}
         return {c: stored.get(c) or PALETTE[i % len(PALETTE)] for i, c in enumerate(stored)}
 
     def _make_class_buttons(self) -> None:
@@ -199,7 +198,7 @@ class ClassifyWidget(NanomorphDock):
             self.set_classes([t.strip() for t in text.split(",") if t.strip()])
 
     def set_classes(self, names: list[str]) -> None:
-        if self.guarded(lambda: self.session.project.set_classes(names)):
+        if self.guarded(lambda: self.session.project.labels.set_classes(names)):
             self._make_class_buttons()
             self.refresh()
             self.schedule_retrain()
@@ -218,7 +217,7 @@ class ClassifyWidget(NanomorphDock):
         if record is None or self.session.project is None:
             show_warning("no current image: pick one in the Images dock")
             return
-        if self.guarded(lambda: self.session.project.set_label(record.id, class_name)):
+        if self.guarded(lambda: self.session.project.labels.set(record.id, class_name)):
             self.refresh()
             self.schedule_retrain()
 
@@ -227,16 +226,16 @@ class ClassifyWidget(NanomorphDock):
         if not self.predictions:
             show_info("no predictions yet: label images of at least two classes first")
             return
-        labelled = self.session.project.labels()
+        labelled = self.session.project.labels.all()
         candidates = {i: p for i, p in self.predictions.items() if i not in labelled}
         if candidates:
             image_id = min(candidates, key=lambda i: candidates[i]["margin"])
-            self.session.set_current(self.session.project.image(image_id))
+            self.session.set_current(self.session.project.images.get(image_id))
 
     # ------------------------------------------------------------------ background work
     def compute_embeddings(self) -> None:
         project = self.session.project
-        if project is None or not project.images():
+        if project is None or not project.images.all():
             return
         if self._embedding_job is not None and self._embedding_job.running:
             self._embedding_job.cancel()
@@ -252,7 +251,7 @@ class ClassifyWidget(NanomorphDock):
 
         def embed(token):
             result = yield from project_embeddings(project, encoder=encoder,
-                                                   device=project.get_setting("device"),
+                                                   device=project.settings.get("device"),
                                                    cancel=token)
             import sklearn.linear_model  # noqa: F401 - loaded here, off the GUI thread (~1-3 s)
 
@@ -273,7 +272,7 @@ class ClassifyWidget(NanomorphDock):
         project, embeddings = self.session.project, self.embeddings
         if project is None or embeddings is None:
             return
-        labels = project.labels()
+        labels = project.labels.all()
         if len(set(labels.values())) < 2:
             self.model_status.setText("no classifier yet: label images of two classes")
             return
@@ -307,9 +306,9 @@ class ClassifyWidget(NanomorphDock):
         self.table.setRowCount(0)
         if project is None:
             return
-        labels, colors = project.labels(), self.colors()
+        labels, colors = project.labels.all(), self.colors()
         badges = {}
-        for record in project.images():
+        for record in project.images.all():
             label, pred = labels.get(record.id), self.predictions.get(record.id)
             row = self.table.rowCount()
             self.table.insertRow(row)
@@ -335,7 +334,7 @@ class ClassifyWidget(NanomorphDock):
         if record is None or self.session.project is None:
             self.current_label.setText("")
             return
-        label = self.session.project.labels().get(record.id)
+        label = self.session.project.labels.all().get(record.id)
         pred = self.predictions.get(record.id)
         if label:
             text = f"<b>{record.name}</b>: labelled <b>{label}</b>"
@@ -348,7 +347,7 @@ class ClassifyWidget(NanomorphDock):
 
     def _row_clicked(self, row: int, _col: int) -> None:
         image_id = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
-        self.session.set_current(self.session.project.image(image_id))
+        self.session.set_current(self.session.project.images.get(image_id))
 
     # ------------------------------------------------------------------ files
     def save_dialog(self) -> None:
@@ -361,7 +360,7 @@ class ClassifyWidget(NanomorphDock):
         from nanomorph.fewshot.head import FewShotClassifier
 
         project = self.session.project
-        live = [m for m in project.models("classifier") if m["name"] == "live"]
+        live = [m for m in project.models.list("classifier") if m["name"] == "live"]
         if not live:
             show_warning("no classifier yet: label images of two classes first")
             return

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 from magicgui.widgets import ComboBox, Container, LineEdit, SpinBox
+from nanomorph.workflows.classify import evaluate_project, project_embeddings
 from napari.utils.notifications import show_warning
+from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLabel, QPushButton, QScrollArea, QTabWidget, QVBoxLayout
-
-from nanomorph.classification import evaluate_project, project_embeddings
-from napari_nanomorph.widgets.base import NanomorphDock
 
 # a point of the map is "clicked" within this many points (display units) of the cursor
 PICK_RADIUS = 6
@@ -30,7 +29,6 @@ class EvaluationWidget(NanomorphDock):
         super().__init__(napari_viewer)
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
-
         from nanomorph.fewshot.maps import available_map_methods
 
         self.form = Container(widgets=[
@@ -158,7 +156,7 @@ class EvaluationWidget(NanomorphDock):
         labels = result["labels"]
         predictions = self.session.predictions
         classes = result["encoder"]["classes"]
-        colors = self.session.project.class_colors()
+        colors = self.session.project.labels.class_colors()
         for c in classes:
             mine = [n for n, i in enumerate(ids) if labels.get(i) == c]
             guessed = [n for n, i in enumerate(ids) if i not in labels
@@ -181,8 +179,8 @@ class EvaluationWidget(NanomorphDock):
             if not scored:
                 continue
             best, worst = scored[0], scored[-1]
-            lines.append(f"<b>{c}</b>: best anchor {project.image(best[0]).name} "
-                         f"({best[1]:.0%}), worst {project.image(worst[0]).name} "
+            lines.append(f"<b>{c}</b>: best anchor {project.images.get(best[0]).name} "
+                         f"({best[1]:.0%}), worst {project.images.get(worst[0]).name} "
                          f"({worst[1]:.0%})")
         self.anchors.setText("One-shot anchors (accuracy with that single reference):<br>"
                              + "<br>".join(lines))
@@ -196,5 +194,5 @@ class EvaluationWidget(NanomorphDock):
         distance = np.hypot(*(display - (event.x, event.y)).T)
         nearest = int(np.argmin(distance))
         if distance[nearest] <= PICK_RADIUS * self.figures["map"].dpi / 72:
-            self.session.set_current(self.session.project.image(ids[nearest]))
+            self.session.set_current(self.session.project.images.get(ids[nearest]))
 

@@ -5,16 +5,15 @@ export mask files."""
 from __future__ import annotations
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
-from napari.utils.notifications import show_info, show_warning
-from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
-
 from nanomorph.jobs import call_as_job
-from nanomorph.masking_jobs import AUTO_POLARITY, auto_mask_image, auto_mask_project
 from nanomorph.masks import METHOD_DEFAULTS, METHODS, RIDGE_FILTERS, MaskParams
+from nanomorph.workflows.mask import AUTO_POLARITY, auto_mask_image, auto_mask_project
+from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
 from napari_nanomorph.mask_layer import WIRE_COLOR, controller_for
 from napari_nanomorph.widgets.base import NanomorphDock
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 PREVIEW_DELAY_MS = 250
 # form fields shown only for some methods
@@ -198,7 +197,7 @@ class MaskWidget(NanomorphDock):
             return
         self.masks.save_now()
         params, polarity, replace = self.params(), self.polarity, self.replace_box.value
-        ids = [r.id for r in project.images() if r.exists]
+        ids = [r.id for r in project.images.all() if r.exists]
         errors = []
 
         def progressed(event) -> None:
@@ -223,7 +222,7 @@ class MaskWidget(NanomorphDock):
             self.import_files(files)
 
     def import_files(self, files) -> None:
-        from nanomorph.mask_transfer import import_masks, parse_value_mapping
+        from nanomorph.workflows.transfer import import_masks, parse_value_mapping
 
         project = self.session.project
         if project is None or not self.guarded(lambda: parse_value_mapping(self.mapping.value)):
@@ -248,7 +247,7 @@ class MaskWidget(NanomorphDock):
             self.export_to(folder)
 
     def export_to(self, folder: str) -> None:
-        from nanomorph.mask_transfer import export_masks
+        from nanomorph.workflows.transfer import export_masks
 
         project = self.session.project
         self.masks.save_now()
@@ -262,7 +261,7 @@ class MaskWidget(NanomorphDock):
         if record is None or project is None:
             self.status.setText("Open an image to paint its mask.")
             return
-        versions = project.mask_versions(record.id)
+        versions = project.masks.versions(record.id)
         if not versions:
             state = "no mask yet: paint with the brush (label 1 = nanowire) or accept an auto-mask"
         else:

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
+from nanomorph.jobs import call_as_job
+from nanomorph.workflows.percolation import UNITS, PercolationSettings, analyse_project
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
+from napari_nanomorph.mask_layer import controller_for
+from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QFileDialog,
@@ -18,12 +23,6 @@ from qtpy.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
 )
-
-from nanomorph.analysis import UNITS, PercolationSettings, analyse_project
-from nanomorph.jobs import call_as_job
-from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
-from napari_nanomorph.mask_layer import controller_for
-from napari_nanomorph.widgets.base import NanomorphDock
 
 NOISE, SPANNING, FIRST_OTHER, N_OTHER_COLOURS = 1, 2, 3, 12
 OVERLAY_COLOURS = {None: "transparent", 0: "transparent", NOISE: "#ff2bd6", SPANNING: "#ffd400",
@@ -142,20 +141,20 @@ class PercolationWidget(NanomorphDock):
         if self.session.project is None:
             return
         self.masks.save_now()
-        self._run([r.id for r in self.session.project.images()], overlay_for=None)
+        self._run([r.id for r in self.session.project.images.all()], overlay_for=None)
 
     def _run(self, image_ids: list[int], overlay_for: int | None) -> None:
         if not self.guarded(self.settings):
             return
         settings, project = self.settings(), self.session.project
         if not project.read_only:
-            project.set_setting("percolation_settings", settings.as_dict())  # for batch runs
+            project.settings.set("percolation_settings", settings.as_json())  # for batch runs
         failures = []
 
         def progressed(event) -> None:
             image_id, summary, error = event.payload
             if error is not None and len(image_ids) == 1:
-                show_warning(f"{project.image(image_id).name}: {error}")
+                show_warning(f"{project.images.get(image_id).name}: {error}")
             elif error is not None and error != "no mask yet":
                 failures.append(error)
 
@@ -176,13 +175,13 @@ class PercolationWidget(NanomorphDock):
 
     def _compute_overlay(self, record, settings: PercolationSettings) -> None:
         """Cluster labels of the current image at display resolution (background job)."""
-        from nanomorph.analysis import analyse_image_mask, image_databar_rows
+        from nanomorph.workflows.percolation import analyse_image_mask, image_databar_rows
 
         project = self.session.project
-        mask = project.mask(record.id)
+        mask = project.masks.read(record.id)
         if mask is None:
             return
-        native = PercolationSettings(**{**settings.as_dict(), "resize": None})
+        native = PercolationSettings(**{**settings.as_json(), "resize": None})
 
         def compute():
             _summary, result = analyse_image_mask(mask, record, native,
@@ -221,7 +220,7 @@ class PercolationWidget(NanomorphDock):
         layer = find_layer(self.viewer, "clusters")
         if layer is not None:
             self.viewer.layers.remove(layer)
-        stored = (self.session.project.analyses("percolation").get(record.id)
+        stored = (self.session.project.results.of_kind("percolation").get(record.id)
                   if record is not None and self.session.project is not None else None)
         if stored is None:
             self.verdict.setText("no result yet: press <i>Run on this image</i>")
@@ -248,8 +247,8 @@ class PercolationWidget(NanomorphDock):
         self.table.setRowCount(0)
         if project is None:
             return
-        stored = project.analyses("percolation")
-        for record in project.images():
+        stored = project.results.of_kind("percolation")
+        for record in project.images.all():
             entry = stored.get(record.id)
             row = self.table.rowCount()
             self.table.insertRow(row)
@@ -273,7 +272,7 @@ class PercolationWidget(NanomorphDock):
 
     def _row_clicked(self, row: int, _col: int) -> None:
         image_id = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
-        self.session.set_current(self.session.project.image(image_id))
+        self.session.set_current(self.session.project.images.get(image_id))
 
     def export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export percolation results", "",
@@ -282,7 +281,7 @@ class PercolationWidget(NanomorphDock):
             self.export_to(path)
 
     def export_to(self, path: str) -> None:
-        from nanomorph.analysis import export_analyses_csv
+        from nanomorph.workflows.percolation import export_analyses_csv
 
         if self.guarded(lambda: export_analyses_csv(self.session.project, path)):
             show_info(f"wrote {path}")

@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 
 from magicgui.widgets import ComboBox, Container, LineEdit, SpinBox
-from napari.utils.notifications import show_info, show_warning
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
-
 from nanomorph.errors import NanomorphError
+from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.liveplot import LivePlot
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
 # sensible first settings per device kind (the engine resolves None the same way)
 DEFAULTS = {"cpu": {"epochs": 20, "batch_size": 32, "image_size_px": 96},
@@ -87,7 +86,7 @@ class PretrainWidget(NanomorphDock):
             self.form["init"].value = "scratch"  # only Lite0 has pretrained weights here
 
     def config(self):
-        from nanomorph.ssl.train import PretrainConfig
+        from nanomorph.ssl.config import PretrainConfig
 
         v = {w.name: w.value for w in self.form}
         return PretrainConfig(method=v["method"], backbone=v["backbone"], init=v["init"],
@@ -96,16 +95,14 @@ class PretrainWidget(NanomorphDock):
 
     def start(self, resume: bool) -> None:
         """Start (or resume) the run in the job runner; the loss curve updates per step."""
-        from nanomorph.ssl.runs import check_run_name, project_run_folder
-        from nanomorph.ssl.train import pretrain
+        from nanomorph.ssl.runs import check_run_name
+        from nanomorph.workflows.pretrain import pretrain_project
 
         project = self.session.project
         if project is None or not self.guarded(self.config) \
                 or not self.guarded(lambda: check_run_name(self.form["run_name"].value)):
             return
         run_name, config = self.form["run_name"].value, self.config()
-        folder = project_run_folder(project, run_name)
-        images = [r.path for r in project.images() if r.exists]
         threads = max(1, (os.cpu_count() or 2) - 1)  # a core stays with the GUI
         self.losses = [] if not resume else self.losses
 
@@ -131,11 +128,9 @@ class PretrainWidget(NanomorphDock):
                                 "to continue")
 
         self.session.jobs.start(
-            lambda token: pretrain(None if resume else images, folder,
-                                   None if resume else config, run_name=run_name,
-                                   project=project, resume=resume,
-                                   device=project.get_setting("device"), threads=threads,
-                                   cancel=token),
+            lambda token: pretrain_project(project, run_name, None if resume else config,
+                                           resume=resume, device=project.settings.get("device"),
+                                           threads=threads, cancel=token),
             name=f"Pretrain {run_name}", on_progress=progressed, on_done=done,
             on_cancelled=cancelled, notify_done=True)
 
@@ -144,7 +139,8 @@ class PretrainWidget(NanomorphDock):
 
     def use_as_encoder(self) -> None:
         """Make the finished run's encoder the one the Classify and Segment docks use."""
-        from nanomorph.ssl.runs import encoder_name, register_project_encoders
+        from nanomorph.ssl.runs import encoder_name
+        from nanomorph.workflows.pretrain import register_project_encoders
 
         project = self.session.project
         name = self.finished_encoder or encoder_name(self.form["run_name"].value)

@@ -3,7 +3,11 @@ choose the compute device."""
 
 from __future__ import annotations
 
+from nanomorph.io.calibration import Calibration
+from nanomorph.project import Project
 from napari.utils.notifications import show_error, show_info
+from napari_nanomorph.launcher import add_files, open_path
+from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -16,11 +20,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QSizePolicy,
 )
-
-from nanomorph.io.calibration import Calibration
-from nanomorph.project import Project
-from napari_nanomorph.launcher import add_files, open_path
-from napari_nanomorph.widgets.base import NanomorphDock
 
 UNITS = ("nm", "µm", "mm")
 
@@ -113,15 +112,15 @@ class ProjectWidget(NanomorphDock):
         """The batch engine (the same as ``nanomorph batch PROJECT``) in the job runner."""
         import time
 
-        from nanomorph.analysis import PercolationSettings
         from nanomorph.batch.config import BatchConfig
         from nanomorph.batch.runner import run_batch
+        from nanomorph.workflows.percolation import PercolationSettings
 
         project = self.session.project
         if project is None:
             return
-        live = [m for m in project.models("classifier") if m["name"] == "live"]
-        settings = project.get_setting("percolation_settings") or {}
+        live = [m for m in project.models.list("classifier") if m["name"] == "live"]
+        settings = project.settings.get("percolation_settings") or {}
         config = BatchConfig(mask_source="project", skeleton=True, write_overlays=True,
                              percolation=PercolationSettings(**settings),
                              classifier=str(project.models_dir / live[0]["file"]) if live
@@ -144,7 +143,7 @@ class ProjectWidget(NanomorphDock):
             self.write_report(path, open_it=True)
 
     def write_report(self, path: str, open_it: bool = False) -> None:
-        from nanomorph.batch.report import report_job
+        from nanomorph.report.html import report_job
 
         project = self.session.project
 
@@ -170,7 +169,7 @@ class ProjectWidget(NanomorphDock):
             self.title.setText("No project open")
             self.counts.setText("")
             return
-        records = project.images()
+        records = project.images.all()
         missing = sum(not r.exists for r in records)
         mode = " (read-only)" if project.read_only else ""
         self.title.setText(f"<b>{project.name}</b>{mode}<br><small>{project.folder}</small>")
@@ -223,10 +222,10 @@ class ProjectWidget(NanomorphDock):
 
         def done(count: int) -> None:
             show_info(f"relinked {count} image{'s' * (count != 1)}; "
-                      f"{len(project.missing_images())} still missing")
+                      f"{len(project.images.missing())} still missing")
             self.session.images_changed.emit()
 
-        self.session.jobs.start(lambda token: project.relink(folder, cancel=token),
+        self.session.jobs.start(lambda token: project.images.relink(folder, cancel=token),
                                 name="Relink images", on_done=done)
 
     def _entered_calibration(self) -> Calibration:
@@ -238,17 +237,17 @@ class ProjectWidget(NanomorphDock):
         if record is None:
             show_error("no current image: pick one in the Images dock first")
             return
-        self.guarded(lambda: self.session.project.set_image_calibration(
+        self.guarded(lambda: self.session.project.images.set_calibration(
             record.id, self._entered_calibration()))
         self._calibration_changed()
 
     def apply_to_project(self) -> None:
-        self.guarded(lambda: self.session.project.set_project_calibration(
+        self.guarded(lambda: self.session.project.images.set_project_calibration(
             self._entered_calibration()))
         self._calibration_changed()
 
     def reset_calibration(self) -> None:
-        self.guarded(self.session.project.reset_calibrations)
+        self.guarded(self.session.project.images.reset_calibrations)
         self._calibration_changed()
 
     def _calibration_changed(self) -> None:

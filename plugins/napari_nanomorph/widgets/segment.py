@@ -8,7 +8,20 @@ import os
 
 import numpy as np
 from magicgui.widgets import CheckBox, Container, FloatSpinBox, SpinBox
+from nanomorph.jobs import call_as_job
+from nanomorph.workflows.segment import (
+    WIRE_LABEL,
+    accept_prediction,
+    compare_with_truth,
+    predict_project,
+    stored_prediction,
+    train_project_segmenter,
+)
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
+from napari_nanomorph.mask_layer import controller_for
+from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.liveplot import LivePlot
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
@@ -21,20 +34,6 @@ from qtpy.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
 )
-
-from nanomorph.jobs import call_as_job
-from nanomorph.segmentation_jobs import (
-    WIRE_LABEL,
-    accept_prediction,
-    compare_with_truth,
-    predict_project,
-    stored_prediction,
-    train_project_segmenter,
-)
-from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
-from napari_nanomorph.mask_layer import controller_for
-from napari_nanomorph.widgets.base import NanomorphDock
-from napari_nanomorph.widgets.liveplot import LivePlot
 
 FALSE_POSITIVE, FALSE_NEGATIVE = 1, 2
 DIFFERENCE_COLOURS = {None: "transparent", 0: "transparent", FALSE_POSITIVE: "#ff3b30",
@@ -155,8 +154,8 @@ class SegmentWidget(NanomorphDock):
         self.training_list.clear()
         if project is None:
             return
-        for record in project.images():
-            if project.latest_mask_version(record.id) is None:
+        for record in project.images.all():
+            if project.masks.latest_version(record.id) is None:
                 continue
             item = QListWidgetItem(record.name)
             item.setData(Qt.ItemDataRole.UserRole, record.id)
@@ -175,7 +174,7 @@ class SegmentWidget(NanomorphDock):
         self.model_box.blockSignals(True)
         self.model_box.clear()
         if project is not None:
-            for model in reversed(project.models("segmenter")):
+            for model in reversed(project.models.list("segmenter")):
                 self.model_box.addItem(model["name"], model["file"])
         self.model_box.blockSignals(False)
         if self.model_box.count() and self.model_file is None:
@@ -208,7 +207,7 @@ class SegmentWidget(NanomorphDock):
         return TrainConfig(encoder=self.session.encoder, epochs=v["epochs"],
                            patch_px=v["patch_px"], unfreeze_stages=v["unfreeze_stages"],
                            seed=v["seed"], threads=threads,
-                           device=self.session.project.get_setting("device"),
+                           device=self.session.project.settings.get("device"),
                            time_limit_s=v["time_limit_min"] * 60 or None)
 
     def train(self) -> None:
@@ -256,7 +255,7 @@ class SegmentWidget(NanomorphDock):
 
     def predict_all(self) -> None:
         if self.session.project is not None:
-            self._predict([r.id for r in self.session.project.images() if r.exists])
+            self._predict([r.id for r in self.session.project.images.all() if r.exists])
 
     def _predict(self, image_ids: list[int]) -> None:
         if self.segmenter is None:
@@ -270,7 +269,7 @@ class SegmentWidget(NanomorphDock):
                 return  # progress inside one image
             image_id, labels, probability, error = event.payload
             if error is not None:
-                show_warning(f"{project.image(image_id).name}: {error}")
+                show_warning(f"{project.images.get(image_id).name}: {error}")
                 return
             self.predictions[image_id] = labels
             probabilities[image_id] = probability
@@ -342,7 +341,7 @@ class SegmentWidget(NanomorphDock):
             self._set_layer("probability", probability, "image", placement, opacity=0.6,
                             colormap="magma", contrast_limits=(0, 255),
                             name="nanowire probability", blending="additive", visible=False)
-        truth = self.session.project.mask(record.id)
+        truth = self.session.project.masks.read(record.id)
         if truth is not None and truth.shape == labels.shape:
             diff = difference_labels(labels == WIRE_LABEL, truth == WIRE_LABEL)
             layer = self._set_layer("difference", diff, "labels", placement, opacity=0.8,
@@ -380,5 +379,5 @@ class SegmentWidget(NanomorphDock):
         if self.guarded(lambda: accept_prediction(self.session.project, record.id, labels,
                                                   self.model_file)):
             show_info(f"{record.name}: the prediction is now its mask")
-            self.masks.show(self.session.project.mask(record.id), record)
-            self.masks.saved.emit(record.id, self.session.project.latest_mask_version(record.id))
+            self.masks.show(self.session.project.masks.read(record.id), record)
+            self.masks.saved.emit(record.id, self.session.project.masks.latest_version(record.id))

@@ -1,0 +1,319 @@
+"""Label-as-you-go classification of a project's images (the Classify dock's engine).
+
+1. :func:`project_embeddings` embeds every image once (cached in the project by content hash,
+   encoder and preprocessing), a job with progress and cancel.
+2. :func:`train_and_predict` fits the few-shot linear head on the labelled images and predicts
+   every other one — on cached embeddings this takes milliseconds, so it reruns after each label.
+3. :func:`store_live_model` keeps the latest classifier in ``models/`` and its predictions in the
+   project, where the image browser and the table read them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nanomorph import defaults
+from nanomorph.errors import NanomorphError
+from nanomorph.jobs import CancelToken, Job
+
+if TYPE_CHECKING:
+    from nanomorph.fewshot.head import FewShotClassifier
+    from nanomorph.project import Project
+
+LIVE_MODEL = ("classifier", "live")
+
+
+@dataclass
+class ProjectEmbeddings:
+    """Embeddings of a project's images.
+
+    Attributes
+    ----------
+    encoder : str
+        The encoder's registry name or path.
+    ids : list of int
+        Image ids, one per row of ``matrix``.
+    matrix : ndarray, shape (n_images, embedding_dim)
+        One embedding per image.
+    failed : list of (str, str)
+        (path, reason) of images that could not be embedded.
+    """
+
+    encoder: str
+    ids: list[int]
+    matrix: np.ndarray
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def rows(self, image_ids) -> np.ndarray:
+        """The embeddings of some images.
+
+        Parameters
+        ----------
+        image_ids : iterable of int
+            Ids in ``ids``.
+
+        Returns
+        -------
+        ndarray, shape (len(image_ids), embedding_dim)
+            In the order asked.
+        """
+        index = {image_id: i for i, image_id in enumerate(self.ids)}
+        return self.matrix[[index[i] for i in image_ids]]
+
+
+def project_embeddings(project: "Project", *, encoder: str = defaults.ENCODER,
+                       device: str | None = None,
+                       cancel: CancelToken | None = None) -> Job[ProjectEmbeddings]:
+    """Embed every image of the project whose file exists (a job; cached in the project).
+
+    Parameters
+    ----------
+    project : Project
+        The open project (its ``cache/`` holds the embeddings).
+    encoder : str
+        Registry name or saved-encoder path.
+    device : str, optional
+        ``auto``/``cpu``/``cuda``/``mps``.
+    cancel : CancelToken, optional
+        Checked between batches.
+
+    Yields
+    ------
+    Progress
+        Per batch of images.
+
+    Returns
+    -------
+    ProjectEmbeddings
+        One row per readable image.
+    """
+    from nanomorph.embedding import EmbeddingCache, embed_images
+
+    records = [r for r in project.images.all() if r.exists]
+    by_hash = {r.sha256: r.id for r in records}
+    with EmbeddingCache.for_project(project) as cache:
+        result = yield from embed_images([(r.path, r.sha256) for r in records], encoder=encoder,
+                                         device=device, cache=cache, cancel=cancel)
+    return ProjectEmbeddings(encoder, [by_hash[s] for s in result.sha256s], result.embeddings,
+                             result.failed)
+
+
+@dataclass
+class LivePredictions:
+    """A trained head and its predictions for the unlabelled images.
+
+    Attributes
+    ----------
+    classifier : FewShotClassifier
+        The head, fitted on the labelled images.
+    results : dict
+        Image id → ``{"label", "confidence", "margin", "probabilities"}``.
+    n_labels : int
+        Labelled images it learnt from.
+    seconds : float
+        Time to fit and predict.
+    """
+
+    classifier: "FewShotClassifier"
+    results: dict[int, dict]  # image id → {"label", "confidence", "margin", "probabilities"}
+    n_labels: int
+    seconds: float
+
+
+def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
+                      encoder_meta: dict | None = None) -> LivePredictions:
+    """Fit the few-shot head on the labelled embedded images and predict all the others.
+
+    Parameters
+    ----------
+    embeddings : ProjectEmbeddings
+        From :func:`project_embeddings`.
+    labels : dict
+        Image id → class name.
+    encoder_meta : dict, optional
+        The encoder's identity, stored with the classifier (:func:`encoder_metadata`).
+
+    Returns
+    -------
+    LivePredictions
+        The head and its predictions for every unlabelled embedded image.
+
+    Raises
+    ------
+    NanomorphError
+        When fewer than two classes have labelled images with embeddings.
+    """
+    from nanomorph.fewshot.head import FewShotClassifier
+
+    started = time.perf_counter()
+    known = set(embeddings.ids)
+    train_ids = [i for i in labels if i in known]
+    if len({labels[i] for i in train_ids}) < 2:
+        raise NanomorphError("label images of at least two classes to train the classifier")
+    classifier = FewShotClassifier(encoder=encoder_meta).fit(
+        embeddings.rows(train_ids), [labels[i] for i in train_ids])
+    predict_ids = [i for i in embeddings.ids if i not in labels]
+    results = prediction_records(classifier, predict_ids, embeddings.rows(predict_ids))
+    return LivePredictions(classifier, results, len(train_ids), time.perf_counter() - started)
+
+
+def prediction_records(classifier: "FewShotClassifier", image_ids: list[int],
+                       matrix: np.ndarray) -> dict[int, dict]:
+    """Predictions as the project stores them.
+
+    Parameters
+    ----------
+    classifier : FewShotClassifier
+        A fitted head.
+    image_ids : list of int
+        One per row of ``matrix``.
+    matrix : ndarray, shape (n, embedding_dim)
+        Embeddings.
+
+    Returns
+    -------
+    dict
+        Image id → ``{"label", "confidence", "margin" (best − second probability),
+        "probabilities" {class: p}}``.
+    """
+    if not image_ids:
+        return {}
+    proba = classifier.predict_proba(matrix)
+    ranked = np.sort(proba, axis=1)
+    margins = ranked[:, -1] - (ranked[:, -2] if proba.shape[1] > 1 else 0.0)
+    return {image_id: {"label": classifier.classes_[int(row.argmax())],
+                       "confidence": float(row.max()), "margin": float(margin),
+                       "probabilities": {c: float(p) for c, p in zip(classifier.classes_, row)}}
+            for image_id, row, margin in zip(image_ids, proba, margins)}
+
+
+def store_live_model(project: "Project", live: LivePredictions) -> int:
+    """Save the live classifier to ``models/classifier-live.npz`` and its predictions.
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    live : LivePredictions
+        From :func:`train_and_predict`.
+
+    Returns
+    -------
+    int
+        The model's id.
+    """
+    kind, name = LIVE_MODEL
+    file = f"{kind}-{name}.npz"
+    live.classifier.save(project.models_dir / file)
+    model_id = project.models.register(kind, name, file, {
+        "encoder": live.classifier.encoder, "classes": live.classifier.classes_,
+        "n_labels": live.n_labels})
+    project.models.save_predictions(model_id, live.results)
+    return model_id
+
+
+def live_predictions(project: "Project") -> dict[int, dict]:
+    """The stored predictions of the project's live classifier.
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+
+    Returns
+    -------
+    dict
+        Image id → prediction record; empty before the first classifier.
+    """
+    kind, name = LIVE_MODEL
+    for model in project.models.list(kind):
+        if model["name"] == name:
+            return project.models.predictions(model["id"])
+    return {}
+
+
+def evaluate_project(project: "Project", embeddings: ProjectEmbeddings, *,
+                     ks=defaults.EVALUATE_KS, repeats: int = defaults.EVALUATE_REPEATS,
+                     seed: int = defaults.SEED,
+                     map_method: str = "pca",
+                     cancel: CancelToken | None = None) -> Job[dict]:
+    """The evaluation panel's numbers for the project's labelled images (a job).
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    embeddings : ProjectEmbeddings
+        From :func:`project_embeddings`.
+    ks : sequence of int
+        Labelled images per class to evaluate.
+    repeats : int
+        Random splits per K.
+    seed : int
+        Seed of the splits (the same seed gives the same splits for every encoder).
+    map_method : str
+        ``pca``, ``tsne`` or ``umap`` for the embedding map.
+    cancel : CancelToken, optional
+        Checked between steps.
+
+    Yields
+    ------
+    Progress
+        Per step.
+
+    Returns
+    -------
+    dict
+        ``encoder``: the label-efficiency protocol on the embeddings (K labels per class, same
+        seeds); ``control``: the same protocol on the pixel-density control (wire fraction of
+        the project's mask, or of an Otsu auto-mask); ``anchors``: one-shot anchor scores per
+        class as (image id, accuracy mean) lists, best first; ``map``: 2-D coordinates of every
+        embedded image (``ids``, ``xy``); ``labels``: image id → class; ``warnings``.
+
+    Raises
+    ------
+    NanomorphError
+        When fewer than two classes have labelled images.
+    """
+    import warnings
+
+    from nanomorph.fewshot.anchors import anchor_table
+    from nanomorph.fewshot.control import control_classifier, control_features
+    from nanomorph.fewshot.evaluate import evaluate_label_efficiency
+    from nanomorph.fewshot.maps import embedding_map
+    from nanomorph.jobs import Progress, check_cancel
+
+    labels = {i: c for i, c in project.labels.all().items() if i in set(embeddings.ids)}
+    labelled = sorted(labels)
+    if len(set(labels.values())) < 2:
+        raise NanomorphError("label images of at least two classes to evaluate")
+    masks = [project.masks.read(i) if project.masks.latest_version(i) else None for i in labelled]
+    control = yield from control_features([project.images.get(i).path for i in labelled],
+                                          masks=masks, cancel=cancel)
+    check_cancel(cancel)
+    # both methods see the same images, hence identical splits
+    ids = [labelled[i] for i in control.indices]
+    y = [labels[i] for i in ids]
+    yield Progress(0, 3, "evaluating the classifier")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encoder_eval = evaluate_label_efficiency(embeddings.rows(ids), y, ks=ks,
+                                                 repeats=repeats, seed=seed)
+        control_eval = evaluate_label_efficiency(control.density, y, ks=ks, repeats=repeats,
+                                                 seed=seed, classifier_factory=control_classifier,
+                                                 check_duplicates=False)
+    failed = [f"{project.images.get(labelled[i]).name}: {reason} (left out of the evaluation)"
+              for i, reason in control.failed]
+    yield Progress(1, 3, "scoring one-shot anchors")
+    anchors = anchor_table(embeddings.rows(ids), y, repeats=max(5, repeats // 2), seed=seed)
+    yield Progress(2, 3, "drawing the embedding map")
+    xy = embedding_map(embeddings.matrix, map_method, seed=seed)
+    return {"encoder": encoder_eval, "control": control_eval,
+            "anchors": {c: [(ids[s.index], s.accuracy_mean) for s in scores]
+                        for c, scores in anchors.items()},
+            "map": {"ids": list(embeddings.ids), "xy": xy.tolist(), "method": map_method},
+            "labels": labels, "warnings": failed + sorted({str(w.message) for w in caught})}

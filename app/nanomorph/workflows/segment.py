@@ -1,0 +1,277 @@
+"""Few-shot segmentation inside a project (the Segment dock's engine).
+
+- :func:`train_project_segmenter` trains on chosen images and their stored masks (label 1 =
+  nanowire, 2… = further classes such as a droplet), saves the best model to
+  ``models/segmenter-<time>.pt``, registers it and records the run.
+- :func:`predict_project` segments images and keeps each prediction as a lossless label file
+  in ``cache/segmentation/<model>/`` (recomputable, so the cache is the right place); *Accept as
+  mask* stores one as a new mask version (``predicted:<model>``).
+- :func:`compare_with_truth` scores predictions against stored masks beside the best classical
+  auto-mask (the method with the best mean Dice over the same images), so a user sees what the
+  learning buys.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nanomorph.errors import JobCancelled, NanomorphError
+from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
+
+if TYPE_CHECKING:
+    from nanomorph.project import ImageRecord, Project
+    from nanomorph.segment import Segmenter, TrainConfig
+
+WIRE_LABEL = 1
+
+
+def _read(record: "ImageRecord"):
+    """The image (its first page for a stack) as a MicroscopeImage."""
+    from nanomorph.io import read_image
+
+    return read_image(record.path, page=0 if len(record.shape) == 3 else None)
+
+
+def train_project_segmenter(project: "Project", image_ids: list[int], config: "TrainConfig",
+                            *, cancel: CancelToken | None = None) -> Job[tuple]:
+    """Train a segmenter on some images' latest masks and keep it in the project (a job).
+
+    Parameters
+    ----------
+    project : Project
+        The open project: the model is saved to ``models/`` and registered, the run recorded.
+    image_ids : list of int
+        The training images; each must have a mask.
+    config : TrainConfig
+        Training settings.
+    cancel : CancelToken, optional
+        A cancel keeps the best epoch so far.
+
+    Yields
+    ------
+    Progress
+        As :func:`nanomorph.segment.train_segmenter` (epoch payloads for live plots).
+
+    Returns
+    -------
+    (Segmenter, str)
+        The best model and its file name in ``models/``.
+
+    Raises
+    ------
+    NanomorphError
+        When an image has no mask, or training fails.
+    """
+    from nanomorph.masks import databar_rows_of
+    from nanomorph.segment import prepare_pairs, save_segmenter, train_segmenter
+
+    records = [project.images.get(i) for i in image_ids]
+    masks = [project.masks.read(r.id) for r in records]
+    missing = [r.name for r, m in zip(records, masks) if m is None]
+    if missing:
+        raise NanomorphError(f"these images have no mask to learn from: {', '.join(missing)}")
+    images = [_read(r) for r in records]
+    pairs, classes = prepare_pairs([i.data for i in images], masks,
+                                   names=[r.name for r in records],
+                                   databar_rows=[databar_rows_of(i) for i in images],
+                                   nanowire_value=WIRE_LABEL)
+    run = project.runs.start("segment-train", {"images": image_ids, "config": repr(config)})
+    try:
+        segmenter = yield from train_segmenter(pairs, classes, config, cancel=cancel)
+    except JobCancelled:
+        project.runs.finish(run, "cancelled", None)
+        raise
+    except NanomorphError as exc:
+        project.runs.finish(run, "failed", {"error": exc.reason})
+        raise
+    name = f"segmenter-{time.strftime('%Y%m%d-%H%M%S')}"
+    save_segmenter(segmenter, project.models_dir / f"{name}.pt")
+    project.models.register("segmenter", name, f"{name}.pt",
+                           {"images": image_ids, "classes": list(classes.names),
+                            "encoder": segmenter.encoder_name,
+                            "best_epoch": segmenter.best_epoch,
+                            "stop_reason": segmenter.stop_reason})
+    project.runs.finish(run, "done", {"model": f"{name}.pt", "history": segmenter.history,
+                                     "stop_reason": segmenter.stop_reason})
+    return segmenter, f"{name}.pt"
+
+
+def prediction_path(project: "Project", model_file: str, record: "ImageRecord") -> Path:
+    """Where the project keeps a model's prediction for an image.
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    model_file : str
+        The model's file name in ``models/``.
+    record : ImageRecord
+        The image.
+
+    Returns
+    -------
+    Path
+        ``cache/segmentation/<model>/<sha256>.tif`` (a label TIFF).
+    """
+    return project.cache_dir / "segmentation" / Path(model_file).stem / f"{record.sha256}.tif"
+
+
+def predict_project(project: "Project", image_ids: list[int], segmenter: "Segmenter",
+                    model_file: str, *, cancel: CancelToken | None = None) -> Job[dict]:
+    """Segment images and keep each prediction (a job).
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    image_ids : list of int
+        The images.
+    segmenter : Segmenter
+        The model.
+    model_file : str
+        Its file name in ``models/`` (names the cache folder).
+    cancel : CancelToken, optional
+        Checked between tiles.
+
+    Yields
+    ------
+    Progress
+        One per image, payload ``(image_id, labels, nanowire probability or None, error or
+        None)``.
+
+    Returns
+    -------
+    dict
+        Image id → labels, for the images done.
+    """
+    from nanomorph.io.label_tiff import write_label_tiff
+    from nanomorph.masks import databar_rows_of
+    from nanomorph.segment import predict_job
+
+    done = {}
+    for i, image_id in enumerate(image_ids):
+        check_cancel(cancel)
+        record = project.images.get(image_id)
+        labels = probability = error = None
+        try:
+            image = _read(record)
+            prediction = yield from predict_job(segmenter, image.data,
+                                                databar_rows=databar_rows_of(image),
+                                                cancel=cancel)
+        except NanomorphError as e:
+            error = e.reason
+        else:
+            labels = prediction.labels
+            if prediction.probabilities is not None:
+                probability = prediction.probabilities[segmenter.classes.nanowire - 1]
+            path = prediction_path(project, model_file, record)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_label_tiff(path, labels)
+            done[image_id] = labels
+        yield Progress(i + 1, len(image_ids), f"segmented {record.name}",
+                       payload=(image_id, labels, probability, error))
+    return done
+
+
+def stored_prediction(project: "Project", model_file: str, record: "ImageRecord"):
+    """The kept prediction of a model for an image.
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    model_file : str
+        The model's file name in ``models/``.
+    record : ImageRecord
+        The image.
+
+    Returns
+    -------
+    ndarray or None
+        The labels, or None when there is none.
+    """
+    from nanomorph.io.label_tiff import read_label_tiff
+
+    path = prediction_path(project, model_file, record)
+    return read_label_tiff(path) if path.is_file() else None
+
+
+def accept_prediction(project: "Project", image_id: int, labels: np.ndarray,
+                      model_file: str) -> int:
+    """Store a prediction as the image's new mask version.
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    image_id : int
+        The image.
+    labels : ndarray, 2-D
+        The predicted labels.
+    model_file : str
+        The model's file name (recorded as the mask's source ``predicted:<model>``).
+
+    Returns
+    -------
+    int
+        The new mask version.
+    """
+    return project.masks.save(image_id, labels.astype(np.uint8),
+                             source=f"predicted:{Path(model_file).stem}")
+
+
+def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *,
+                       cancel: CancelToken | None = None) -> Job[dict]:
+    """Dice and IoU of the nanowire class for every predicted image that has a stored mask,
+    beside the best classical auto-mask on the same images (a job).
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    predictions : dict
+        Image id → predicted labels.
+    cancel : CancelToken, optional
+        Checked before each image.
+
+    Yields
+    ------
+    Progress
+        One per scored image.
+
+    Returns
+    -------
+    dict
+        ``rows``: [{image_id, image, dice, iou, classical_dice, classical_iou}],
+        ``classical_method``: the method with the best mean Dice, ``means``.
+    """
+    from nanomorph.masks import METHOD_DEFAULTS, auto_mask_image
+    from nanomorph.masks.overlap import dice, iou
+
+    scored = [(i, labels) for i, labels in predictions.items()
+              if project.masks.latest_version(i) is not None]
+    classical: dict[str, list[tuple[float, float]]] = {m: [] for m in METHOD_DEFAULTS}
+    rows = []
+    for n, (image_id, labels) in enumerate(scored):
+        check_cancel(cancel)
+        record = project.images.get(image_id)
+        truth = project.masks.read(image_id) == WIRE_LABEL
+        predicted = labels == WIRE_LABEL
+        rows.append({"image_id": image_id, "image": record.name,
+                     "dice": dice(predicted, truth), "iou": iou(predicted, truth)})
+        for method, params in METHOD_DEFAULTS.items():
+            guess = auto_mask_image(record.path, params) > 0
+            classical[method].append((dice(guess, truth), iou(guess, truth)))
+        yield Progress(n + 1, len(scored), f"scored {record.name}")
+    if not rows:
+        return {"rows": [], "classical_method": None, "means": {}}
+    best = max(classical, key=lambda m: np.mean([d for d, _ in classical[m]]))
+    for row, (d, j) in zip(rows, classical[best]):
+        row["classical_dice"], row["classical_iou"] = d, j
+    means = {k: float(np.mean([r[k] for r in rows]))
+             for k in ("dice", "iou", "classical_dice", "classical_iou")}
+    return {"rows": rows, "classical_method": best, "means": means}

@@ -1,0 +1,72 @@
+"""The classify workflow: embed a project once, train the live head, predict, store, evaluate."""
+
+from __future__ import annotations
+
+import pytest
+
+from nanomorph.errors import NanomorphError
+from nanomorph.jobs import run_job
+from nanomorph.workflows.classify import (
+    evaluate_project,
+    live_predictions,
+    project_embeddings,
+    store_live_model,
+    train_and_predict,
+)
+
+pytestmark = pytest.mark.slow  # embeds the 24 sample images (a few seconds on a CPU)
+
+
+@pytest.fixture
+def embedded(project):
+    return project, run_job(project_embeddings(project, device="cpu"))
+
+
+def test_every_image_is_embedded_once_and_cached(embedded):
+    project, embeddings = embedded
+    assert sorted(embeddings.ids) == sorted(r.id for r in project.images.all())
+    assert embeddings.matrix.shape == (24, 1280) and not embeddings.failed
+    again = run_job(project_embeddings(project, device="cpu"))
+    assert (again.matrix == embeddings.matrix).all()
+
+
+def test_two_labels_per_class_sort_the_other_images(embedded):
+    project, embeddings = embedded
+    labels = project.labels.all()
+    live = train_and_predict(embeddings, labels)
+    truth = {r.id: r.name.split("_")[0] for r in project.images.all()}
+    assert set(live.results) == set(embeddings.ids) - set(labels)
+    correct = sum(p["label"] == truth[i] for i, p in live.results.items())
+    assert correct / len(live.results) >= 0.8
+    for p in live.results.values():
+        assert abs(sum(p["probabilities"].values()) - 1) < 1e-6
+        assert 0 <= p["margin"] <= p["confidence"] <= 1
+
+
+def test_the_live_model_and_its_predictions_are_kept_in_the_project(embedded):
+    project, embeddings = embedded
+    live = train_and_predict(embeddings, project.labels.all())
+    model_id = store_live_model(project, live)
+    assert (project.models_dir / "classifier-live.npz").is_file()
+    assert live_predictions(project) == project.models.predictions(model_id)
+    assert set(live_predictions(project)) == set(live.results)
+
+
+def test_one_labelled_class_is_not_enough(embedded):
+    project, embeddings = embedded
+    only = {i: c for i, c in project.labels.all().items() if c == "network"}
+    with pytest.raises(NanomorphError, match="two classes"):
+        train_and_predict(embeddings, only)
+
+
+def test_evaluation_gives_the_protocol_the_control_and_the_map(embedded):
+    project, embeddings = embedded
+    for record in project.images.all():  # label every image by its true class
+        project.labels.set(record.id, record.name.split("_")[0])
+    result = run_job(evaluate_project(project, embeddings, ks=(1, 2), repeats=3))
+    assert [r["k"] for r in result["encoder"]["results"]] == [1, 2]
+    assert [r["k"] for r in result["control"]["results"]] == [1, 2]
+    assert result["encoder"]["results"][1]["accuracy_mean"] > \
+        result["control"]["results"][1]["accuracy_mean"]
+    assert len(result["map"]["xy"]) == 24 and set(result["anchors"]) == set(
+        project.labels.classes())

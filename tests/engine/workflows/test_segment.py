@@ -1,0 +1,67 @@
+"""The segment workflow: train on a project's masks, keep the model, predict, accept, score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nanomorph.errors import NanomorphError
+from nanomorph.jobs import run_job
+from nanomorph.segment import TrainConfig
+from nanomorph.workflows.segment import (
+    accept_prediction,
+    compare_with_truth,
+    predict_project,
+    stored_prediction,
+    train_project_segmenter,
+)
+from tests.engine.workflows.conftest import ids_by_name
+
+pytestmark = pytest.mark.slow  # trains a decoder for two short epochs (10-30 s on a CPU)
+
+TINY = TrainConfig(epochs=2, steps_per_epoch=3, patch_px=96, batch_size=2, tile_px=256,
+                   overlap_px=32, device="cpu", seed=0)
+
+
+@pytest.fixture
+def trained(project):
+    ids = ids_by_name(project)
+    train = [ids["network_01.tif"], ids["bundle_01.tif"]]
+    segmenter, model_file = run_job(train_project_segmenter(project, train, TINY))
+    return project, ids, train, segmenter, model_file
+
+
+def test_training_keeps_the_model_and_records_the_run(trained):
+    project, _, train, segmenter, model_file = trained
+    assert (project.models_dir / model_file).is_file()
+    model = project.models.list("segmenter")[-1]
+    assert model["file"] == model_file and model["config"]["images"] == train
+    run = project.runs.list("segment-train")[-1]
+    assert run["status"] == "done" and run["result"]["model"] == model_file
+    assert len(run["result"]["history"]) == len(segmenter.history) >= 1
+
+
+def test_predictions_are_kept_accepted_as_masks_and_scored(trained):
+    project, ids, _, segmenter, model_file = trained
+    image = ids["network_05.tif"]
+    events = []
+    done = run_job(predict_project(project, [image], segmenter, model_file), events.append)
+    labels = done[image]
+    record = project.images.get(image)
+    assert labels.shape == record.shape[-2:]
+    np.testing.assert_array_equal(stored_prediction(project, model_file, record), labels)
+    scores = run_job(compare_with_truth(project, done))
+    assert scores["rows"][0]["image_id"] == image and 0 <= scores["rows"][0]["dice"] <= 1
+    assert scores["classical_method"] in ("otsu", "li", "triangle", "local", "ridge")
+    before = project.masks.latest_version(image)
+    assert accept_prediction(project, image, labels, model_file) == before + 1
+    assert project.masks.versions(image)[-1]["source"] == f"predicted:{model_file[:-3]}"
+
+
+def test_images_without_a_mask_are_refused_before_training(project, tmp_path):
+    from tests.engine.project.conftest import write_tif
+
+    new = project.images.add_one(write_tif(tmp_path / "unmasked.tif"))
+    with pytest.raises(NanomorphError, match="no mask"):
+        run_job(train_project_segmenter(project, [new.id], TINY))
+    assert project.runs.list("segment-train") == []

@@ -24,7 +24,10 @@ $(STAMP): pyproject.toml
 # The project itself, installed as a user would get it (a wheel, not an editable checkout), so
 # every test also proves the install path: resources and the napari manifest come from site-packages.
 install: $(STAMP)
-	@$(PIP) install -q --no-deps --no-build-isolation --force-reinstall . >/dev/null
+	@$(PIP) uninstall -q -y napari-nanomorph >/dev/null 2>&1 || true
+	@site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+		rm -rf "$$site/nanomorph" "$$site/napari_nanomorph" "$$site/nanomorph_resources" build
+	@$(PIP) install -q --no-deps --no-build-isolation . >/dev/null
 	@rm -rf build
 
 # Editable install for development (make test/run switch back to the wheel install).

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import os
 
-from nanomorph.device import DEVICE_CHOICES, describe_device, requested_device, select_device
+from nanomorph.device import (
+    DEVICE_CHOICES,
+    describe_device,
+    requested_device,
+    select_device,
+)
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
 from qtpy.QtWidgets import QMenu, QToolButton
+
+from napari_nanomorph.signals import listen
 
 
 def configure_torch_threads_for_gui() -> int:
@@ -45,7 +52,7 @@ class DeviceButton(QToolButton):
         for choice in DEVICE_CHOICES:
             menu.addAction(choice, lambda c=choice: self.choose(c))
         self.setMenu(menu)
-        session.project_changed.connect(lambda _p: self.refresh())
+        listen(self, session.project_changed, lambda _p: self.refresh())
         self.refresh()
 
     @property
@@ -76,4 +83,4 @@ class DeviceButton(QToolButton):
             self.setText(f"device: {preference} (unavailable)")
 
         self.session.jobs.start(lambda _t: call_as_job(resolve_for_gui, preference),
-                                name="Detect device", on_done=done, on_error=failed)
+                                name="Detect device", on_done=done, on_error=failed, owner=self)

@@ -1,31 +1,43 @@
 """The job runner: engine jobs on worker threads, progress and cancel in the status bar.
 
 Engine jobs are generators that yield :class:`nanomorph.jobs.Progress` (see DESIGN.md, "The job
-protocol"). :meth:`JobRunner.start` runs one in a napari ``GeneratorWorker``: progress events
+protocol"). :meth:`JobRunner.start` runs one in a superqt ``GeneratorWorker``: progress events
 reach the GUI thread through the worker's ``yielded`` signal (throttled to ~20 per second, except
 events carrying a payload, which all arrive), cancel sets the job's
 :class:`~nanomorph.jobs.CancelToken` and the job stops at its next check, errors become one
 napari notification with the full traceback in the log file.
 
 Callbacks given to ``start`` run on the GUI thread; they are the only place that touches layers.
+
+:meth:`JobRunner.shutdown` cancels every job and waits (bounded) until their threads are done:
+the session calls it before it closes a project, so no job ever works on a closed project, and
+the callbacks of jobs that were running then are dropped (their results belong to a project
+that is gone).
+
+superqt's workers are used directly, not napari's ``create_worker``: napari's adds status-bar
+slots (``functools.partial`` of two-argument lambdas) to the worker's one-argument ``errored``
+signal, which PyQt calls with the arguments the slot takes and PySide6 with all of them, so on
+PySide6 every failed job raised a TypeError in the Qt event loop.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nanomorph.errors import JobCancelled, NanomorphError
-from nanomorph.jobs import CancelToken, Job, Progress
-from napari.qt.threading import create_worker
+from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from superqt.utils import create_worker
 
 log = logging.getLogger("nanomorph")
 MIN_INTERVAL_S = 0.05
+SHUTDOWN_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -38,8 +50,14 @@ class JobHandle:
     progress: Progress | None = None
     started: float = field(default_factory=time.perf_counter)
     state: str = "running"  # running, done, failed, cancelled
+    # set in the worker thread when the job's generator is done (finished, failed or cancelled)
+    stopped: threading.Event = field(default_factory=threading.Event)
+    # the callbacks are dropped (the job was running when its project closed)
+    detached: bool = False
+    cancellable: bool = True
 
     def cancel(self) -> None:
+        """Ask the job to stop at its next check."""
         self.token.cancel()
 
     @property
@@ -47,20 +65,24 @@ class JobHandle:
         return self.state == "running"
 
 
-def _throttled(factory: Callable[[CancelToken], Job], token: CancelToken):
+def _throttled(factory: Callable[[CancelToken], Job], handle: JobHandle):
     """Run the job, forwarding progress at most every MIN_INTERVAL_S (payloads always)."""
-    job = factory(token)
-    last = 0.0
-    while True:
-        try:
-            event = next(job)
-        except StopIteration as stop:
-            return stop.value
-        now = time.perf_counter()
-        if (event.payload is not None or now - last >= MIN_INTERVAL_S
-                or (event.total and event.done >= event.total)):
-            last = now
-            yield event
+    try:
+        check_cancel(handle.token)  # cancelled before a thread was free to start it
+        job = factory(handle.token)
+        last = 0.0
+        while True:
+            try:
+                event = next(job)
+            except StopIteration as stop:
+                return stop.value
+            now = time.perf_counter()
+            if (event.payload is not None or now - last >= MIN_INTERVAL_S
+                    or (event.total and event.done >= event.total)):
+                last = now
+                yield event
+    finally:
+        handle.stopped.set()
 
 
 class JobRunner(QObject):
@@ -82,6 +104,8 @@ class JobRunner(QObject):
         on_error: Callable[[BaseException], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
         notify_done: bool = False,
+        cancellable: bool = True,
+        owner=None,
     ) -> JobHandle:
         """Run ``factory(token)`` (which returns a job generator) on a worker thread.
 
@@ -97,17 +121,32 @@ class JobRunner(QObject):
             (after the notification is shown), a cancel.
         notify_done : bool
             Show an info notification when the job finishes.
+        cancellable : bool
+            False for work that must finish once asked for (saving an edit): :meth:`shutdown`
+            waits for it instead of cancelling it.
+        owner : QObject, optional
+            The widget the callbacks update: once Qt deletes it (its window closed), the
+            callbacks are dropped instead of touching a deleted object.
+
+        Returns
+        -------
+        JobHandle
+            The running job.
         """
-        handle = JobHandle(name, CancelToken())
+        handle = JobHandle(name, CancelToken(), cancellable=cancellable)
+        if owner is not None:
+            owner.destroyed.connect(lambda *_: setattr(handle, "detached", True))
 
         def progressed(event: Progress) -> None:
             handle.progress = event
             self.changed.emit()
-            if on_progress is not None:
+            if on_progress is not None and not handle.detached:
                 on_progress(event)
 
         def returned(result) -> None:
             handle.state = "done"
+            if handle.detached:
+                return
             if notify_done:
                 show_info(f"{name}: done")
             if on_done is not None:
@@ -116,12 +155,16 @@ class JobRunner(QObject):
         def errored(exc: BaseException) -> None:
             if isinstance(exc, JobCancelled):
                 handle.state = "cancelled"
+                if handle.detached:
+                    return
                 show_info(f"{name}: cancelled")
                 if on_cancelled is not None:
                     on_cancelled()
                 return
             handle.state = "failed"
             log.error("%s failed", name, exc_info=(type(exc), exc, exc.__traceback__))
+            if handle.detached:
+                return
             if isinstance(exc, NanomorphError):
                 show_error(f"{name}: {exc}")
             else:
@@ -135,7 +178,7 @@ class JobRunner(QObject):
             self.changed.emit()
 
         handle.worker = create_worker(
-            _throttled, factory, handle.token, _start_thread=False,
+            _throttled, factory, handle, _start_thread=False,
             _connect={"yielded": progressed, "returned": returned, "errored": errored,
                       "finished": finished})
         self.handles.append(handle)
@@ -144,11 +187,40 @@ class JobRunner(QObject):
         return handle
 
     def cancel_all(self) -> None:
+        """Ask every running job to stop at its next check."""
         for handle in list(self.handles):
             handle.cancel()
 
+    def shutdown(self, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> list[str]:
+        """Cancel every job, wait until their threads are done, and drop their callbacks.
+
+        Jobs that do not check their token (a mask being saved) run to their end: waiting for
+        them is what keeps an acknowledged edit. Runs on the GUI thread, which it blocks for at
+        most ``timeout_s``.
+
+        Parameters
+        ----------
+        timeout_s : float
+            The longest wait for all jobs together.
+
+        Returns
+        -------
+        list of str
+            Names of the jobs still running after the wait (empty when all stopped).
+        """
+        handles = list(self.handles)
+        for handle in handles:
+            if handle.cancellable:
+                handle.cancel()
+            handle.detached = True
+        deadline = time.perf_counter() + timeout_s
+        for handle in handles:
+            handle.stopped.wait(max(0.0, deadline - time.perf_counter()))
+        return [h.name for h in handles if not h.stopped.is_set()]
+
     @property
     def busy(self) -> bool:
+        """Whether a job is running (or its last signals are still on their way)."""
         return bool(self.handles)
 
 

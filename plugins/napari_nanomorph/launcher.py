@@ -10,14 +10,20 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from importlib.util import find_spec
 
-from nanomorph.errors import NanomorphError, display_path
-from nanomorph.project import Project
-from nanomorph.project.opening import resolve_target
-from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QTimer
+# The app runs on PySide6 (LGPL), the binding this package installs; qtpy would take PyQt6
+# first where both are installed. QT_API set by the user wins, as does a binding already in use.
+if "QT_API" not in os.environ and "qtpy" not in sys.modules and find_spec("PySide6"):
+    os.environ["QT_API"] = "pyside6"
 
-from napari_nanomorph.session import session_for
+from nanomorph.errors import NanomorphError, display_path  # noqa: E402
+from nanomorph.project import Project  # noqa: E402
+from nanomorph.project.opening import resolve_target  # noqa: E402
+from napari.utils.notifications import show_error, show_info, show_warning  # noqa: E402
+from qtpy.QtCore import QTimer  # noqa: E402
+
+from napari_nanomorph.session import session_for  # noqa: E402
 
 log = logging.getLogger("nanomorph")
 PLUGIN = "napari-nanomorph"
@@ -108,7 +114,10 @@ def main(path=None, sample: bool = False) -> int:
 
 def open_sample_project(viewer) -> None:
     """Create the bundled sample project on first use (in the background), then open it."""
-    from nanomorph.workflows.sample_project import prepare_sample_project, sample_project_folder
+    from nanomorph.workflows.sample_project import (
+        prepare_sample_project,
+        sample_project_folder,
+    )
 
     session = session_for(viewer)
     folder = sample_project_folder()

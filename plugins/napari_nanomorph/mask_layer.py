@@ -40,13 +40,29 @@ class MaskLayerController:
         self._timer.setInterval(AUTOSAVE_DELAY_MS)
         self._timer.timeout.connect(self.save_now)
         session.current_changed.connect(self._current_changed)
-        session.project_changed.connect(lambda _p: self._current_changed(None))
+        session.project_closing.connect(self._flush)
+        session.project_changed.connect(self._project_changed)
+        self.viewer.layers.events.removed.connect(self._layer_removed)
         if session.current is not None:
             self._current_changed(session.current)
 
     @property
     def layer(self):
+        """The mask Labels layer, or None before the first image."""
         return find_layer(self.viewer, "mask")
+
+    def _flush(self, _project=None) -> None:
+        self.save_now()
+
+    def _layer_removed(self, event) -> None:
+        """The mask layer was deleted (by the user, or as the viewer closes): its pending
+        edits are saved from the removed layer's data."""
+        if event.value.metadata.get(ROLE_KEY) == "mask":
+            self.save_now(layer=event.value)
+
+    def _project_changed(self, _project=None) -> None:
+        self._dirty = False
+        self._current_changed(None)
 
     # ------------------------------------------------------------------ loading
     def _current_changed(self, record) -> None:
@@ -101,10 +117,18 @@ class MaskLayerController:
         self._dirty = True
         self._timer.start()
 
-    def save_now(self, source: str = "painted") -> None:
-        """Save pending edits of the shown mask (a copy; the save runs in the background)."""
+    def save_now(self, source: str = "painted", layer=None) -> None:
+        """Save pending edits of the shown mask (a copy; the save runs in the background).
+
+        Parameters
+        ----------
+        source : str
+            Recorded as the mask version's source.
+        layer : napari.layers.Labels, optional
+            The layer to save from (default: the viewer's mask layer).
+        """
         self._timer.stop()
-        layer = self.layer
+        layer = self.layer if layer is None else layer
         project = self.session.project
         if not self._dirty or layer is None or project is None or self.image_id is None:
             return
@@ -112,7 +136,8 @@ class MaskLayerController:
         data, image_id = np.array(layer.data, copy=True), self.image_id
         self.session.jobs.start(
             lambda _t: call_as_job(project.masks.save, image_id, data, source),
-            name="Save mask", on_done=lambda version: self.saved.emit(image_id, version))
+            name="Save mask", on_done=lambda version: self.saved.emit(image_id, version),
+            cancellable=False)
 
     @property
     def pending(self) -> bool:

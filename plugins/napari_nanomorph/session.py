@@ -24,6 +24,9 @@ class Session:
 
     Signals
     -------
+    project_closing(object)
+        The project is about to close: flush pending edits now (they are saved before it
+        closes).
     project_changed(object)
         A project was opened (the Project) or closed (None).
     images_changed()
@@ -36,6 +39,7 @@ class Session:
         Another encoder was chosen (e.g. a finished pretraining run's ``ssl:<name>``).
     """
 
+    project_closing = Signal(object)
     project_changed = Signal(object)
     images_changed = Signal()
     current_changed = Signal(object)
@@ -54,10 +58,12 @@ class Session:
         self._load_serial = 0
         self.jobs = JobRunner()
         self.device_button = None
+        self._close_hook = None
 
-    def install_status_bar(self, anchor) -> None:
-        """Add the job indicator and the device button to the status bar of the main window
-        that holds ``anchor`` (a docked widget), once per session."""
+    def install_window_hooks(self, anchor) -> None:
+        """Once per session, on the main window that holds ``anchor`` (a docked widget): add
+        the job indicator and the device button to its status bar, and close the project
+        cleanly (pending edits saved, jobs cancelled and waited for) when it closes."""
         from qtpy.QtWidgets import QMainWindow
 
         from napari_nanomorph.device_status import DeviceButton
@@ -66,19 +72,41 @@ class Session:
         window = anchor.window()
         if self.device_button is not None or not isinstance(window, QMainWindow):
             return
+        self._close_hook = _install_close_hook(window, self)
         self.device_button = DeviceButton(self)
         window.statusBar().addPermanentWidget(JobStatusWidget(self.jobs))
         window.statusBar().addPermanentWidget(self.device_button)
 
     def open_project(self, project: Project) -> None:
-        """Make ``project`` the session's project (closing the previous one)."""
-        if self.project is not None:
-            self.project.close()
+        """Make ``project`` the session's project (closing the previous one first)."""
+        self.close_project(announce=False)
         self.project = project
         self.current = None
         _log_to(project.log_path)
         self.project_changed.emit(project)
         self.images_changed.emit()
+
+    def close_project(self, announce: bool = True) -> None:
+        """Close the session's project cleanly: pending edits are saved, running jobs are
+        cancelled and waited for (bounded), then the project closes.
+
+        Parameters
+        ----------
+        announce : bool
+            Emit ``project_changed(None)`` afterwards (not when another project follows).
+        """
+        project = self.project
+        if project is None:
+            return
+        self.project_closing.emit(project)
+        still_running = self.jobs.shutdown()
+        if still_running:
+            log.warning("closing %s while these jobs still run: %s", project.folder,
+                        ", ".join(still_running))
+        self.project, self.current = None, None
+        project.close()
+        if announce:
+            self.project_changed.emit(None)
 
     def set_current(self, record: ImageRecord | None) -> None:
         """Make ``record`` the current image and show it (read in the background)."""
@@ -111,6 +139,21 @@ class Session:
         """Re-read the current image's record (e.g. after a calibration change)."""
         if self.project is not None and self.current is not None:
             self.set_current(self.project.images.get(self.current.id))
+
+
+def _install_close_hook(window, session):
+    """Close the session's project when ``window`` closes; returns the event filter."""
+    from qtpy.QtCore import QEvent, QObject
+
+    class CloseHook(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Close:
+                session.close_project()
+            return False
+
+    hook = CloseHook(window)
+    window.installEventFilter(hook)
+    return hook
 
 
 def session_for(viewer) -> Session:

@@ -27,10 +27,8 @@ def app(make_napari_viewer, qtbot):
 
     a.wait_jobs = wait_jobs
     yield a
-    session.jobs.cancel_all()
+    session.close_project()
     qtbot.waitUntil(lambda: not session.jobs.busy, timeout=10000)
-    if session.project is not None:
-        session.project.close()
 
 
 @pytest.fixture(scope="session")

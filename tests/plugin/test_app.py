@@ -22,6 +22,7 @@ def folder_of_images(sample_copies):
     return sample_copies(("network_01.tif", "bundle_01.tif", "singular_01.tif"))
 
 
+@pytest.mark.qtsmoke
 def test_opening_a_folder_creates_its_project_and_shows_the_first_image(app, folder_of_images):
     open_path(app.viewer, folder_of_images)
     app.wait_jobs()
@@ -100,7 +101,7 @@ def test_pixel_size_override_rescales_the_layer_and_persists(app, folder_of_imag
     project = app.session.project
     assert {r.calibration.source for r in project.images.all()} == {"user", "project"}
     folder = project.folder
-    project.close()
+    app.session.close_project()  # the image's mask is still loading: it is waited for
     with Project.open(folder) as again:
         assert again.images.all()[0].calibration == Calibration((0.25, 0.25), "µm", "user")
 
@@ -150,7 +151,7 @@ def test_read_only_project_opens_and_says_so(app, folder_of_images, notification
     open_path(app.viewer, folder_of_images)
     app.wait_jobs()
     folder = app.session.project.folder
-    app.session.project.close()
+    app.session.close_project()
     os.chmod(folder, 0o555)
     try:
         from nanomorph.project.store import folder_is_writable

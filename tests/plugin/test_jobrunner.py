@@ -35,6 +35,7 @@ def torch_job(seconds, cancel=None):
     return steps
 
 
+@pytest.mark.qtsmoke
 def test_progress_and_result_arrive_on_the_gui_thread(qtbot):
     runner = JobRunner()
     seen, results = [], []

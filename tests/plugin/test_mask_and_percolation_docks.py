@@ -38,6 +38,7 @@ def select(app, name):
     return record
 
 
+@pytest.mark.qtsmoke
 def test_painting_is_autosaved_within_two_seconds(opened):
     app = opened
     record = app.session.current

@@ -42,7 +42,25 @@ class NanomorphDock(QWidget):
         if scroll is not None:  # as wide as the content needs: it scrolls only vertically
             scroll.setMinimumWidth(scroll.widget().minimumSizeHint().width()
                                    + scroll.verticalScrollBar().sizeHint().width())
-        self.session.install_status_bar(self)
+        self.session.install_window_hooks(self)
+
+    def run_job(self, factory, **options):
+        """Start a job in the session's runner whose callbacks belong to this dock (dropped
+        once the dock is deleted); the options are :meth:`JobRunner.start`'s.
+
+        Parameters
+        ----------
+        factory : callable
+            ``factory(token)`` returns the job.
+        **options
+            ``name``, ``on_progress``, ``on_done``, ``on_error``, ``on_cancelled`` …
+
+        Returns
+        -------
+        JobHandle
+            The running job.
+        """
+        return self.session.jobs.start(factory, owner=self, **options)
 
     def guarded(self, action) -> bool:
         """Run a quick GUI-thread action; engine and file errors become one notification.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
+from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
@@ -68,9 +69,9 @@ class BrowserWidget(NanomorphDock):
         napari_viewer.bind_key("PageDown", lambda _v: self.step(1), overwrite=True)
         napari_viewer.bind_key("PageUp", lambda _v: self.step(-1), overwrite=True)
         self._badges: dict[int, tuple[str, str | None]] = {}
-        self.session.badges_changed.connect(self.set_badges)
-        self.session.images_changed.connect(self.reload)
-        self.session.current_changed.connect(self._select_current)
+        listen(self, self.session.badges_changed, self.set_badges)
+        listen(self, self.session.images_changed, self.reload)
+        listen(self, self.session.current_changed, self._select_current)
         self.reload()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override: the thumbnails get the room
@@ -106,7 +107,7 @@ class BrowserWidget(NanomorphDock):
             self._thumb_job.cancel()
         present = [r for r in records if r.exists]
         if project is not None and present:
-            self._thumb_job = self.session.jobs.start(
+            self._thumb_job = self.run_job(
                 lambda token: thumbnails_job(project, present, cancel=token),
                 name="Thumbnails", on_progress=self._thumbnail_arrived)
 

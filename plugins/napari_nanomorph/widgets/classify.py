@@ -20,6 +20,7 @@ from nanomorph.workflows.classify import (
     train_and_predict,
 )
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QKeySequence, QShortcut
@@ -96,10 +97,10 @@ class ClassifyWidget(NanomorphDock):
         self._shortcuts = []
         self._fill_encoders()
         self.encoder.currentTextChanged.connect(self._encoder_changed)
-        self.session.encoder_changed.connect(self._encoder_chosen_elsewhere)
-        self.session.project_changed.connect(self._project_changed)
-        self.session.images_changed.connect(self.compute_embeddings)
-        self.session.current_changed.connect(self._show_current)
+        listen(self, self.session.encoder_changed, self._encoder_chosen_elsewhere)
+        listen(self, self.session.project_changed, self._project_changed)
+        listen(self, self.session.images_changed, self.compute_embeddings)
+        listen(self, self.session.current_changed, self._show_current)
         self._project_changed(self.session.project)
         self.compute_embeddings()
 
@@ -257,7 +258,7 @@ class ClassifyWidget(NanomorphDock):
 
             return result
 
-        self._embedding_job = self.session.jobs.start(embed, name=f"Embed images ({encoder})",
+        self._embedding_job = self.run_job(embed, name=f"Embed images ({encoder})",
                                                       on_done=done)
 
     def schedule_retrain(self) -> None:
@@ -295,7 +296,7 @@ class ClassifyWidget(NanomorphDock):
 
         from nanomorph.jobs import call_as_job
 
-        self.session.jobs.start(lambda _t: call_as_job(fit), name="Train classifier",
+        self.run_job(lambda _t: call_as_job(fit), name="Train classifier",
                                 on_done=done)
 
     # ------------------------------------------------------------------ display
@@ -395,5 +396,5 @@ class ClassifyWidget(NanomorphDock):
             self.model_status.setText(f"predictions of {path} ({', '.join(model.classes_)})")
             self.refresh()
 
-        self.session.jobs.start(predict, name="Predict with a saved classifier", on_done=done)
+        self.run_job(predict, name="Predict with a saved classifier", on_done=done)
 

@@ -85,7 +85,7 @@ class EvaluationWidget(NanomorphDock):
             result["encoder_name"] = embeddings.encoder
             return result
 
-        self.session.jobs.start(job, name="Evaluate the classifier", on_done=self.show)
+        self.run_job(job, name="Evaluate the classifier", on_done=self.show)
 
     # ------------------------------------------------------------------ display
     def show(self, result: dict) -> None:  # noqa: A003 - napari naming of "show a result"

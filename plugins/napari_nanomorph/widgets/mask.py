@@ -4,16 +4,31 @@ export mask files."""
 
 from __future__ import annotations
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatSpinBox,
+    LineEdit,
+    SpinBox,
+)
 from nanomorph.jobs import call_as_job
 from nanomorph.masks import METHOD_DEFAULTS, METHODS, RIDGE_FILTERS, MaskParams
 from nanomorph.workflows.mask import AUTO_POLARITY, auto_mask_image, auto_mask_project
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
 from napari_nanomorph.mask_layer import WIRE_COLOR, controller_for
+from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+)
 
 PREVIEW_DELAY_MS = 250
 # form fields shown only for some methods
@@ -74,7 +89,7 @@ class MaskWidget(NanomorphDock):
         self._preview_timer.timeout.connect(self.update_preview)
         self._preview_serial = 0
         self.form.changed.connect(self._form_changed)
-        self.session.current_changed.connect(self._current_changed)
+        listen(self, self.session.current_changed, self._current_changed)
         self.masks.saved.connect(lambda _i, _v: self._show_status())
         self._form_changed()
         self._show_status()
@@ -178,7 +193,7 @@ class MaskWidget(NanomorphDock):
                 layer.units = placement["units"]
             layer.metadata["image_id"] = record.id
 
-        self.session.jobs.start(
+        self.run_job(
             lambda _t: call_as_job(auto_mask_image, record.path, params, polarity),
             name="Auto-mask preview", on_done=show)
 
@@ -209,7 +224,7 @@ class MaskWidget(NanomorphDock):
                       (f"; {len(errors)} images failed (first: {errors[0]})" if errors else ""))
             self.session.set_current(self.session.current)  # reload the shown mask
 
-        self.session.jobs.start(
+        self.run_job(
             lambda token: auto_mask_project(project, ids, params, polarity, replace=replace,
                                             cancel=token),
             name="Auto-mask all images", on_progress=progressed, on_done=done)
@@ -238,7 +253,7 @@ class MaskWidget(NanomorphDock):
             show_info(f"imported {len(result.imported)} masks")
             self.session.set_current(self.session.current)
 
-        self.session.jobs.start(lambda token: import_masks(project, files, mapping, cancel=token),
+        self.run_job(lambda token: import_masks(project, files, mapping, cancel=token),
                                 name="Import masks", on_done=done)
 
     def export_dialog(self) -> None:
@@ -251,7 +266,7 @@ class MaskWidget(NanomorphDock):
 
         project = self.session.project
         self.masks.save_now()
-        self.session.jobs.start(lambda token: export_masks(project, folder, cancel=token),
+        self.run_job(lambda token: export_masks(project, folder, cancel=token),
                                 name="Export masks",
                                 on_done=lambda n: show_info(f"exported {n} masks to {folder}"))
 

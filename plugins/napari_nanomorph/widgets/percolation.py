@@ -11,6 +11,7 @@ from nanomorph.workflows.percolation import UNITS, PercolationSettings, analyse_
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
 from napari_nanomorph.mask_layer import controller_for
+from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
@@ -117,8 +118,8 @@ class PercolationWidget(NanomorphDock):
         layout.addLayout(form)
         layout.addWidget(self.table, 1)
 
-        self.session.current_changed.connect(self._show_stored)
-        self.session.images_changed.connect(self.refresh_table)
+        listen(self, self.session.current_changed, self._show_stored)
+        listen(self, self.session.images_changed, self.refresh_table)
         self.masks.saved.connect(lambda image_id, _v: self.refresh_table())
         self.refresh_table()
 
@@ -169,13 +170,16 @@ class PercolationWidget(NanomorphDock):
                 show_info(f"percolation: {len(results)} of {len(image_ids)} images analysed"
                           + (f", {len(failures)} failed (first: {failures[0]})" if failures else ""))
 
-        self.session.jobs.start(
+        self.run_job(
             lambda token: analyse_project(project, image_ids, settings, cancel=token),
             name="Percolation", on_progress=progressed, on_done=done)
 
     def _compute_overlay(self, record, settings: PercolationSettings) -> None:
         """Cluster labels of the current image at display resolution (background job)."""
-        from nanomorph.workflows.percolation import analyse_image_mask, image_databar_rows
+        from nanomorph.workflows.percolation import (
+            analyse_image_mask,
+            image_databar_rows,
+        )
 
         project = self.session.project
         mask = project.masks.read(record.id)
@@ -207,7 +211,7 @@ class PercolationWidget(NanomorphDock):
                 layer.units = placement["units"]
             layer.visible = self.overlay_box.value
 
-        self.session.jobs.start(lambda _t: call_as_job(compute), name="Cluster overlay",
+        self.run_job(lambda _t: call_as_job(compute), name="Cluster overlay",
                                 on_done=show)
 
     def _toggle_overlay(self, visible: bool) -> None:

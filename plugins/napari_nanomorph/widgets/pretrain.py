@@ -127,7 +127,7 @@ class PretrainWidget(NanomorphDock):
             self.status.setText(f"{run_name} cancelled: its checkpoint is kept, press Resume "
                                 "to continue")
 
-        self.session.jobs.start(
+        self.run_job(
             lambda token: pretrain_project(project, run_name, None if resume else config,
                                            resume=resume, device=project.settings.get("device"),
                                            threads=threads, cancel=token),

@@ -7,6 +7,7 @@ from nanomorph.io.calibration import Calibration
 from nanomorph.project import Project
 from napari.utils.notifications import show_error, show_info
 from napari_nanomorph.launcher import add_files, open_path
+from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtWidgets import (
     QComboBox,
@@ -57,9 +58,9 @@ class ProjectWidget(NanomorphDock):
         layout.addWidget(self.batch_group)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
-        self.session.project_changed.connect(self._refresh)
-        self.session.images_changed.connect(self._refresh)
-        self.session.current_changed.connect(self._show_calibration)
+        listen(self, self.session.project_changed, self._refresh)
+        listen(self, self.session.images_changed, self._refresh)
+        listen(self, self.session.current_changed, self._show_calibration)
         self._refresh()
         self._show_calibration(self.session.current)
 
@@ -132,7 +133,7 @@ class ProjectWidget(NanomorphDock):
             self.batch_label.setText(f"{counts}: {out / 'results.csv'}")
             self.last_batch = out
 
-        self.session.jobs.start(lambda token: run_batch([project.folder], out, config,
+        self.run_job(lambda token: run_batch([project.folder], out, config,
                                                         cancel=token),
                                 name="Batch analysis", on_done=done, notify_done=True)
 
@@ -155,7 +156,7 @@ class ProjectWidget(NanomorphDock):
 
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(written)))
 
-        self.session.jobs.start(lambda token: report_job(project.folder, path, cancel=token),
+        self.run_job(lambda token: report_job(project.folder, path, cancel=token),
                                 name="Write report", on_done=done)
 
     def _refresh(self, *_) -> None:
@@ -225,7 +226,7 @@ class ProjectWidget(NanomorphDock):
                       f"{len(project.images.missing())} still missing")
             self.session.images_changed.emit()
 
-        self.session.jobs.start(lambda token: project.images.relink(folder, cancel=token),
+        self.run_job(lambda token: project.images.relink(folder, cancel=token),
                                 name="Relink images", on_done=done)
 
     def _entered_calibration(self) -> Calibration:

@@ -20,6 +20,7 @@ from nanomorph.workflows.segment import (
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
 from napari_nanomorph.mask_layer import controller_for
+from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.liveplot import LivePlot
 from qtpy.QtCore import Qt
@@ -135,10 +136,10 @@ class SegmentWidget(NanomorphDock):
         layout.addWidget(self.metrics_note)
         layout.addWidget(self.metrics, 1)
 
-        self.session.project_changed.connect(lambda _p: self.refresh())
-        self.session.images_changed.connect(self.refresh)
+        listen(self, self.session.project_changed, lambda _p: self.refresh())
+        listen(self, self.session.images_changed, self.refresh)
         self.masks.saved.connect(lambda _i, _v: self._fill_training_list())
-        self.session.current_changed.connect(self._show_current)
+        listen(self, self.session.current_changed, self._show_current)
         self.refresh()
 
     # ------------------------------------------------------------------ lists
@@ -195,7 +196,7 @@ class SegmentWidget(NanomorphDock):
             self.status.setText(f"model {file}: best epoch {segmenter.best_epoch}, "
                                 f"{STOPPED[segmenter.stop_reason]}")
 
-        self.session.jobs.start(lambda _t: call_as_job(load_segmenter, project.models_dir / file),
+        self.run_job(lambda _t: call_as_job(load_segmenter, project.models_dir / file),
                                 name="Load segmenter", on_done=loaded)
 
     # ------------------------------------------------------------------ training
@@ -240,7 +241,7 @@ class SegmentWidget(NanomorphDock):
                                 f"(epoch {segmenter.best_epoch}; "
                                 f"{STOPPED[segmenter.stop_reason]})")
 
-        self.session.jobs.start(
+        self.run_job(
             lambda token: train_project_segmenter(project, ids, config, cancel=token),
             name="Train segmenter", on_progress=progressed, on_done=done, notify_done=True)
 
@@ -280,7 +281,7 @@ class SegmentWidget(NanomorphDock):
         def done(results) -> None:
             self._score(results)
 
-        self.session.jobs.start(
+        self.run_job(
             lambda token: predict_project(project, image_ids, segmenter, file, cancel=token),
             name="Segment images", on_progress=progressed, on_done=done)
 
@@ -290,7 +291,7 @@ class SegmentWidget(NanomorphDock):
         def show(table) -> None:
             self._fill_metrics(table)
 
-        self.session.jobs.start(lambda token: compare_with_truth(project, results, cancel=token),
+        self.run_job(lambda token: compare_with_truth(project, results, cancel=token),
                                 name="Score predictions", on_done=show)
 
     def _fill_metrics(self, table: dict) -> None:

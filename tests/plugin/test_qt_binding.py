@@ -23,7 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from qtpy.QtCore import QObject, Signal
 
@@ -145,7 +144,7 @@ def test_closing_the_window_saves_and_closes_the_project(make_napari_viewer, qtb
     from napari_nanomorph.session import session_for
 
     viewer = make_napari_viewer(show=True)
-    docks = add_docks(viewer)
+    add_docks(viewer)
     session = session_for(viewer)
     open_path(viewer, sample_copies(["bundle_01.tif"]))
     qtbot.waitUntil(lambda: not session.jobs.busy and find_layer(viewer, "mask") is not None,

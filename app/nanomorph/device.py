@@ -99,3 +99,4 @@ def describe_device(device: str) -> str:
         threads = torch.get_num_threads()
         return f"cpu ({threads} thread{'s' * (threads != 1)})"
     return device
+

@@ -44,6 +44,14 @@ class ProjectReadOnlyError(ProjectError):
     """An edit was asked of a project opened read-only."""
 
 
+class ProjectLockedError(ProjectError):
+    """Another program has the project open for writing (one writer at a time)."""
+
+
+class ProjectDamagedError(ProjectError):
+    """The project database is damaged: refused, never replaced (see its backups)."""
+
+
 class InvalidParameterError(NanomorphError):
     """A parameter is out of its valid range (e.g. eps <= 0)."""
 

@@ -53,7 +53,7 @@ def open_path(viewer, path) -> Project:
     """
     session = session_for(viewer)
     target = resolve_target(path)
-    project = Project.open_or_create(target.project_folder)
+    project = _open_project(target.project_folder)
     session.open_project(project)
     if project.read_only:
         show_warning(f"{display_path(project.folder)}: the folder is read-only; "
@@ -63,6 +63,37 @@ def open_path(viewer, path) -> Project:
     else:
         _show_first(session, target.current)
     return project
+
+
+def _open_project(folder) -> Project:
+    """Open (or create) the project in ``folder``; read-only when another program writes to
+    it; a damaged database is restored from its last good backup when the user agrees."""
+    from nanomorph.errors import ProjectDamagedError, ProjectLockedError
+    from nanomorph.project.backups import list_backups, restore_backup
+
+    try:
+        return Project.open_or_create(folder)
+    except ProjectLockedError as e:
+        show_warning(f"{e}. It opens read-only here: changes are not saved")
+        return Project.open(folder, read_only=True)
+    except ProjectDamagedError as e:
+        names = list_backups(folder)
+        if not names or not confirm_restore(str(e), names[-1]):
+            raise
+        restored = restore_backup(folder)
+        show_info(f"restored the backup {restored}; the damaged database was kept beside it")
+        return Project.open(folder)
+
+
+def confirm_restore(problem: str, newest: str) -> bool:
+    """Ask whether to restore the newest backup of a damaged project (a modal question)."""
+    from qtpy.QtWidgets import QMessageBox
+
+    answer = QMessageBox.question(
+        None, "Damaged project",
+        f"{problem}\n\nRestore the last good backup ({newest})? The damaged database is kept "
+        "beside it, nothing is deleted.")
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def add_files(viewer, files, current: str | None = None) -> None:

@@ -89,12 +89,17 @@ def test_save_and_load_round_trip(tmp_path):
                                               "meta.npy", "scale.npy"]
 
 
-def rewrite(path, tmp_path, change):
-    """A copy of the classifier file at ``path`` with its JSON header or arrays changed."""
+def rewrite(path, tmp_path, change, checksum=True):
+    """A copy of the classifier file at ``path`` with its JSON header or arrays changed, and
+    its checksum recomputed (as a crafted file would have it) unless ``checksum`` is False."""
+    from nanomorph.fewshot.head import _ARRAYS, _checksum
+
     with np.load(path, allow_pickle=False) as data:
         contents = {name: data[name] for name in data.files}
     meta = json.loads(str(contents["meta"]))
     change(meta, contents)
+    if checksum and all(k in contents for k in _ARRAYS):
+        meta["checksum"] = _checksum(meta, contents)
     contents["meta"] = np.array(json.dumps(meta))
     target = tmp_path / "changed.npz"
     np.savez(target, **contents)
@@ -109,8 +114,28 @@ def saved(tmp_path):
     return path
 
 
+def test_a_changed_file_fails_its_checksum(saved, tmp_path):
+    changed = rewrite(saved, tmp_path, lambda m, a: a.update(coef=a["coef"] + 1),
+                      checksum=False)
+    with pytest.raises(NanomorphError, match="does not match its checksum"):
+        FewShotClassifier.load(changed)
+
+
+def test_a_version_1_file_without_checksum_still_loads(saved, tmp_path):
+    def to_v1(meta, arrays):
+        meta["format_version"] = 1
+        meta.pop("checksum")
+
+    model = FewShotClassifier.load(rewrite(saved, tmp_path, to_v1, checksum=False))
+    assert model.classes_ == list(CLASSES)
+
+
 @pytest.mark.parametrize("change, message", [
-    (lambda m, a: m.update(format_version=FORMAT_VERSION + 1), "format version 2"),
+    (lambda m, a: m.update(format_version=FORMAT_VERSION + 1), "format version 3"),
+    (lambda m, a: m.update(temperature=0.0), "temperature is 0.0, not a positive"),
+    (lambda m, a: m.update(classes=["a", "a"]), "not two or more distinct names"),
+    (lambda m, a: a.update(coef=a["coef"] * np.nan), "coef weights are not finite"),
+    (lambda m, a: a.update(scale=a["scale"] * 0), "scales are not positive"),
     (lambda m, a: m.pop("classes"), "lacks classes"),
     (lambda m, a: a.pop("coef"), "lacks coef"),
     (lambda m, a: m.update(format="something else"), "not a nanomorph classifier"),

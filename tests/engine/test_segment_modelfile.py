@@ -29,9 +29,16 @@ def saved(tmp_path_factory):
     return segmenter, path
 
 
-def rewritten(path, tmp_path, change) -> str:
+def rewritten(path, tmp_path, change, checksum=True) -> str:
+    """A copy of a segmenter file changed by ``change``, with its weights' checksum recomputed
+    (as a crafted file would have it) unless ``checksum`` is False."""
+    from nanomorph.segment.modelfile import _weights_digest
+
     payload = torch.load(path, weights_only=True)
     change(payload)
+    if checksum and isinstance(payload.get("encoder"), dict) and "decoder" in payload:
+        payload["weights_sha256"] = _weights_digest(payload["encoder"]["state_dict"],
+                                                    payload["decoder"]["state_dict"])
     target = tmp_path / "changed.segmenter"
     torch.save(payload, target)
     return str(target)
@@ -130,3 +137,17 @@ def test_other_files_are_refused_with_the_reason(saved, tmp_path):
 
     with pytest.raises(NanomorphError, match="do not fit"):
         load_segmenter(rewritten(path, tmp_path, wrong_shapes))
+
+    def nan_weights(payload):
+        payload["decoder"]["state_dict"]["head.weight"] *= float("nan")
+
+    with pytest.raises(NanomorphError, match="not finite numbers"):
+        load_segmenter(rewritten(path, tmp_path, nan_weights))
+    with pytest.raises(NanomorphError, match="do not match their checksum"):
+        load_segmenter(rewritten(path, tmp_path, nan_weights, checksum=False))
+
+    def huge_decoder(payload):
+        payload["decoder"]["widths"] = [10**9] * 5
+
+    with pytest.raises(NanomorphError, match="decoder widths are out of range"):
+        load_segmenter(rewritten(path, tmp_path, huge_decoder))

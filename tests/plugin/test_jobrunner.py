@@ -100,7 +100,8 @@ def test_unexpected_errors_are_logged_with_traceback(qtbot, monkeypatch, caplog)
 
 @pytest.mark.slow
 def test_gui_heartbeat_never_stalls_while_torch_runs(qtbot):
-    """A 10 ms QTimer on the GUI thread keeps ticking (no gap > 50 ms) during a torch job."""
+    """A 10 ms QTimer on the GUI thread keeps ticking during a torch job: no gap over the
+    100 ms bar (50 ms on an idle machine), 99 % under 30 ms."""
     from napari_nanomorph.device_status import configure_torch_threads_for_gui
 
     configure_torch_threads_for_gui()  # the plugin's policy: leave a core to the GUI
@@ -117,7 +118,10 @@ def test_gui_heartbeat_never_stalls_while_torch_runs(qtbot):
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     assert done[0] > 10, "the job did real work"
     assert len(ticks) > 150
-    assert max(gaps) < 0.050, f"GUI stalled {max(gaps) * 1e3:.0f} ms"
+    import numpy as np
+
+    assert np.percentile(gaps, 99) < 0.030, f"p99 gap {np.percentile(gaps, 99) * 1e3:.0f} ms"
+    assert max(gaps) < 0.100, f"GUI stalled {max(gaps) * 1e3:.0f} ms"
 
 
 @pytest.mark.slow

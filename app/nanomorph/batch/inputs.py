@@ -154,8 +154,8 @@ def _project_entries(folder: str, config: BatchConfig) -> list[tuple[str, dict]]
     entries = []
     with Project.open(folder, read_only=True) as project:
         for record in project.images.all():
-            versions = project.masks.versions(record.id)
-            stored = str(project.masks_dir / versions[-1]["file"]) if versions else None
+            stored_path = project.masks.path(record.id)
+            stored = None if stored_path is None else str(stored_path)
             fields: dict = {"calibration": record.calibration}
             if config.mask_source == "project":
                 fields["mask_path"] = stored

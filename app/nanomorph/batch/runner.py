@@ -315,13 +315,18 @@ def _project_run(folder: str | None, out_dir: Path, run: dict):
     and it is writable); yields a dict whose ``result`` is stored when the run ends."""
     from nanomorph.project import Project
 
+    from nanomorph.errors import ProjectLockedError
+
     outcome: dict = {}
     run_id = None
     if folder:
-        with Project.open(folder) as project:
-            if not project.read_only:
-                run_id = project.runs.start("batch", {"out": str(out_dir.absolute()),
-                                                     "config": run["config"]})
+        try:
+            with Project.open(folder) as project:
+                if not project.read_only:
+                    run_id = project.runs.start("batch", {"out": str(out_dir.absolute()),
+                                                         "config": run["config"]})
+        except ProjectLockedError:
+            pass  # another program writes to the project: the run is not recorded there
     status = "failed"
     try:
         yield outcome

@@ -90,7 +90,8 @@ def load_encoder_from_path(path: str | os.PathLike) -> EncoderSpec:
     Raises
     ------
     NanomorphError
-        When the path holds no nanomorph encoder, a newer format, or unreadable weights.
+        When the path holds no nanomorph encoder, a newer format, or unreadable or non-finite
+        weights.
     """
     path = Path(path)
     if path.is_dir():
@@ -105,7 +106,17 @@ def load_encoder_from_path(path: str | os.PathLike) -> EncoderSpec:
     if payload.get("format_version", 0) > FORMAT_VERSION:
         raise NanomorphError(f"this encoder file was written by a newer nanomorph (format "
                              f"{payload['format_version']}): update nanomorph to use it", path)
-    state_dict = payload["state_dict"]
+    import torch
+
+    state_dict = payload.get("state_dict")
+    if not isinstance(state_dict, dict) or not state_dict or not all(
+            isinstance(t, torch.Tensor) for t in state_dict.values()):
+        raise NanomorphError("the encoder file holds no weights", path)
+    if not all(torch.isfinite(t).all() for t in state_dict.values() if t.is_floating_point()):
+        raise NanomorphError("the encoder file's weights are not finite numbers (NaN or "
+                             "infinity): it is damaged", path)
+    if not isinstance(payload.get("spec"), dict):
+        raise NanomorphError("the encoder file holds no encoder description", path)
     return _spec_from_fields(payload["spec"], state_dict, os.fspath(path),
                              weights_id=_weights_id(state_dict))
 

@@ -47,7 +47,7 @@ import numpy as np
 from nanomorph.errors import InvalidParameterError, NanomorphError
 
 FORMAT = "nanomorph-fewshot-classifier"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a SHA-256 of the header and the arrays (version 1 files still load)
 SCALINGS = ("standard", "l2")
 DEFAULT_SCALING = "l2"
 DEFAULT_C = 0.1
@@ -251,9 +251,11 @@ class FewShotClassifier:
                          "numpy": np.__version__},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        arrays = {"coef": self._coef, "intercept": self._intercept, "mean": self._mean,
+                  "scale": self._scale}
+        meta["checksum"] = _checksum(meta, arrays)
         buffer = io.BytesIO()
-        np.savez(buffer, meta=np.array(json.dumps(meta)), coef=self._coef,
-                 intercept=self._intercept, mean=self._mean, scale=self._scale)
+        np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
         _write_atomic(path, buffer.getvalue())
 
     @classmethod
@@ -276,10 +278,11 @@ class FewShotClassifier:
         Raises
         ------
         NanomorphError
-            Not such a file, another format version, missing or inconsistent entries, or an
-            encoder this nanomorph does not have.
+            Not such a file, another format version, a checksum that does not match, missing,
+            inconsistent or non-finite entries, or an encoder this nanomorph does not have.
         """
         meta, arrays = _read_file(path)
+        _check_values(meta, arrays, path)
         try:
             model = cls(C=meta["C"], scaling=meta["scaling"], calibrate=meta["calibrate"],
                         encoder=meta["encoder"])
@@ -470,14 +473,59 @@ def _read_file(path) -> tuple[dict, dict[str, np.ndarray]]:
         raise NanomorphError(f"{not_ours} (its header is not JSON)", path) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise NanomorphError(not_ours, path)
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in (1, FORMAT_VERSION):
         raise NanomorphError(
-            f"it is a classifier file of format version {meta.get('format_version')}; this "
-            f"nanomorph reads version {FORMAT_VERSION}: train the classifier again", path)
+            f"it is a classifier file of format version {meta.get('format_version')!r}; this "
+            f"nanomorph reads versions 1 to {FORMAT_VERSION}: train the classifier again", path)
     absent = [k for k in _META_KEYS if k not in meta] + [k for k in _ARRAYS if k not in contents]
     if absent:
         raise NanomorphError(f"the classifier file lacks {', '.join(absent)}", path)
+    if meta["format_version"] >= 2:
+        stored = meta.pop("checksum", None)
+        if stored != _checksum(meta, {k: contents[k] for k in _ARRAYS}):
+            raise NanomorphError("the classifier file is damaged: its content does not match "
+                                 "its checksum", path)
     return meta, contents
+
+
+def _checksum(meta: dict, arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of the header (without its checksum) and the arrays' dtype, shape and bytes."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "checksum"},
+                                       sort_keys=True).encode())
+    for name in _ARRAYS:
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _check_values(meta: dict, arrays: dict[str, np.ndarray], path) -> None:
+    """Refuse headers and weights that would give garbage or fail later: class names that are
+    not distinct strings, a non-positive or non-finite C, temperature or feature scale, and
+    weights that are not finite numbers."""
+    classes = meta.get("classes")
+    if (not isinstance(classes, list) or len(classes) < 2
+            or not all(isinstance(c, str) and c.strip() for c in classes)
+            or len(set(classes)) != len(classes)):
+        raise NanomorphError("the classifier file's classes are not two or more distinct "
+                             "names", path)
+    for key in ("C", "temperature"):
+        value = meta.get(key)
+        if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                or not np.isfinite(value) or value <= 0):
+            raise NanomorphError(f"the classifier file's {key} is {value!r}, not a positive "
+                                 "number", path)
+    if not isinstance(meta.get("n_train"), dict) or not isinstance(meta.get("versions"), dict):
+        raise NanomorphError("the classifier file's header is inconsistent", path)
+    for name in _ARRAYS:
+        array = arrays[name]
+        if array.dtype.kind != "f" or not np.isfinite(array).all():
+            raise NanomorphError(f"the classifier file's {name} weights are not finite "
+                                 "numbers", path)
+    if (arrays["scale"] <= 0).any():
+        raise NanomorphError("the classifier file's feature scales are not positive", path)
 
 
 def _check_shapes(model: FewShotClassifier, feature_dim: int, path) -> None:

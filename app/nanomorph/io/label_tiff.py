@@ -12,20 +12,20 @@ from nanomorph.io.atomic import atomic_write_bytes
 from nanomorph.io.hashing import sha256_bytes
 
 
-def write_label_tiff(path: str | os.PathLike, mask: np.ndarray) -> str:
-    """Write a 2-D label mask as a lossless zlib TIFF, atomically.
+def encode_label_tiff(mask: np.ndarray, path: str | os.PathLike | None = None) -> bytes:
+    """A 2-D label mask as the bytes of a lossless zlib TIFF.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The file to write.
     mask : ndarray, 2-D, integers or bool
         Labels in 0..65535 (stored as uint8, or uint16 when values exceed 255).
+    path : str or os.PathLike, optional
+        The file it is for, named in errors.
 
     Returns
     -------
-    str
-        Hex SHA-256 of the written file.
+    bytes
+        The TIFF file's content.
 
     Raises
     ------
@@ -43,7 +43,25 @@ def write_label_tiff(path: str | os.PathLike, mask: np.ndarray) -> str:
     dtype = np.uint8 if not mask.size or mask.max() <= 255 else np.uint16
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, mask.astype(dtype, copy=False), compression="zlib")
-    data = buffer.getvalue()
+    return buffer.getvalue()
+
+
+def write_label_tiff(path: str | os.PathLike, mask: np.ndarray) -> str:
+    """Write a 2-D label mask as a lossless zlib TIFF, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    mask : ndarray, 2-D, integers or bool
+        Labels in 0..65535 (stored as uint8, or uint16 when values exceed 255).
+
+    Returns
+    -------
+    str
+        Hex SHA-256 of the written file.
+    """
+    data = encode_label_tiff(mask, path)
     atomic_write_bytes(path, data)
     return sha256_bytes(data)
 

@@ -12,13 +12,16 @@ rosettasciio returns a list of signals per file (``{"data", "axes", "metadata",
 - a stack stays a stack: a Velox time series (time × y × x) is returned 3-D.
 
 Files are opened lazily (pixels are read only by ``Source.load``) except ELID, which rosettasciio
-reads only eagerly.
+reads only eagerly. rosettasciio runs in a helper process with a time budget
+(:mod:`nanomorph.io.sandbox`); truncated ELID (a bzip2 stream without its end) and MRC files
+(fewer bytes than the header declares) are refused before it reads them.
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+import os
 
 import numpy as np
 
@@ -55,10 +58,13 @@ _FACTS = {"beam_energy": "beam_energy_kV", "magnification": "magnification",
 def open_native(kind: str, path: str) -> Source:
     """Open a DM3/DM4/EMD/MRC/TIA/ELID file: header facts and a loader for its image.
 
+    rosettasciio runs in a helper process with a time budget (:mod:`nanomorph.io.sandbox`):
+    a damaged file on which a library never returns becomes an error, not a hang.
+
     Parameters
     ----------
     kind : str
-        The rosettasciio reader (``digitalmicrograph``, ``emd``, ``mrc``, ``tia``, ``phenom``).
+        The format key (``dm3``, ``dm4``, ``emd``, ``mrc``, ``tia``, ``elid``).
     path : str
         The file.
 
@@ -70,8 +76,82 @@ def open_native(kind: str, path: str) -> Source:
     Raises
     ------
     ImageReadError
-        When the file holds no image (only spectra …).
+        When the file holds no image (only spectra …), is truncated, or reading it does not
+        end within the time budget.
     """
+    from nanomorph.io.sandbox import run_contained
+
+    _check_complete(kind, path)
+    header = run_contained(__name__, "native_header", kind, path, path=path)
+    source = Source(
+        format=header["format"], shape=header["shape"], dtype=np.dtype(header["dtype"]),
+        load=lambda page: run_contained(__name__, "native_page", kind, path, page, path=path),
+        calibration=header["calibration"] if header["calibration"].calibrated else UNCALIBRATED,
+        metadata=header["metadata"])
+    if header["note"]:
+        source.add_note(header["note"])
+    return source
+
+
+def native_header(kind: str, path: str) -> dict:
+    """The header facts of a native file (run in the helper process).
+
+    Parameters
+    ----------
+    kind : str
+        The format key.
+    path : str
+        The file.
+
+    Returns
+    -------
+    dict
+        ``format``, ``shape``, ``dtype`` (str), ``calibration``, ``metadata``, ``note``.
+
+    Raises
+    ------
+    ImageReadError
+        When the file holds no image.
+    """
+    signal, fmt, note = _image_signal(kind, path)
+    calibration = signal_calibration(signal)
+    if kind == "mrc" and _mrc_sampling_missing(signal):
+        calibration = UNCALIBRATED
+    return {"format": fmt, "shape": tuple(int(n) for n in signal["data"].shape),
+            "dtype": _gray_dtype(signal["data"].dtype).str, "calibration": calibration,
+            "metadata": instrument_facts(signal), "note": note}
+
+
+def native_page(kind: str, path: str, page: int | None) -> tuple[np.ndarray, list[str]]:
+    """The pixels of a native file (run in the helper process).
+
+    Parameters
+    ----------
+    kind : str
+        The format key.
+    path : str
+        The file.
+    page : int or None
+        One page of a stack, or everything.
+
+    Returns
+    -------
+    pixels : ndarray
+        Gray levels.
+    notes : list of str
+        How colour became gray, if it did.
+
+    Raises
+    ------
+    ImageReadError
+        When the file holds no image.
+    """
+    signal, _, _ = _image_signal(kind, path)
+    return _load(signal["data"], page)
+
+
+def _image_signal(kind: str, path: str) -> tuple[dict, str, str | None]:
+    """(the signal to show, format name, note on which was taken) of a native file."""
     module, fmt, options = _READERS[kind]
     reader = importlib.import_module(module).file_reader
     signals = reader(path, lazy=kind not in _EAGER_ONLY, **options)
@@ -82,20 +162,66 @@ def open_native(kind: str, path: str) -> Source:
     signal = signals[index]
     if kind == "emd" and "Instrument" in signal["original_metadata"]:  # Velox's metadata tree
         fmt = "Velox EMD"
-    calibration = signal_calibration(signal)
-    if kind == "mrc" and _mrc_sampling_missing(signal):
-        calibration = UNCALIBRATED
-    source = Source(
-        format=fmt,
-        shape=tuple(int(n) for n in signal["data"].shape),
-        dtype=_gray_dtype(signal["data"].dtype),
-        load=lambda page: _load(signal["data"], page),
-        calibration=calibration,
-        metadata=instrument_facts(signal),
-    )
-    if note:
-        source.add_note(note)
-    return source
+    return signal, fmt, note
+
+
+def _check_complete(kind: str, path: str) -> None:
+    """Refuse truncated files whose size or stream says so, before any library reads them."""
+    if kind == "elid":
+        _check_bzip2_stream(path)
+    elif kind == "mrc":
+        _check_mrc_size(path)
+
+
+# an ELID file is one bzip2 stream; more than this decompressed is refused (a bz2 bomb)
+MAX_ELID_BYTES = 8 << 30
+
+
+def _check_bzip2_stream(path: str) -> None:
+    import bz2
+
+    decompressor, total = bz2.BZ2Decompressor(), 0
+    try:
+        with open(path, "rb") as f:
+            while not decompressor.eof:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    raise ImageReadError("the file is truncated: its compressed stream ends "
+                                         "before its end mark", path)
+                total += len(decompressor.decompress(chunk))
+                while not decompressor.eof and not decompressor.needs_input:
+                    total += len(decompressor.decompress(b"", 1 << 24))
+                if total > MAX_ELID_BYTES:
+                    raise ImageReadError(f"the file unpacks to more than {MAX_ELID_BYTES >> 30} "
+                                         "GB: refused", path)
+    except (OSError, EOFError, ValueError) as exc:
+        raise ImageReadError(f"the file's compressed stream is damaged ({exc})", path) from None
+
+
+_MRC_MODE_BYTES = {0: 1, 1: 2, 2: 4, 3: 4, 4: 8, 6: 2, 12: 2, 101: 1}
+
+
+def _check_mrc_size(path: str) -> None:
+    """The data an MRC header declares must fit in the file (1024-byte header, the extended
+    header of NSYMBT bytes, then NX·NY·NZ values of the mode's size)."""
+    with open(path, "rb") as f:
+        header = f.read(1024)
+    if len(header) < 1024:
+        raise ImageReadError("the file is truncated: shorter than an MRC header (1024 bytes)",
+                             path)
+    nx, ny, nz, mode = np.frombuffer(header[:16], "<i4")
+    extended = int(np.frombuffer(header[92:96], "<i4")[0])
+    if min(nx, ny, nz) < 1 or extended < 0 or int(mode) not in _MRC_MODE_BYTES:
+        return  # the reader gives the precise error
+    values = int(nx) * int(ny) * int(nz)
+    if mode == 101:  # 4-bit values, two per byte
+        needed = 1024 + extended + (values + 1) // 2
+    else:
+        needed = 1024 + extended + values * _MRC_MODE_BYTES[int(mode)]
+    size = os.path.getsize(path)
+    if size < needed:
+        raise ImageReadError(f"the file is truncated: its header declares {nx} × {ny} × {nz} "
+                             f"values ({needed} bytes) but it holds {size} bytes", path)
 
 
 def pick_image(signals: list[dict], path: str) -> tuple[int, str | None]:

@@ -53,6 +53,7 @@ more than 3-D data, complex data, no finite pixel, or a declared size above ``ma
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from dataclasses import dataclass, field
 
@@ -224,6 +225,8 @@ def _head(path: str) -> bytes:
     """The first bytes of ``path``, after the checks a file manager would make."""
     if os.path.isdir(path):
         raise ImageReadError("this is a folder, not an image file", path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ImageReadError("this is not a regular file (a pipe, socket or device)", path)
     try:
         with open(path, "rb") as file:
             head = file.read(_HEAD_BYTES)
@@ -282,9 +285,18 @@ def _finite(data: np.ndarray, path: str) -> tuple[np.ndarray, list[str]]:
     return np.where(finite, data, minimum), [note]
 
 
+# the reading libraries log what they find odd; nanomorph reports it as one error or note
+_LIBRARY_LOGGERS = ("tifffile", "rsciio")
+
+
 @contextlib.contextmanager
 def _read_errors(path: str, fmt: str):
-    """Turn what a reading library raises into ImageReadError naming the format."""
+    """Turn what a reading library raises into ImageReadError naming the format, and keep the
+    libraries' own log lines off the terminal."""
+    loggers = [logging.getLogger(name) for name in _LIBRARY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         yield
     except NanomorphError:
@@ -296,3 +308,6 @@ def _read_errors(path: str, fmt: str):
         raise ImageReadError(
             f"cannot read this file as {fmt}: it is damaged, incomplete or in another format "
             f"({detail})", path) from exc
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

@@ -65,6 +65,7 @@ def open_tiff(path: str, max_pixels: int) -> Source:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
+        _check_ifds(tif, path)
         for series in tif.series:
             _check_complete(series, path)
         flavour = _flavour(tif)
@@ -138,14 +139,54 @@ def _add_databar(source: Source, fei_metadata: dict | None) -> None:
 
 
 def _check_complete(series, path: str) -> None:
-    """Refuse a TIFF whose image data reach past the end of the file (a truncated copy)."""
+    """Refuse a TIFF whose image data or tag values reach past the end of the file (a
+    truncated copy)."""
     size = series.parent.filehandle.size
     end = max((offset + count for page in series.pages if page is not None
                for offset, count in zip(page.dataoffsets, page.databytecounts)), default=0)
+    for page in series.pages:
+        for tag in getattr(page, "tags", {}).values() if page is not None else ():
+            if tag.valueoffset and tag.valuebytecount > 4:
+                end = max(end, tag.valueoffset + tag.valuebytecount)
     if end > size:
         raise ImageReadError(
             f"the file is truncated: its image data end at byte {end:,} but the file has "
             f"only {size:,} bytes", path)
+
+
+# bytes per value of the TIFF data types
+_TYPE_BYTES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
+               16: 8, 17: 8, 18: 8}
+
+
+def _check_ifds(tif, path: str) -> None:
+    """Refuse a TIFF cut short inside or after its image directories: every directory entry's
+    values, and the next directory it points to, must lie within the file (tifffile only warns
+    about them and drops what it cannot read)."""
+    import struct
+
+    fmt, fh = tif.tiff, tif.filehandle
+    size = fh.size
+    entry = struct.Struct(fmt.byteorder + "HH" + fmt.offsetformat[-1] * 2)
+    for page in tif.pages:
+        fh.seek(page.offset)
+        raw = fh.read(fmt.tagnosize)
+        if len(raw) < fmt.tagnosize:
+            raise ImageReadError("the file is truncated: it ends inside an image directory", path)
+        (count,) = struct.unpack(fmt.tagnoformat, raw)
+        table = fh.read(count * fmt.tagsize + fmt.offsetsize)
+        if len(table) < count * fmt.tagsize + fmt.offsetsize:
+            raise ImageReadError("the file is truncated: it ends inside an image directory", path)
+        for i in range(count):
+            _code, kind, n, value = entry.unpack_from(table, i * fmt.tagsize)
+            nbytes = n * _TYPE_BYTES.get(kind, 1)
+            if nbytes > fmt.offsetsize and value + nbytes > size:
+                raise ImageReadError(f"the file is truncated: a tag's values reach byte "
+                                     f"{value + nbytes:,} but the file has {size:,} bytes", path)
+        (following,) = struct.unpack(fmt.offsetformat, table[-fmt.offsetsize:])
+        if following >= size:
+            raise ImageReadError(f"the file is truncated: an image directory points to byte "
+                                 f"{following:,} but the file has only {size:,} bytes", path)
 
 
 def _gray_shape(series) -> tuple[int, ...]:

@@ -63,6 +63,9 @@ from nanomorph.io.records import JsonRecord
 
 METHODS = ("otsu", "li", "triangle", "local", "ridge")
 POLARITIES = ("dark", "bright")
+# widest Gaussian (sd, px) a mask may be smoothed with: far beyond any wire, and a kernel
+# (8 sd + 1 taps) that stays small; inf or 1e9 would allocate gigabytes
+MAX_SIGMA_PX = 1000.0
 AUTO_POLARITY = "auto"  # decided per image by nanomorph.masks.suggest_polarity
 RIDGE_FILTERS = ("sato", "meijering", "frangi")
 # (low, high) hysteresis thresholds per ridge filter, in multiples of the Otsu threshold of the
@@ -144,14 +147,16 @@ class MaskParams(JsonRecord):
             (self.ridge_filter in RIDGE_FILTERS, f"ridge filter must be one of "
                                                  f"{', '.join(RIDGE_FILTERS)}, "
                                                  f"not {self.ridge_filter!r}"),
-            (self.smooth_sigma_px >= 0, f"smoothing sigma must not be negative, "
-                                        f"not {self.smooth_sigma_px}"),
+            (0 <= self.smooth_sigma_px <= MAX_SIGMA_PX,
+             f"the smoothing sigma must lie in 0..{MAX_SIGMA_PX:g} px, not "
+             f"{self.smooth_sigma_px}"),
             (self.min_size_px >= 0 and self.fill_holes_px >= 0,
              "minimum object size and hole size must not be negative"),
             (self.block_size_px >= 3 and self.block_size_px % 2 == 1,
              f"block size must be an odd number of pixels >= 3, not {self.block_size_px}"),
-            (len(self.ridge_sigmas_px) > 0 and all(s > 0 for s in self.ridge_sigmas_px),
-             f"ridge sigmas must be positive, not {self.ridge_sigmas_px}"),
+            (len(self.ridge_sigmas_px) > 0
+             and all(0 < s <= MAX_SIGMA_PX for s in self.ridge_sigmas_px),
+             f"ridge sigmas must lie in 0..{MAX_SIGMA_PX:g} px, not {self.ridge_sigmas_px}"),
             (0 <= low <= high, f"hysteresis thresholds need 0 <= low <= high, "
                                f"not low={low}, high={high}"),
         ]

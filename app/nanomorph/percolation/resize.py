@@ -37,12 +37,23 @@ def resize_for_analysis(mask, size: int = ANALYSIS_SIZE) -> np.ndarray:
     Returns
     -------
     ndarray of bool, shape (size, size)
+        The resized mask.
+
+    Raises
+    ------
+    NanomorphError
+        When the resized mask would not fit in memory.
     """
     from skimage.transform import resize_local_mean
+
+    from nanomorph.memory import require_memory
 
     mask = check_mask(mask)
     size = _check_size(size)
     require(mask.size > 0, "the mask is empty (0 pixels)")
+    # float64: the output, an intermediate of one resized axis, the comparison's bool result
+    require_memory(8 * (2 * size * size + mask.shape[0] * size) + size * size,
+                   f"resizing the mask to {size} × {size} px")
     covered = resize_local_mean(mask.astype(np.float64), (size, size))
     return covered >= 0.5
 

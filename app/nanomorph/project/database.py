@@ -1,19 +1,26 @@
 """The project database connection that the repositories share.
 
 One SQLite connection per open project, guarded by a lock, so the GUI thread and worker threads
-can use a project at the same time. Every write is a transaction committed when its block ends
-(``synchronous=FULL``: durable the moment the call returns) and rolled back on error.
+can use a project at the same time. Every write is a ``BEGIN IMMEDIATE`` transaction (it holds
+SQLite's write lock from its first statement, so what it reads — e.g. the next mask version —
+no other writer changes before it commits), committed when its block ends (``synchronous=FULL``:
+durable the moment the call returns) and rolled back on error. A database another connection
+keeps locked is retried (``BUSY_RETRIES`` times, each waiting up to the connection's busy
+timeout); no sqlite3 exception reaches a caller: they become :class:`ProjectError`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from nanomorph.errors import ProjectReadOnlyError
+from nanomorph.errors import ProjectError, ProjectReadOnlyError
+
+BUSY_RETRIES = 3
 
 
 class Database:
@@ -35,6 +42,8 @@ class Database:
         self.folder = folder
         self.read_only = read_only
         self.lock = threading.RLock()
+        # called after each commit (the store's periodic backup)
+        self.after_commit: Callable[[], None] | None = None
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -49,19 +58,51 @@ class Database:
         ------
         ProjectReadOnlyError
             When the project is open read-only.
+        ProjectError
+            When another program keeps the database locked, or the database fails.
         """
         if self.read_only:
             raise ProjectReadOnlyError(
                 "the project is open read-only (its folder cannot be written): the change was "
                 "not saved", self.folder)
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin()
             try:
                 yield self.conn
+            except sqlite3.DatabaseError as exc:
+                self._rollback()
+                raise _project_error(exc, self.folder) from exc
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._rollback()
+                raise _project_error(exc, self.folder) from exc
+        if self.after_commit is not None:
+            self.after_commit()
+
+    def _begin(self) -> None:
+        for attempt in range(BUSY_RETRIES):
+            try:
+                self._connection().execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or attempt == BUSY_RETRIES - 1:
+                    raise _project_error(exc, self.folder) from exc
+                time.sleep(0.05 * (attempt + 1))
+
+    def _rollback(self) -> None:
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.DatabaseError:
+            pass  # no transaction left to undo (SQLite already rolled it back)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self.conn is None:
+            raise ProjectError("the project was closed", self.folder)
+        return self.conn
 
     def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         """Rows of a read-only statement.
@@ -77,11 +118,19 @@ class Database:
         -------
         list of sqlite3.Row
             Rows addressable by column name.
+
+        Raises
+        ------
+        ProjectError
+            When the database cannot be read (damaged, locked, closed).
         """
         with self.lock:
-            cur = self.conn.execute(sql, tuple(params))
-            cur.row_factory = sqlite3.Row
-            return cur.fetchall()
+            try:
+                cur = self._connection().execute(sql, tuple(params))
+                cur.row_factory = sqlite3.Row
+                return cur.fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise _project_error(exc, self.folder) from exc
 
     def close(self, checkpoint: bool) -> None:
         """Close the connection (once), first folding the WAL into the database file when
@@ -102,6 +151,23 @@ class Database:
                     pass  # another process holds the database; its WAL stays valid
             self.conn.close()
             self.conn = None
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _project_error(exc: sqlite3.DatabaseError, folder: Path) -> ProjectError:
+    """A sqlite3 error as the one-line error a user reads."""
+    if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+        return ProjectError("the project is busy: another program kept its database locked; "
+                            "the change was not saved, try again", folder)
+    if isinstance(exc, sqlite3.IntegrityError):
+        return ProjectError(f"the change conflicts with what the project holds ({exc}); it "
+                            "was not saved", folder)
+    return ProjectError(f"the project database failed ({exc}); the change was not saved",
+                        folder)
 
 
 class Repository:

@@ -14,6 +14,7 @@ import numpy as np
 
 from nanomorph.errors import ProjectReadOnlyError
 from nanomorph.project.database import Repository
+from nanomorph.project.paths import checked_mask_file, checked_sha256, inside
 
 
 class MaskRepository(Repository):
@@ -58,16 +59,25 @@ class MaskRepository(Repository):
         ProjectReadOnlyError
             When the project is open read-only.
         """
-        from nanomorph.io.label_tiff import write_label_tiff
+        from nanomorph.io.atomic import atomic_write_bytes
+        from nanomorph.io.hashing import sha256_bytes
+        from nanomorph.io.label_tiff import encode_label_tiff
 
         record = self._images.get(image_id)
-        version = (self.latest_version(image_id) or 0) + 1
-        name = f"{record.sha256[:16]}_v{version}.tif"
+        sha = checked_sha256(record.sha256, f"image {image_id}")
         if self._db.read_only:
             raise ProjectReadOnlyError("the project is open read-only: the mask was not saved",
                                        self._db.folder)
-        digest = write_label_tiff(self.folder / name, mask)
+        data = encode_label_tiff(mask)
+        digest = sha256_bytes(data)
+        # the version is chosen and the file written while the transaction holds SQLite's write
+        # lock: no other writer (thread or program) can take the same version
         with self._db.write() as c:
+            latest = c.execute("SELECT max(version) FROM masks WHERE image_id = ?",
+                               (image_id,)).fetchone()[0]
+            version = (latest or 0) + 1
+            name = f"{sha[:16]}_v{version}.tif"
+            atomic_write_bytes(self.folder / name, data)
             c.execute("INSERT INTO masks(image_id, version, file, sha256, source, created_at)"
                       " VALUES (?, ?, ?, ?, ?, ?)",
                       (image_id, version, name, digest, source, time.time()))
@@ -91,12 +101,36 @@ class MaskRepository(Repository):
         """
         from nanomorph.io.label_tiff import read_label_tiff
 
+        path = self.path(image_id, version)
+        return None if path is None else read_label_tiff(path)
+
+    def path(self, image_id: int, version: int | None = None) -> Path | None:
+        """The file of an image's mask.
+
+        Parameters
+        ----------
+        image_id : int
+            The image's id.
+        version : int, optional
+            Which version; the latest by default.
+
+        Returns
+        -------
+        Path or None
+            Inside ``masks/``; None when the image has no (such) mask.
+
+        Raises
+        ------
+        ProjectError
+            When the stored name is not one the store writes, or leads outside ``masks/``.
+        """
         rows = self.versions(image_id)
         if version is not None:
             rows = [r for r in rows if r["version"] == version]
         if not rows:
             return None
-        return read_label_tiff(self.folder / rows[-1]["file"])
+        row = f"mask v{rows[-1]['version']} of image {image_id}"
+        return inside(self.folder, checked_mask_file(rows[-1]["file"], row), row)
 
     def versions(self, image_id: int) -> list[dict]:
         """Every stored version of an image's mask.

@@ -5,11 +5,48 @@ from __future__ import annotations
 import json
 import time
 
+from pathlib import Path
+
 from nanomorph.project.database import Repository
+from nanomorph.project.paths import inside
 
 
 class ModelRepository(Repository):
-    """The project's model registry and predictions (``project.models``)."""
+    """The project's model registry and predictions (``project.models``).
+
+    Parameters
+    ----------
+    db : Database
+        The open project's connection.
+    events : ProjectEvents
+        Emitted after each committed change.
+    folder : Path
+        The project's ``models/`` folder.
+    """
+
+    def __init__(self, db, events, folder: Path):
+        super().__init__(db, events)
+        self.folder = folder
+
+    def path(self, model: dict) -> Path:
+        """The file of a registered model.
+
+        Parameters
+        ----------
+        model : dict
+            A row of :meth:`list`.
+
+        Returns
+        -------
+        Path
+            Inside ``models/``.
+
+        Raises
+        ------
+        ProjectError
+            When the stored name leads outside ``models/``.
+        """
+        return inside(self.folder, model["file"], f"model {model.get('id')} ({model['name']})")
 
     def register(self, kind: str, name: str, file: str, config: dict) -> int:
         """Record (or update) a model.

@@ -15,17 +15,26 @@ A :class:`Project` is a small facade over repositories, one per kind of record:
 
 Every edit is committed as it is made (``synchronous=FULL``), so it survives a crash of the
 process the moment the call returns; files are written atomically (:mod:`nanomorph.io.atomic`).
+
+Opening checks before it trusts anything: one program writes at a time (:mod:`.lock`); a
+database that is empty, not SQLite, fails ``PRAGMA quick_check`` or has no nanomorph schema is
+refused with :class:`~nanomorph.errors.ProjectDamagedError` and left untouched (restore a
+backup, :mod:`.backups`); temporary files of interrupted writes are removed; a backup is made.
+Names the database stores are validated before they become paths (:mod:`.paths`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
 from nanomorph import __version__
-from nanomorph.errors import ProjectError
+from nanomorph.errors import ProjectDamagedError, ProjectError
+from nanomorph.project import backups, lock
 from nanomorph.project.database import Database
 from nanomorph.project.events import ProjectEvents
 from nanomorph.project.images import ImageRepository
@@ -39,6 +48,9 @@ from nanomorph.project.settings import SettingsRepository
 
 DB_NAME = "project.sqlite"
 SUBFOLDERS = ("masks", "models", "cache", "logs")
+SQLITE_HEADER = b"SQLite format 3\x00"
+# where interrupted atomic writes may have left temporary files (.<name>.<random>.tmp)
+TEMPORARY_FILE_FOLDERS = ("", "masks", "models", "cache", "backups")
 
 
 def is_project(path: str | os.PathLike) -> bool:
@@ -70,12 +82,11 @@ def folder_is_writable(folder: str | os.PathLike) -> bool:
     bool
         True when a file could be created (and was removed again).
     """
-    probe = os.path.join(folder, f".nanomorph-write-test-{os.getpid()}")
     try:
-        with open(probe, "wb"):
-            pass
+        fd, probe = tempfile.mkstemp(prefix=".nanomorph-write-test-", dir=folder)
     except OSError:
         return False
+    os.close(fd)
     os.unlink(probe)
     return True
 
@@ -107,11 +118,15 @@ class Project:
         self.folder = folder
         self.read_only = read_only
         self._db = Database(conn, folder, read_only)
+        self._db.after_commit = self._backup_when_due
+        self._lock_key: str | None = None
+        self._snapshot: str | None = None  # temporary copy a read-only session reads
+        self._last_backup = 0.0
         self.events = ProjectEvents()
         self.images = ImageRepository(self._db, self.events)
         self.masks = MaskRepository(self._db, self.events, folder / "masks", self.images)
         self.labels = LabelRepository(self._db, self.events)
-        self.models = ModelRepository(self._db, self.events)
+        self.models = ModelRepository(self._db, self.events, folder / "models")
         self.results = ResultRepository(self._db, self.events)
         self.settings = SettingsRepository(self._db, self.events)
         self.runs = RunRepository(self._db, self.events)
@@ -148,7 +163,7 @@ class Project:
             raise ProjectError("cannot create a project here: the folder is read-only", folder)
         from nanomorph.project.classsets import default_class_set
 
-        project = cls._connect(folder, read_only=False)
+        project = cls._connect(folder, read_only=False, new=True)
         classes = default_class_set()
         project.labels.set_classes([c.name for c in classes], [c.color for c in classes])
         with project._db.write() as c:
@@ -175,9 +190,13 @@ class Project:
 
         Raises
         ------
+        ProjectLockedError
+            When another program has the project open for writing.
+        ProjectDamagedError
+            When the database is damaged (it is left as it is; restore a backup).
         ProjectError
-            When the folder holds no project, its database cannot be read, was written by a
-            newer nanomorph, or needs an upgrade that cannot be written.
+            When the folder holds no project, its database was written by a newer nanomorph,
+            or needs an upgrade that cannot be written.
         """
         folder = Path(folder).absolute()
         if not is_project(folder):
@@ -204,11 +223,31 @@ class Project:
         return cls.open(folder) if is_project(folder) else cls.create(folder, name)
 
     @classmethod
-    def _connect(cls, folder: Path, read_only: bool) -> "Project":
+    def _connect(cls, folder: Path, read_only: bool, new: bool = False) -> "Project":
+        key, first = (None, False) if read_only else lock.acquire(folder)
+        try:
+            project = cls._checked_connection(folder, read_only, new)
+        except BaseException:
+            if key is not None:
+                lock.release(key)
+            raise
+        project._lock_key = key
+        if first:  # no other open project of this program may be writing a temporary file
+            _remove_temporary_files(folder)
+        if not read_only:
+            if not new:
+                project.backup()
+        return project
+
+    @classmethod
+    def _checked_connection(cls, folder: Path, read_only: bool, new: bool) -> "Project":
         db = folder / DB_NAME
+        if not new:
+            _check_database_file(db)
+        snapshot = None
         try:
             if read_only:
-                conn = _connect_read_only(db)
+                conn, snapshot = _connect_read_only(db)
             else:
                 for sub in SUBFOLDERS:
                     (folder / sub).mkdir(exist_ok=True)
@@ -218,8 +257,11 @@ class Project:
                 conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             version = schema_version(conn)
+            if not new:
+                _check_database(conn, db, version)
         except sqlite3.DatabaseError as e:
-            raise ProjectError(f"the project database cannot be read ({e})", db) from e
+            raise ProjectDamagedError(f"the project database is damaged ({e}): it was left as "
+                                      f"it is; {_restore_hint(folder)}", db) from e
         if version > SCHEMA_VERSION:
             conn.close()
             raise ProjectError(
@@ -239,11 +281,37 @@ class Project:
                 raise ProjectError(f"the upgrade of this project (schema {version} → "
                                    f"{SCHEMA_VERSION}) failed and was undone ({e})",
                                    folder) from e
-        return cls(folder, conn, read_only)
+        project = cls(folder, conn, read_only)
+        project._snapshot = snapshot
+        return project
 
     def close(self) -> None:
-        """Fold the WAL into the database file and close (a second call does nothing)."""
+        """Fold the WAL into the database file, close, and let other programs write (a second
+        call does nothing)."""
         self._db.close(checkpoint=not self.read_only)
+        if self._lock_key is not None:
+            lock.release(self._lock_key)
+            self._lock_key = None
+        if self._snapshot is not None:
+            shutil.rmtree(self._snapshot, ignore_errors=True)
+            self._snapshot = None
+
+    def backup(self) -> Path:
+        """Write a backup of the database now (see :mod:`nanomorph.project.backups`).
+
+        Returns
+        -------
+        Path
+            The backup file.
+        """
+        with self._db.lock:
+            path = backups.backup_database(self._db.conn, self.folder)
+        self._last_backup = time.monotonic()
+        return path
+
+    def _backup_when_due(self) -> None:
+        if time.monotonic() - self._last_backup >= backups.INTERVAL_S:
+            self.backup()
 
     def __enter__(self) -> "Project":
         return self
@@ -288,17 +356,88 @@ class Project:
         return self._db.query("PRAGMA integrity_check")[0][0]
 
 
-def _connect_read_only(db: Path) -> sqlite3.Connection:
-    """Open read-only; ``immutable=1`` when the WAL side files cannot be created either."""
+def _connect_read_only(db: Path) -> tuple[sqlite3.Connection, str | None]:
+    """Open read-only. Where SQLite cannot create the WAL's index (a read-only folder) but a
+    WAL holds commits, a temporary copy of database and WAL is opened instead, so the session
+    sees every committed change; without a WAL the file is opened as immutable.
+
+    Returns the connection and the temporary folder to remove on close (or None).
+    """
     uri = db.absolute().as_uri()
     try:
         conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False,
                                isolation_level=None)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
+        return conn, None
     except sqlite3.OperationalError:
-        return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False,
-                               isolation_level=None)
+        pass
+    wal = db.with_name(db.name + "-wal")
+    if wal.is_file() and wal.stat().st_size > 0:
+        snapshot = tempfile.mkdtemp(prefix="nanomorph-readonly-")
+        shutil.copy2(db, os.path.join(snapshot, db.name))
+        shutil.copy2(wal, os.path.join(snapshot, wal.name))
+        copy = os.path.join(snapshot, db.name)
+        conn = sqlite3.connect(copy, check_same_thread=False, isolation_level=None)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # applies the WAL
+        return conn, snapshot
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False,
+                           isolation_level=None), None
+
+
+def _check_database_file(db: Path) -> None:
+    """Refuse a database file that cannot be a project's, before SQLite touches it."""
+    try:
+        with open(db, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as e:
+        raise ProjectError(f"the project database cannot be read ({e.strerror or e})",
+                           db) from None
+    if not header:
+        raise ProjectDamagedError(f"the project database is empty (0 bytes): it was left as "
+                                  f"it is; {_restore_hint(db.parent)}", db)
+    if header != SQLITE_HEADER:
+        raise ProjectDamagedError(f"this file is not an SQLite database (it was overwritten or "
+                                  f"damaged): it was left as it is; {_restore_hint(db.parent)}",
+                                  db)
+
+
+def _check_database(conn: sqlite3.Connection, db: Path, version: int) -> None:
+    """Refuse a database that fails SQLite's quick check or holds no nanomorph schema."""
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    if problems != ["ok"]:
+        conn.close()
+        raise ProjectDamagedError(f"the project database is damaged (SQLite: {problems[0]}): "
+                                  f"it was left as it is; {_restore_hint(db.parent)}", db)
+    if version == 0:
+        conn.close()
+        raise ProjectDamagedError(f"the project database holds no nanomorph project (schema "
+                                  f"version 0): it was left as it is; {_restore_hint(db.parent)}",
+                                  db)
+
+
+def _restore_hint(folder: Path) -> str:
+    names = backups.list_backups(folder)
+    if not names:
+        return "it has no backup to restore"
+    return (f"restore the last good backup ({names[-1]}) with `nanomorph restore "
+            f"{folder}` or the app's Restore button")
+
+
+def _remove_temporary_files(folder: Path) -> None:
+    """Delete what interrupted atomic writes left behind (``.<name>.<random>.tmp``); only the
+    program holding the writer lock writes such files, so none of them is in use."""
+    for sub in TEMPORARY_FILE_FOLDERS:
+        top = folder / sub
+        if not top.is_dir():
+            continue
+        walker = os.walk(top) if sub else [(str(top), [], os.listdir(top))]
+        for root, _dirs, files in walker:
+            for name in files:
+                if name.startswith(".") and name.endswith(".tmp"):
+                    try:
+                        os.unlink(os.path.join(root, name))
+                    except OSError:
+                        pass
 
 
 def _backup_before_migration(conn: sqlite3.Connection, db: Path, version: int) -> None:

@@ -13,6 +13,7 @@ from nanomorph.io.atomic import atomic_write_bytes
 from nanomorph.io.intensity import normalise_percentiles
 from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
 from nanomorph.project.images import ImageRecord
+from nanomorph.project.paths import checked_sha256
 from nanomorph.project.store import Project
 
 THUMBNAIL_PX = 128
@@ -59,7 +60,8 @@ def thumbnail_path(project: Project, record: ImageRecord, size_px: int = THUMBNA
     Path
         ``cache/thumbnails/<sha256>_<size>.png``.
     """
-    return project.cache_dir / "thumbnails" / f"{record.sha256}_{size_px}.png"
+    sha = checked_sha256(record.sha256, f"image {record.id}")
+    return project.cache_dir / "thumbnails" / f"{sha}_{int(size_px)}.png"
 
 
 def thumbnail(project: Project, record: ImageRecord, size_px: int = THUMBNAIL_PX) -> np.ndarray:

@@ -6,6 +6,7 @@ light grid, no top/right frame, the verdict and class colours of the report.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 
@@ -19,6 +20,18 @@ FALLBACK_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#9378
 TEXT = "#222831"
 MUTED = "#6b7280"
 DPI = 110
+
+
+def _plain_text(draw):
+    """Draw with text taken literally: class names with ``$``, ``_`` or ``^`` are names, not
+    matplotlib mathtext (which would fail to parse them or typeset them)."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+    return wrapper
 
 
 def verdict(row: dict) -> str:
@@ -59,6 +72,7 @@ def class_colors(classes: Sequence[str], known: dict[str, str | None] | None = N
             for i, name in enumerate(classes)}
 
 
+@_plain_text
 def density_by_verdict(rows: list[dict]) -> bytes:
     """Two panels: wire density by verdict (jittered points and box), and the largest cluster's
     share of the wire against wire density, coloured by verdict.
@@ -101,6 +115,7 @@ def density_by_verdict(rows: list[dict]) -> bytes:
     return _png(fig)
 
 
+@_plain_text
 def class_counts(counts: dict[str, dict[str, int]], colors: dict[str, str]) -> bytes:
     """Horizontal stacked bars: images per class, one segment per kind of count, the first kind
     solid, the others lighter.
@@ -142,6 +157,7 @@ def _integer_ticks():
     return MaxNLocator(integer=True)
 
 
+@_plain_text
 def confidence_histogram(confidences_by_class: dict[str, list[float]],
                          colors: dict[str, str]) -> bytes:
     """Stacked histogram of the classifier's confidence (top probability), by predicted class.
@@ -167,6 +183,7 @@ def confidence_histogram(confidences_by_class: dict[str, list[float]],
     return _png(fig)
 
 
+@_plain_text
 def label_efficiency(encoder: list[dict], control: list[dict], encoder_name: str,
                      n_classes: int) -> bytes:
     """Accuracy (mean ± sd over splits) against labelled images per class, for the embeddings and
@@ -209,6 +226,7 @@ def label_efficiency(encoder: list[dict], control: list[dict], encoder_name: str
     return _png(fig)
 
 
+@_plain_text
 def confusion_matrix(confusion: list[list[int]], classes: list[str], k: int) -> bytes:
     """Row-normalised confusion matrix (true class by row) with the counts written in.
 
@@ -242,6 +260,7 @@ def confusion_matrix(confusion: list[list[int]], classes: list[str], k: int) -> 
     return _png(fig)
 
 
+@_plain_text
 def embedding_map(xy: np.ndarray, labels: list[str | None], predicted: list[str | None],
                   colors: dict[str, str], method: str) -> bytes:
     """2-D map of the embeddings: labelled images filled, the others hollow in the colour of their
@@ -285,6 +304,7 @@ def embedding_map(xy: np.ndarray, labels: list[str | None], predicted: list[str 
     return _png(fig)
 
 
+@_plain_text
 def segmentation_scores(dice: list[float], iou: list[float]) -> bytes:
     """Histograms of Dice and IoU against the ground-truth masks.
 

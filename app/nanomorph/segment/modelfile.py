@@ -2,7 +2,8 @@
 
 Format (read back with ``torch.load(weights_only=True)``)::
 
-    {"format": "nanomorph-segmenter", "format_version": 1,
+    {"format": "nanomorph-segmenter", "format_version": 2,
+     "weights_sha256": str,     # of the encoder and decoder state dicts (format 2)
      "nanomorph_version": str, "torch_version": str,
      "encoder": {"name", "weights_id", "feature_channels": [int], "unfreeze_stages": int,
                  "state_dict": {name: tensor}},      # only the trained stages' weights
@@ -28,7 +29,8 @@ from nanomorph.segment.classes import SegmentClasses
 from nanomorph.segment.segmenter import Segmenter
 
 FORMAT = "nanomorph-segmenter"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: weights_sha256 (version 1 files still load)
+MAX_DECODER_WIDTH = 4096  # channels; a crafted file must not make nanomorph allocate gigabytes
 _OTHER_FORMATS = {"nanomorph-encoder": "an image encoder (from pretraining)"}
 
 
@@ -75,7 +77,16 @@ def save_segmenter(segmenter: Segmenter, path: str | os.PathLike) -> None:
         "training": {"config": segmenter.training, "history": segmenter.history,
                      "best_epoch": segmenter.best_epoch, "stop_reason": segmenter.stop_reason},
     }
+    payload["weights_sha256"] = _weights_digest(payload["encoder"]["state_dict"],
+                                                payload["decoder"]["state_dict"])
     atomic_write(path, lambda f: torch.save(payload, f))
+
+
+def _weights_digest(encoder_state: dict, decoder_state: dict) -> str:
+    from nanomorph.encoders.weights import state_dict_digest
+
+    return state_dict_digest({**{f"encoder.{k}": v for k, v in encoder_state.items()},
+                              **{f"decoder.{k}": v for k, v in decoder_state.items()}})
 
 
 def load_segmenter(path: str | os.PathLike, device: str | None = None) -> Segmenter:
@@ -120,11 +131,45 @@ def load_segmenter(path: str | os.PathLike, device: str | None = None) -> Segmen
             stop_reason=str(training["stop_reason"]))
         feature_channels = tuple(int(c) for c in encoder["feature_channels"])
         states = encoder["state_dict"], decoder["state_dict"]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise NanomorphError(f"the segmenter file is incomplete or damaged ({exc!r})",
                              path) from None
+    _check_values(payload, segmenter, states, path)
     segmenter.net = _network(segmenter, feature_channels, *states, path)
     return segmenter
+
+
+def _check_values(payload: dict, segmenter: Segmenter, states: tuple, path) -> None:
+    """Refuse weights that fail their checksum or are not finite, and settings out of range."""
+    import torch
+
+    if not all(isinstance(s, dict) and all(isinstance(t, torch.Tensor) for t in s.values())
+               for s in states):
+        raise NanomorphError("the segmenter file's weights are not tensors", path)
+    if payload.get("format_version", 1) >= 2 and \
+            payload.get("weights_sha256") != _weights_digest(*states):
+        raise NanomorphError("the segmenter file is damaged: its weights do not match their "
+                             "checksum", path)
+    if not all(torch.isfinite(t).all() for s in states for t in s.values()
+               if t.is_floating_point()):
+        raise NanomorphError("the segmenter file's weights are not finite numbers (NaN or "
+                             "infinity): it would segment nothing sensible", path)
+    low, high = segmenter.percentiles
+    checks = [
+        (0 <= low < high <= 100, "intensity percentiles"),
+        (64 <= segmenter.tile_px <= 8192 and 0 <= segmenter.overlap_px < segmenter.tile_px // 2,
+         "tile size"),
+        (len(segmenter.decoder_widths) > 0
+         and all(0 < w <= MAX_DECODER_WIDTH for w in segmenter.decoder_widths),
+         "decoder widths"),
+        (0 <= segmenter.unfreeze_stages <= 8, "trained encoder stages"),
+        (len(set(segmenter.classes.names)) == len(segmenter.classes.names) >= 2
+         and 1 <= segmenter.classes.nanowire < len(segmenter.classes.names), "classes"),
+    ]
+    wrong = [what for ok, what in checks if not ok]
+    if wrong:
+        raise NanomorphError(f"the segmenter file's {', '.join(wrong)} are out of range: it is "
+                             "damaged or was not written by nanomorph", path)
 
 
 def _check_format(payload, path) -> None:

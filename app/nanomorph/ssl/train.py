@@ -141,6 +141,7 @@ def _pretrain(images, folder: Path, config, run_name, log, resume: bool, device:
     from nanomorph.ssl.backbones import build_backbone
 
     run_name = runs.check_run_name(run_name or folder.name)
+    _check_run_folder(folder)
     saved = runs.read_config(folder)
     if resume:
         if saved is None:
@@ -172,6 +173,21 @@ def _pretrain(images, folder: Path, config, run_name, log, resume: bool, device:
     for note in notes:
         yield Progress(trainer.step, trainer.total_steps, note)
     return (yield from _record(trainer, run_name, log, resumed_from, notes, cancel))
+
+
+def _check_run_folder(folder: Path) -> None:
+    """The run folder must be a folder that can be written (created when missing)."""
+    if folder.exists() and not folder.is_dir():
+        raise InvalidParameterError("this is a file, not a folder for the run: choose another "
+                                    "--out", folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".nanomorph-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise NanomorphError(f"the run folder cannot be written ({exc.strerror or exc}): choose "
+                             "another --out", folder) from None
 
 
 def _resume_config(saved: "PretrainConfig", given: "PretrainConfig | None",

@@ -215,11 +215,13 @@ def register_project_encoders(project: "Project") -> list:
     """
     from nanomorph.encoders.registry import register_encoder
     from nanomorph.encoders.saved import load_encoder_from_path
+    from nanomorph.project.paths import inside
 
     files = {}
     for run in project.runs.list(RUN_KIND):
         if run["status"] == "done" and run["result"] and run["result"].get("encoder"):
-            files[run["config"]["run"]] = project.folder / run["result"]["encoder"]
+            files[run["config"]["run"]] = inside(project.folder, run["result"]["encoder"],
+                                                f"pretraining run {run['id']}")
     specs = []
     for name, path in files.items():
         try:

@@ -117,7 +117,11 @@ def prediction_path(project: "Project", model_file: str, record: "ImageRecord") 
     Path
         ``cache/segmentation/<model>/<sha256>.tif`` (a label TIFF).
     """
-    return project.cache_dir / "segmentation" / Path(model_file).stem / f"{record.sha256}.tif"
+    from nanomorph.project.paths import checked_sha256, inside
+
+    sha = checked_sha256(record.sha256, f"image {record.id}")
+    folder = project.cache_dir / "segmentation"
+    return inside(folder, f"{Path(model_file).stem}/{sha}.tif", f"model file {model_file!r}")
 
 
 def predict_project(project: "Project", image_ids: list[int], segmenter: "Segmenter",

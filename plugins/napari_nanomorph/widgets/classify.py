@@ -365,7 +365,7 @@ class ClassifyWidget(NanomorphDock):
         if not live:
             show_warning("no classifier yet: label images of two classes first")
             return
-        model = FewShotClassifier.load(project.models_dir / live[0]["file"], check_encoder=False)
+        model = FewShotClassifier.load(project.models.path(live[0]), check_encoder=False)
         if self.guarded(lambda: model.save(path)):
             show_info(f"saved the classifier to {path}")
 

@@ -124,7 +124,7 @@ class ProjectWidget(NanomorphDock):
         settings = project.settings.get("percolation_settings") or {}
         config = BatchConfig(mask_source="project", skeleton=True, write_overlays=True,
                              percolation=PercolationSettings(**settings),
-                             classifier=str(project.models_dir / live[0]["file"]) if live
+                             classifier=str(project.models.path(live[0])) if live
                              else None)
         out = project.folder / "batch" / time.strftime("%Y%m%d-%H%M%S")
 

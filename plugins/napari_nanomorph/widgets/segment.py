@@ -196,8 +196,9 @@ class SegmentWidget(NanomorphDock):
             self.status.setText(f"model {file}: best epoch {segmenter.best_epoch}, "
                                 f"{STOPPED[segmenter.stop_reason]}")
 
-        self.run_job(lambda _t: call_as_job(load_segmenter, project.models_dir / file),
-                                name="Load segmenter", on_done=loaded)
+        model = next(m for m in project.models.list("segmenter") if m["file"] == file)
+        self.run_job(lambda _t: call_as_job(lambda: load_segmenter(project.models.path(model))),
+                     name="Load segmenter", on_done=loaded)
 
     # ------------------------------------------------------------------ training
     def config(self):

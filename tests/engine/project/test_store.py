@@ -63,13 +63,6 @@ def test_newer_schema_is_refused(tmp_path):
         Project.open(tmp_path / "p")
 
 
-def test_a_corrupt_database_gives_a_clear_error(tmp_path):
-    Project.create(tmp_path / "p").close()
-    (tmp_path / "p" / "project.sqlite").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(ProjectError, match="cannot be read"):
-        Project.open(tmp_path / "p")
-
-
 def test_read_only_project_opens_read_only_and_refuses_edits(tmp_path, project, read_only):
     folder = project.folder
     image_id = project.images.all()[0].id

@@ -21,28 +21,80 @@ from nanomorph.errors import NanomorphError, display_path  # noqa: E402
 from nanomorph.project import Project  # noqa: E402
 from nanomorph.project.opening import resolve_target  # noqa: E402
 from napari.utils.notifications import show_error, show_info, show_warning  # noqa: E402
-from qtpy.QtCore import QTimer  # noqa: E402
 
 from napari_nanomorph.session import session_for  # noqa: E402
 
 log = logging.getLogger("nanomorph")
 PLUGIN = "napari-nanomorph"
-# dock widgets (display names in napari.yaml): the workflow steps share one tab group on the
-# right, the image browser sits below it
-WORKFLOW_DOCKS = ("Project", "Mask", "Percolation", "Classify", "Evaluation", "Segment",
-                  "Pretrain")
+# dock widgets (display names in napari.yaml): the workflow bar on the right, the image
+# browser on the left under napari's layer controls
+WORKFLOW_DOCK = "Workflow"
 BROWSER_DOCK = "Images"
 
 
 def add_docks(viewer) -> dict:
-    """Add every nanomorph dock to ``viewer``; returns {name: widget}."""
-    widgets, docks = {}, {}
-    for i, name in enumerate((*WORKFLOW_DOCKS, BROWSER_DOCK)):
-        tabify = 0 < i < len(WORKFLOW_DOCKS)
-        docks[name], widgets[name] = viewer.window.add_plugin_dock_widget(PLUGIN, name,
-                                                                          tabify=tabify)
-    QTimer.singleShot(0, docks[WORKFLOW_DOCKS[0]].raise_)  # after Qt has laid out the tabs
-    return widgets
+    """Add the workflow bar and the image browser to ``viewer``.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer.
+
+    Returns
+    -------
+    dict
+        Step title (``"Project"`` … ``"Batch & Report"``), ``"Images"`` and ``"Workflow"`` →
+        widget.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QMainWindow
+
+    _, workflow = viewer.window.add_plugin_dock_widget(PLUGIN, WORKFLOW_DOCK)
+    browser_dock, browser = viewer.window.add_plugin_dock_widget(PLUGIN, BROWSER_DOCK)
+    window = browser_dock.parentWidget()
+    if isinstance(window, QMainWindow):  # the browser goes under napari's layer controls
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, browser_dock)
+    return {**workflow.steps, BROWSER_DOCK: browser, WORKFLOW_DOCK: workflow}
+
+
+def arrange_window(docks: dict) -> None:
+    """Give the app's window the size and layout it had when it was last closed; the first
+    time, most of the screen, the canvas taking what the workflow bar does not need and the
+    image browser half of the left column.
+
+    Parameters
+    ----------
+    docks : dict
+        As :func:`add_docks` returns them.
+    """
+    from qtpy.QtCore import QByteArray, Qt
+    from qtpy.QtWidgets import QMainWindow
+
+    from napari_nanomorph.preferences import load_preferences
+
+    window = docks[WORKFLOW_DOCK].window()
+    if not isinstance(window, QMainWindow):
+        return
+    prefs = load_preferences()
+    geometry = prefs.get("geometry")
+    if not (isinstance(geometry, str) and window.restoreGeometry(
+            QByteArray.fromBase64(geometry.encode("ascii")))):
+        screen = window.screen().availableGeometry()
+        window.setGeometry(screen.adjusted(screen.width() // 25, screen.height() // 25,
+                                           -screen.width() // 25, -screen.height() // 25))
+    width = prefs.get("workflow_width")
+    window.resizeDocks([_dock_of(docks[WORKFLOW_DOCK], window)],
+                       [width if isinstance(width, int) and width > 0 else 470],
+                       Qt.Orientation.Horizontal)
+    window.resizeDocks([_dock_of(docks[BROWSER_DOCK], window)], [window.height() // 2],
+                       Qt.Orientation.Vertical)
+
+
+def _dock_of(widget, window):
+    """The dock widget of ``window`` that holds ``widget``."""
+    while widget is not None and widget.parentWidget() is not window:
+        widget = widget.parentWidget()
+    return widget
 
 
 def open_path(viewer, path) -> Project:
@@ -110,7 +162,6 @@ def add_files(viewer, files, current: str | None = None) -> None:
                 log.warning("not added: %s: %s", display_path(path), reason)
         if result.added:
             show_info(f"added {len(result.added)} image{'s' * (len(result.added) != 1)}")
-        session.images_changed.emit()
         _show_first(session, current)
 
     session.jobs.start(lambda token: project.images.add(files, cancel=token),
@@ -131,7 +182,8 @@ def main(path=None, sample: bool = False) -> int:
     import napari
 
     viewer = napari.Viewer(title="nanomorph")
-    add_docks(viewer)
+    docks = add_docks(viewer)
+    arrange_window(docks)
     try:
         if sample:
             open_sample_project(viewer)

@@ -50,11 +50,22 @@ def find_layer(viewer, role: str):
     return None
 
 
+def _place_overlays(viewer, scale: tuple, units: tuple) -> None:
+    """Give nanomorph's other layers (mask, clusters, predictions …) the new image's scale and
+    units first: napari warns when layers of one view mix pixel and physical units."""
+    for layer in viewer.layers:
+        role = layer.metadata.get(ROLE_KEY)
+        if role and role != "image" and layer.ndim == len(scale):
+            layer.scale = scale
+            layer.units = units
+
+
 def show_image(viewer, image: MicroscopeImage, name: str) -> None:
     """Show ``image`` in the viewer's current-image layer (created on first use, named after
     the file, kept at the bottom of the layer list)."""
     data, meta, _ = image_layer_tuple(image, name)
     meta["metadata"][ROLE_KEY] = "image"
+    _place_overlays(viewer, meta["scale"], meta["units"])
     layer = find_layer(viewer, "image")
     if layer is None or layer.data.ndim != data.ndim:
         if layer is not None:

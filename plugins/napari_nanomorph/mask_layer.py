@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from nanomorph.jobs import call_as_job
-from psygnal import Signal
 from qtpy.QtCore import QTimer
 
 from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
@@ -19,15 +18,8 @@ WIRE_COLOR = {1: "#ff5a36", 2: "#36c5ff", 3: "#c6f06b", None: "transparent"}
 
 
 class MaskLayerController:
-    """Keeps the "mask" Labels layer in step with the session's current image.
-
-    Signals
-    -------
-    saved(int, int)
-        (image id, version) after an autosave or an explicit save.
-    """
-
-    saved = Signal(int, int)
+    """Keeps the "mask" Labels layer in step with the session's current image (a saved
+    version reaches the docks as the session's ``masks_changed``)."""
 
     def __init__(self, session):
         self.session = session
@@ -136,8 +128,7 @@ class MaskLayerController:
         data, image_id = np.array(layer.data, copy=True), self.image_id
         self.session.jobs.start(
             lambda _t: call_as_job(project.masks.save, image_id, data, source),
-            name="Save mask", on_done=lambda version: self.saved.emit(image_id, version),
-            cancellable=False)
+            name="Save mask", cancellable=False)
 
     @property
     def pending(self) -> bool:

@@ -30,7 +30,19 @@ class Session:
     project_changed(object)
         A project was opened (the Project) or closed (None).
     images_changed()
-        Images were added, removed, relinked or re-calibrated.
+        Images were added, removed, relinked or re-calibrated (or another project opened).
+    masks_changed(set)
+        Image ids whose mask has a new version (painted, imported, auto-masked, accepted).
+    labels_changed(set)
+        Image ids whose label changed.
+    classes_changed()
+        The class list, its order or its colours changed.
+    models_changed()
+        A model was registered or its predictions stored.
+    results_changed(set)
+        Image ids with a new analysis result.
+    settings_changed()
+        A project setting changed.
     current_changed(object)
         The current image changed (its ImageRecord, or None).
     badges_changed(dict)
@@ -42,12 +54,19 @@ class Session:
     project_closing = Signal(object)
     project_changed = Signal(object)
     images_changed = Signal()
+    masks_changed = Signal(set)
+    labels_changed = Signal(set)
+    classes_changed = Signal()
+    models_changed = Signal()
+    results_changed = Signal(set)
+    settings_changed = Signal()
     current_changed = Signal(object)
     badges_changed = Signal(dict)
     encoder_changed = Signal(str)
 
     def __init__(self, viewer):
         from napari_nanomorph.jobrunner import JobRunner
+        from napari_nanomorph.store_relay import StoreRelay
 
         self.viewer = viewer
         self.project: Project | None = None
@@ -59,6 +78,13 @@ class Session:
         self.jobs = JobRunner()
         self.device_button = None
         self._close_hook = None
+        # the docks follow the project: its change events, on the GUI thread, merged
+        self._relay = StoreRelay(self._store_changed)
+
+    @property
+    def settled(self) -> bool:
+        """No job runs and every store change has reached the docks."""
+        return not self.jobs.busy and not self._relay.pending
 
     def install_window_hooks(self, anchor) -> None:
         """Once per session, on the main window that holds ``anchor`` (a docked widget): add
@@ -82,6 +108,7 @@ class Session:
         self.close_project(announce=False)
         self.project = project
         self.current = None
+        self._relay.attach(project)
         _log_to(project.log_path)
         self.project_changed.emit(project)
         self.images_changed.emit()
@@ -100,6 +127,7 @@ class Session:
             return
         self.project_closing.emit(project)
         still_running = self.jobs.shutdown()
+        self._relay.detach()
         if still_running:
             log.warning("closing %s while these jobs still run: %s", project.folder,
                         ", ".join(still_running))
@@ -107,6 +135,17 @@ class Session:
         project.close()
         if announce:
             self.project_changed.emit(None)
+
+    def _store_changed(self, kind: str, ids: set) -> None:
+        """A merged burst of the project's change events, on the GUI thread."""
+        if kind == "images":
+            if self.current is not None and self.current.id in ids:
+                self.current = self.project.images.get(self.current.id)
+            self.images_changed.emit()
+        elif kind in ("classes", "models", "settings"):
+            getattr(self, f"{kind}_changed").emit()
+        else:
+            getattr(self, f"{kind}_changed").emit(ids)
 
     def set_current(self, record: ImageRecord | None) -> None:
         """Make ``record`` the current image and show it (read in the background)."""

@@ -123,7 +123,7 @@ def test_rows_carry_path_hash_status_and_the_percolate_keys_in_input_order(image
     assert {"mask_source", "params", "config_sha256", "polarity"} <= set(columns)
     assert all(r["status"] == "ok" and r["error"] is None for r in rows)
     assert rows[0]["sha256"] == rows[4]["sha256"] and len({r["sha256"] for r in rows}) == 6
-    assert summary.counts == {"images": 7, "ok": 7, "error": 0,
+    assert summary.counts == {"images": 7, "ok": 7, "no mask": 0, "error": 0,
                               "percolates": sum(r["percolates"] for r in rows)}
     csv_text = (tmp_path / "out" / CSV_FILE).read_text().splitlines()
     assert csv_text[0].split(",")[:4] == ["path", "sha256", "status", "error"]
@@ -179,7 +179,7 @@ def test_existing_masks_are_matched_by_stem_and_mapped_by_foreground(images, tmp
     Image.fromarray(truth[3] * np.uint8(127)).save(masks / "img_003_mask.tif")
     config = BatchConfig(mask_source="masks", masks_dir=str(masks), foreground="127")
     rows = run(images[:4], tmp_path / "out", config).rows
-    assert [r["status"] for r in rows] == ["ok", "ok", "error", "error"]
+    assert [r["status"] for r in rows] == ["ok", "ok", "no mask", "error"]
     assert rows[0]["foreground_pixels"] == int(truth[0].sum())
     assert rows[1]["foreground_pixels"] == int(truth[1][4:].sum() + truth[1][:4, 4:].sum())
     assert rows[1]["mask_path"] == str(masks / "img_001_mask.png") and rows[1]["mask_sha256"]
@@ -212,6 +212,21 @@ def test_a_project_is_analysed_with_its_stored_masks_exactly_as_the_gui(tmp_path
             assert row["mask_source"] == "project" and "dice" not in row
         assert project.runs.list("batch")[-1]["status"] == "done"
         assert project.runs.list("batch")[-1]["result"]["ok"] == 3
+
+
+def test_unmasked_project_images_are_no_mask_and_keep_their_class(tmp_path, classifier):
+    from nanomorph.project import Project
+
+    folder = make_project(tmp_path, 3)
+    with Project.open(folder) as project:
+        unmasked = project.images.add_one(make_images(tmp_path / "more", 1, (80, 80))[0])
+    summary = run([folder], tmp_path / "out",
+                  BatchConfig(mask_source="project", classifier=str(classifier)))
+    row = next(r for r in summary.rows if r["path"] == unmasked.path)
+    assert row["status"] == "no mask" and "Mask step" in row["error"]
+    assert row["label"] in MORPHS and len(row["sha256"]) == 64
+    assert summary.counts["no mask"] == 1 and summary.counts["error"] == 0
+    assert summary.counts["ok"] == 3
 
 
 def test_sem_info_bar_is_left_out_of_the_analysed_frame(tmp_path):

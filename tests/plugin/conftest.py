@@ -7,6 +7,12 @@ import pytest
 from napari_nanomorph.session import session_for
 
 
+@pytest.fixture(autouse=True)
+def _own_preferences(tmp_path, monkeypatch):
+    """Each GUI test reads and writes its own user preferences (window geometry, last step)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
 @pytest.fixture
 def app(make_napari_viewer, qtbot):
     """A napari viewer with every nanomorph dock, plus helpers to wait for its jobs."""
@@ -23,7 +29,7 @@ def app(make_napari_viewer, qtbot):
     a.viewer, a.docks, a.session, a.qtbot = viewer, docks, session, qtbot
 
     def wait_jobs(timeout_ms=20000):
-        qtbot.waitUntil(lambda: not session.jobs.busy, timeout=timeout_ms)
+        qtbot.waitUntil(lambda: session.settled, timeout=timeout_ms)
 
     a.wait_jobs = wait_jobs
     yield a

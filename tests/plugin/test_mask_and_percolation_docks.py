@@ -91,26 +91,56 @@ def test_auto_mask_preview_accept_and_apply_to_all(opened):
     assert project.masks.versions(record.id)[-1]["source"] == "auto:otsu"  # kept, not replaced
 
 
-def test_import_with_a_value_mapping_and_export(opened, tmp_path):
+def test_import_previews_the_values_and_keeps_classes_apart_then_export(opened, tmp_path,
+                                                                        monkeypatch):
+    from napari_nanomorph.widgets.import_dialog import MappingDialog
+
     app = opened
     dock = app.docks["Mask"]
     masks = tmp_path / "masks_in"
     masks.mkdir()
     for name in NAMES:
-        iio.imwrite(masks / f"{name}_mask.png", truth(app, name) * 127)
+        values = truth(app, name) * 127
+        values[:8, :8] = 255  # a second class (a droplet) in the corner
+        iio.imwrite(masks / f"{name}_mask.png", values)
     iio.imwrite(masks / "unknown_mask.png", np.zeros((384, 384), np.uint8))
-    dock.mapping.value = "127:1"
+    shown = []
+
+    def accept(dialog):
+        shown.append((dialog.values, dialog.mapping()))
+        return True
+
+    monkeypatch.setattr(MappingDialog, "exec", accept)
     dock.import_files([str(p) for p in sorted(masks.iterdir())])
     app.wait_jobs()
+    assert shown == [([0, 127, 255], {127: 1, 255: 2})]  # each value its own label
     project = app.session.project
     for name in NAMES:
         record = next(r for r in project.images.all() if r.name == f"{name}.tif")
-        np.testing.assert_array_equal(project.masks.read(record.id), truth(app, name))
+        stored = project.masks.read(record.id)
+        assert (stored[:8, :8] == 2).all()
+        np.testing.assert_array_equal(stored[8:], truth(app, name)[8:])
+    assert project.settings.get("mask_import_mapping") == "127:1, 255:2"
     out = tmp_path / "masks_out"
     dock.export_to(str(out))
     app.wait_jobs()
     exported = iio.imread(out / "network_01_mask.png")
-    np.testing.assert_array_equal(exported > 0, truth(app, "network_01") > 0)
+    assert (exported[:8, :8] == 2).all()  # the project's label values
+    np.testing.assert_array_equal(exported[8:], truth(app, "network_01")[8:])
+
+
+def test_the_import_dialog_offers_one_class_for_instance_masks_and_remembers(opened):
+    from nanomorph.workflows.transfer import MaskSurvey
+    from napari_nanomorph.widgets.import_dialog import MappingDialog
+
+    many = MaskSurvey(pixels={v: 10 for v in range(30)}, files={v: 1 for v in range(30)})
+    dialog = MappingDialog(many)
+    assert dialog.nonzero.isChecked() and dialog.mapping() == {"nonzero": 1}
+    two = MaskSurvey(pixels={0: 5, 127: 5, 255: 5}, files={0: 1, 127: 1, 255: 1})
+    dialog = MappingDialog(two, previous={127: 1, 255: 1})  # the user merged them last time
+    assert not dialog.nonzero.isChecked() and dialog.mapping() == {127: 1, 255: 1}
+    dialog.spins[255].setValue(0)
+    assert dialog.mapping() == {127: 1}
 
 
 def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_path):
@@ -137,7 +167,7 @@ def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_pat
     dock.run_all()
     app.wait_jobs()
     assert dock.table.rowCount() == 3
-    rows = {dock.table.item(r, 0).text(): dock.table.item(r, 1).text()
+    rows = {dock.table.table.item(r, 0).text(): dock.table.table.item(r, 1).text()
             for r in range(dock.table.rowCount())}
     assert rows["network_01.tif"] == "yes" and rows["singular_01.tif"] == "no"
     # editing the mask marks the result stale
@@ -147,13 +177,13 @@ def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_pat
     app.masks.save_now()
     app.wait_jobs()
     assert project.results.of_kind("percolation")[network.id]["stale"]
-    statuses = {dock.table.item(r, 0).text(): dock.table.item(r, 7).text()
+    statuses = {dock.table.table.item(r, 0).text(): dock.table.table.item(r, 7).text()
                 for r in range(dock.table.rowCount())}
     assert statuses["network_01.tif"] == "stale"
     # clicking a row opens that image
     row = next(r for r in range(dock.table.rowCount())
-               if dock.table.item(r, 0).text() == "singular_01.tif")
-    dock._row_clicked(row, 0)
+               if dock.table.table.item(r, 0).text() == "singular_01.tif")
+    dock.table._clicked(row, 0)
     app.wait_jobs()
     assert app.session.current.name == "singular_01.tif"
     dock.export_to(str(tmp_path / "results.csv"))
@@ -213,7 +243,7 @@ def test_choosing_a_method_loads_its_measured_defaults(opened):
     assert dock.params().method == "ridge"
 
 
-def test_project_batch_and_report_from_the_project_dock(opened, tmp_path):
+def test_batch_and_report_step(opened, tmp_path):
     from nanomorph.jobs import run_job
     from nanomorph.workflows.transfer import import_masks
 
@@ -221,7 +251,8 @@ def test_project_batch_and_report_from_the_project_dock(opened, tmp_path):
     project = app.session.project
     run_job(import_masks(project, sorted((app.sample_folder / "masks").glob("*_mask.png")),
                          {"nonzero": 1}))
-    dock = app.docks["Project"]
+    dock = app.docks["Batch & Report"]
+    assert not dock.open_button.isEnabled()
     dock.run_batch()
     app.wait_jobs(120000)
     results = dock.last_batch / "results.csv"
@@ -235,3 +266,4 @@ def test_project_batch_and_report_from_the_project_dock(opened, tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "network_01.tif" in html
     assert "<script" not in html
+    assert dock.open_button.isEnabled() and dock.last_report == tmp_path / "report.html"

@@ -46,6 +46,9 @@ def test_train_predict_score_and_accept(segment):
     app.wait_jobs(300000)
     assert set(dock.predictions) == {r.id for r in project.images.all()}
     assert dock.metrics.rowCount() == 2  # the two images with masks
+    masked = [r.id for r in project.images.all() if project.masks.latest_version(r.id)]
+    assert [dock.metrics.cell(i, 1) for i in masked] == ["yes", "yes"]  # both trained on
+    assert "training images (memory, not accuracy)" in dock.metrics_note.text()
     assert "classical" in dock.metrics_note.text()
 
     target = next(r for r in project.images.all() if r.name.startswith("dispersed"))
@@ -59,16 +62,12 @@ def test_train_predict_score_and_accept(segment):
     np.testing.assert_array_equal(project.masks.read(target.id), dock.predictions[target.id])
 
 
-def test_difference_layer_marks_false_positives_and_negatives():
-    from napari_nanomorph.widgets.segment import (
-        FALSE_NEGATIVE,
-        FALSE_POSITIVE,
-        difference_labels,
-    )
+def test_difference_colours_are_not_mask_label_colours():
+    from napari_nanomorph.mask_layer import WIRE_COLOR
+    from napari_nanomorph.widgets.segment import DIFFERENCE_COLOURS
 
-    predicted = np.array([[1, 1, 0]], bool)
-    truth = np.array([[1, 0, 1]], bool)
-    assert difference_labels(predicted, truth).tolist() == [[0, FALSE_POSITIVE, FALSE_NEGATIVE]]
+    used = {c.lower() for k, c in WIRE_COLOR.items() if k}
+    assert not used & {c.lower() for k, c in DIFFERENCE_COLOURS.items() if k}
 
 
 def test_the_gui_keeps_ticking_while_the_segmenter_trains_and_predicts(segment, qtbot):
@@ -117,9 +116,9 @@ def test_workflow_docks_scroll_rather_than_squeeze(app):
     from qtpy.QtCore import Qt
     from qtpy.QtWidgets import QScrollArea
 
-    from napari_nanomorph.launcher import WORKFLOW_DOCKS
+    from napari_nanomorph.widgets.workflow import STEPS
 
-    for name in set(WORKFLOW_DOCKS) - {"Evaluation"}:  # Evaluation: tabs that scroll each
+    for name in {title for title, _, _ in STEPS} - {"Evaluation"}:  # Evaluation: tabs that scroll each
         scroll = app.docks[name].findChild(QScrollArea)
         assert scroll is not None and scroll.widget() is not None, name
         assert scroll.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff

@@ -41,6 +41,8 @@ class BatchItem:
         The existing mask to analyse (``masks`` and ``project`` sources).
     mask_error : str or None
         Why no existing mask could be matched (the image's row then reports it).
+    mask_missing : bool
+        The image simply has no mask yet (its row says ``no mask``, not ``error``).
     truth_path : str or None
         A project's stored mask, the ground truth of a computed mask.
     calibration : Calibration or None
@@ -52,6 +54,7 @@ class BatchItem:
     name: str
     mask_path: str | None = None
     mask_error: str | None = None
+    mask_missing: bool = False
     truth_path: str | None = None
     calibration: Calibration | None = None
 
@@ -160,8 +163,10 @@ def _project_entries(folder: str, config: BatchConfig) -> list[tuple[str, dict]]
             if config.mask_source == "project":
                 fields["mask_path"] = stored
                 if stored is None:
-                    fields["mask_error"] = ("it has no mask in the project: draw or auto-mask "
-                                            "one, or give --mask-method or --segmenter")
+                    fields["mask_missing"] = True
+                    fields["mask_error"] = ("no mask yet: draw or auto-mask one (the Mask step "
+                                            "of the app), or analyse with an auto-mask method "
+                                            "or a segmenter (--mask-method, --segmenter)")
             elif config.mask_source != "masks":
                 fields["truth_path"] = stored
             entries.append((record.path, fields))
@@ -193,6 +198,7 @@ def _with_mask_files(entries: list[tuple[str, dict]], masks_dir: str) -> list[tu
                                     f"({', '.join(display_path(Path(f).name) for f in found)}): "
                                     "keep one")
         else:
+            fields["mask_missing"] = True
             fields["mask_error"] = (f"no mask for it in {display_path(masks_dir)} (looked for "
                                     f"{display_path(stem)}.* and "
                                     f"{display_path(stem + MASK_SUFFIX)}.*)")

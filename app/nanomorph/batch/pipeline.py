@@ -15,7 +15,9 @@ Per image (:func:`analyse_item`):
 Per chunk of images (:func:`process_chunk`, one Dask task): the images that worked are embedded
 in one batch and classified (the models are loaded once per process, :mod:`.models`). An image
 that fails gets an error row (``status="error"`` and a one-line reason) and the others go on;
-only a failure to write outputs (:class:`~.results.OutputError`) stops the run.
+an image of a project that has no mask yet gets ``status="no mask"`` (and its class, when a
+classifier is given: that needs no mask); only a failure to write outputs
+(:class:`~.results.OutputError`) stops the run.
 """
 
 from __future__ import annotations
@@ -37,6 +39,23 @@ if TYPE_CHECKING:
 
 # (path, size, modification time in ns, sha256) of a file a result depends on
 FileState = tuple[str, int, int, str]
+NO_MASK = "no mask"
+
+
+class NoMaskError(NanomorphError):
+    """The image has no mask to analyse (a project image nobody masked yet).
+
+    Parameters
+    ----------
+    reason : str
+        What to do about it.
+    files : list of FileState
+        The image file's state (its hash lets the image still be classified).
+    """
+
+    def __init__(self, reason: str, files: list):
+        super().__init__(reason)
+        self.files = files
 
 
 @dataclass
@@ -90,6 +109,11 @@ def process_chunk(items: list[BatchItem], config: BatchConfig,
     for item in items:
         try:
             analysis = analyse_item(item, config)
+        except NoMaskError as exc:
+            row = error_row(item, config, exc)
+            row.update(status=NO_MASK, sha256=exc.files[0][3])
+            results.append((row, exc.files))
+            continue
         except Exception as exc:  # noqa: BLE001 - one image's failure must not stop the batch
             results.append((error_row(item, config, exc), []))
             continue
@@ -98,7 +122,7 @@ def process_chunk(items: list[BatchItem], config: BatchConfig,
         results.append((analysis.row, analysis.files))
     if config.classifier:
         _classify([(item, row) for item, (row, _) in zip(items, results)
-                   if row["status"] == "ok"], config)
+                   if row["status"] in ("ok", NO_MASK)], config)
     return results
 
 
@@ -119,6 +143,8 @@ def analyse_item(item: BatchItem, config: BatchConfig) -> ImageAnalysis:
 
     Raises
     ------
+    NoMaskError
+        For a project image without a mask.
     NanomorphError
         For an unreadable image or mask, a mask of another size, physical units without a
         calibration, or a failing model.
@@ -132,7 +158,8 @@ def analyse_item(item: BatchItem, config: BatchConfig) -> ImageAnalysis:
     plane = image.plane(0)
     bar = databar_rows_of(image, 0)
     if item.mask_error:
-        raise NanomorphError(item.mask_error)
+        raise (NoMaskError(item.mask_error, files) if item.mask_missing
+               else NanomorphError(item.mask_error))
     mask, foreground, extra = _mask(item, config, plane, bar)
     if item.mask_path:
         files.append(_file_state(item.mask_path))

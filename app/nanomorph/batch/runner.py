@@ -74,7 +74,8 @@ class BatchSummary:
     seconds : float
         Wall time of the run.
     counts : dict
-        ``images``, ``ok``, ``error`` and ``percolates`` (rows whose network percolates).
+        ``images``, ``ok``, ``no mask``, ``error`` and ``percolates`` (rows whose network
+        percolates).
     """
 
     rows: list[dict]
@@ -86,8 +87,9 @@ class BatchSummary:
 
     def __post_init__(self) -> None:
         ok = [r for r in self.rows if r["status"] == "ok"]
-        self.counts = {"images": len(self.rows), "ok": len(ok),
-                       "error": len(self.rows) - len(ok),
+        unmasked = sum(r["status"] == "no mask" for r in self.rows)
+        self.counts = {"images": len(self.rows), "ok": len(ok), "no mask": unmasked,
+                       "error": len(self.rows) - len(ok) - unmasked,
                        "percolates": sum(bool(r.get("percolates")) for r in ok)}
 
 

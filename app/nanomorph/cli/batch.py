@@ -207,8 +207,9 @@ def describe(summary) -> str:
     ok = counts["ok"]
     earlier = f", {summary.reused} from an earlier run" if summary.reused else ""
     failed = f", {counts['error']} failed" if counts["error"] else ""
+    unmasked = f", {counts['no mask']} without a mask" if counts["no mask"] else ""
     return (f"{counts['images']} images: {counts['percolates']} percolate, "
-            f"{ok - counts['percolates']} do not{failed}{earlier} ({summary.seconds:.1f} s); "
+            f"{ok - counts['percolates']} do not{unmasked}{failed}{earlier} ({summary.seconds:.1f} s); "
             f"{display_path(summary.tables[0])}, {display_path(summary.tables[1])}")
 
 

@@ -11,6 +11,7 @@ their length on the helper's stdin/stdout; only nanomorph's own functions are ru
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import pickle
@@ -58,10 +59,33 @@ class _Helper:
     def kill(self) -> None:
         self.process.kill()
         self.process.wait()
+        self._close_pipes()
+
+    def stop(self) -> None:
+        """End the helper: it leaves its loop when its input closes."""
+        self._close_pipes()
+        try:
+            self.process.wait(2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def _close_pipes(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _stop_helper() -> None:
+    if _helper is not None:
+        _helper.stop()
 
 
 _helper: _Helper | None = None
 _lock = threading.Lock()
+atexit.register(_stop_helper)
 
 
 def run_contained(module: str, function: str, *args, path: str, timeout_s: float = TIMEOUT_S):

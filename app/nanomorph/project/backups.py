@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from nanomorph.errors import ProjectError
+from nanomorph.project.paths import DB_NAME
 
 FOLDER = "backups"
 PREFIX, SUFFIX = "project-", ".sqlite"
@@ -94,7 +95,6 @@ def restore_backup(project_folder: str | os.PathLike, name: str | None = None) -
     ProjectError
         When there is no sound backup (or ``name`` is none), or the folder cannot be written.
     """
-    from nanomorph.project.store import DB_NAME
 
     folder = Path(project_folder)
     names = list_backups(folder)

@@ -41,6 +41,8 @@ class LabelRepository(Repository):
         ProjectError
             For empty or repeated names.
         """
+        from nanomorph.project.classsets import palette_color
+
         names = [n.strip() for n in names]
         colors = list(colors) if colors is not None else [None] * len(names)
         if any(not n for n in names) or len(set(names)) != len(names):
@@ -48,6 +50,12 @@ class LabelRepository(Repository):
         with self._db.write() as c:
             c.execute(f"DELETE FROM classes WHERE name NOT IN ({','.join('?' * len(names))})",
                       names)
+            kept = dict(c.execute("SELECT name, color FROM classes").fetchall())
+            taken = {v for v in kept.values() if v} | {v for v in colors if v}
+            for pos, name in enumerate(names):  # a new class gets a colour no other class has
+                if colors[pos] is None and not kept.get(name):
+                    colors[pos] = palette_color(pos, taken)
+                    taken.add(colors[pos])
             for pos, (name, color) in enumerate(zip(names, colors)):
                 c.execute("INSERT INTO classes(name, position, color) VALUES (?, ?, ?)"
                           " ON CONFLICT(name) DO UPDATE SET position = excluded.position,"
@@ -55,16 +63,19 @@ class LabelRepository(Repository):
                           (name, pos, color))
         self._events.classes.emit()
 
-    def class_colors(self) -> dict[str, str | None]:
-        """Display colours.
+    def class_colors(self) -> dict[str, str]:
+        """Display colours: one map used by every table, plot, badge and report.
 
         Returns
         -------
         dict
-            Class name → colour (None when the class has none), in the classes' order.
+            Class name → ``#rrggbb``, in the classes' order (a class stored without a colour,
+            by an older nanomorph, gets its palette colour by position).
         """
-        return {r["name"]: r["color"] for r in
-                self._db.query("SELECT name, color FROM classes ORDER BY position, id")}
+        from nanomorph.project.classsets import palette_color
+
+        rows = self._db.query("SELECT name, color FROM classes ORDER BY position, id")
+        return {r["name"]: r["color"] or palette_color(i) for i, r in enumerate(rows)}
 
     def set(self, image_id: int, class_name: str | None) -> None:
         """Label an image.

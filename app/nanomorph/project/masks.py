@@ -164,3 +164,14 @@ class MaskRepository(Repository):
         """
         return self._db.query("SELECT max(version) FROM masks WHERE image_id = ?",
                               (image_id,))[0][0]
+
+    def latest_versions(self) -> dict[int, int]:
+        """The newest mask version of every image that has a mask (one query).
+
+        Returns
+        -------
+        dict
+            Image id → version.
+        """
+        return {r[0]: r[1] for r in self._db.query(
+            "SELECT image_id, max(version) FROM masks GROUP BY image_id")}

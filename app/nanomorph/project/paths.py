@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nanomorph.errors import ProjectError
 
+DB_NAME = "project.sqlite"  # the project's database, in the project folder
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MASK_FILE = re.compile(r"^[0-9a-f]{16}_v[1-9][0-9]{0,8}\.tif$")
 

@@ -36,6 +36,26 @@ class ResultRepository(Repository):
                        time.time()))
         self._events.results.emit(kind, [image_id])
 
+    def get(self, image_id: int, kind: str) -> dict | None:
+        """One image's stored result of one kind.
+
+        Parameters
+        ----------
+        image_id : int
+            The image's id.
+        kind : str
+            E.g. ``percolation``.
+
+        Returns
+        -------
+        dict or None
+            As an entry of :meth:`of_kind`; None when the image has none.
+        """
+        rows = self._db.query(
+            "SELECT a.*, (SELECT max(version) FROM masks m WHERE m.image_id = a.image_id)"
+            " AS latest FROM analyses a WHERE kind = ? AND image_id = ?", (kind, image_id))
+        return _entry(rows[0]) if rows else None
+
     def of_kind(self, kind: str) -> dict[int, dict]:
         """Every stored result of one kind.
 
@@ -53,8 +73,10 @@ class ResultRepository(Repository):
         rows = self._db.query(
             "SELECT a.*, (SELECT max(version) FROM masks m WHERE m.image_id = a.image_id)"
             " AS latest FROM analyses a WHERE kind = ?", (kind,))
-        return {r["image_id"]: {"params": json.loads(r["params"]),
-                                "result": json.loads(r["result"]),
-                                "mask_version": r["mask_version"],
-                                "stale": r["mask_version"] != r["latest"],
-                                "created_at": r["created_at"]} for r in rows}
+        return {r["image_id"]: _entry(r) for r in rows}
+
+
+def _entry(row) -> dict:
+    return {"params": json.loads(row["params"]), "result": json.loads(row["result"]),
+            "mask_version": row["mask_version"], "stale": row["mask_version"] != row["latest"],
+            "created_at": row["created_at"]}

@@ -41,12 +41,12 @@ from nanomorph.project.images import ImageRepository
 from nanomorph.project.labels import LabelRepository
 from nanomorph.project.masks import MaskRepository
 from nanomorph.project.models import ModelRepository
+from nanomorph.project.paths import DB_NAME
 from nanomorph.project.results import ResultRepository
 from nanomorph.project.runs import RunRepository
 from nanomorph.project.schema import SCHEMA_VERSION, apply_migrations, schema_version
 from nanomorph.project.settings import SettingsRepository
 
-DB_NAME = "project.sqlite"
 SUBFOLDERS = ("masks", "models", "cache", "logs")
 SQLITE_HEADER = b"SQLite format 3\x00"
 # where interrupted atomic writes may have left temporary files (.<name>.<random>.tmp)

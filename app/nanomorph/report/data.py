@@ -63,6 +63,10 @@ class ReportData:
     evaluation : dict or None
         A project's classifier evaluation (:func:`nanomorph.workflows.classify.evaluate_project`)
         with ``map_labels`` / ``map_predicted`` for the embedding map.
+    segmenter : dict or None
+        A project's newest segmentation model: ``name``, ``config``, ``history`` (per epoch),
+        ``rows`` (image, Dice, IoU, ``trained`` on it or held out) and ``overlays``
+        (Thumbnails of held-out predictions against their masks).
     notes : list of str
         What could not be shown, and why.
     """
@@ -75,6 +79,7 @@ class ReportData:
     thumbnails: list[Thumbnail] = field(default_factory=list)
     classes: dict = field(default_factory=dict)
     evaluation: dict | None = None
+    segmenter: dict | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -216,6 +221,8 @@ def _project_data(folder: str, thumbnails: int, repeats: int, cancel) -> Job[Rep
                           _project_params(project, records, analyses, labels), rows,
                           classes=project.labels.class_colors())
         _add_batch_scores(data, project)
+        yield Progress(0, 3, "segmentation model")
+        data.segmenter = _segmenter(project, records, thumbnails)
         yield Progress(0, 3, "classifier evaluation")
         data.evaluation = yield from _evaluation(project, records, rows, data, repeats, cancel)
         chosen = spanning_rows(rows, thumbnails)
@@ -251,6 +258,59 @@ def _project_params(project, records, analyses, labels) -> list[tuple[str, str]]
 def _settings_text(params: dict) -> str:
     return (f"{params['method']}, eps {params['eps']:g} {params['units']}, min_samples "
             f"{params['min_samples']}, margin {params['margin']:g} {params['units']}")
+
+
+def _segmenter(project, records, thumbnails: int) -> dict | None:
+    """The newest segmentation model of a project: its training, and its kept predictions
+    scored against the stored masks (images it was trained on marked; overlays of held-out
+    ones)."""
+    import numpy as np
+
+    from nanomorph.batch.overlay import png_bytes
+    from nanomorph.masks.overlap import dice, iou
+    from nanomorph.workflows.segment import WIRE_LABEL, stored_prediction
+
+    models = project.models.list("segmenter")
+    if not models:
+        return None
+    model = models[-1]
+    trained = set(model["config"].get("images", []))
+    history = next((run["result"].get("history", []) for run in project.runs.list(
+        "segment-train")[::-1] if run["status"] == "done" and run["result"]
+        and run["result"].get("model") == model["file"]), [])
+    rows, overlays = [], []
+    for record in records:
+        truth = project.masks.read(record.id)
+        predicted = stored_prediction(project, model["file"], record) if truth is not None             else None
+        if predicted is None or predicted.shape != truth.shape:
+            continue
+        wire, true_wire = predicted == WIRE_LABEL, truth == WIRE_LABEL
+        rows.append({"image": record.name, "dice": dice(wire, true_wire),
+                     "iou": iou(wire, true_wire), "trained": record.id in trained})
+        if record.id not in trained and len(overlays) < thumbnails:
+            overlays.append(Thumbnail(record.name, png_bytes(
+                _difference_rgb(record, wire, true_wire), THUMBNAIL_PX),
+                f"Dice {rows[-1]['dice']:.3f} (held out)"))
+    held_out = [r["dice"] for r in rows if not r["trained"]]
+    return {"name": model["name"], "file": model["file"], "config": model["config"],
+            "history": history, "rows": rows, "overlays": overlays,
+            "held_out_dice": float(np.mean(held_out)) if held_out else None}
+
+
+def _difference_rgb(record, predicted, truth):
+    """The image in gray with false positives and negatives in the Segment step's colours."""
+    import numpy as np
+
+    from nanomorph.io import read_image
+    from nanomorph.io.intensity import normalise_percentiles
+    from nanomorph.workflows.segment import DIFFERENCE_RGB, difference_labels
+
+    plane = read_image(record.path, page=0 if len(record.shape) == 3 else None).data
+    rgb = np.repeat((normalise_percentiles(plane) * 255)[..., None], 3, axis=2)
+    difference = difference_labels(predicted, truth)
+    for value, colour in DIFFERENCE_RGB.items():
+        rgb[difference == value] = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return rgb.astype(np.uint8)
 
 
 def _add_batch_scores(data: ReportData, project) -> None:

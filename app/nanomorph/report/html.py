@@ -162,7 +162,8 @@ def render_html(data: ReportData) -> str:
     from nanomorph import __version__
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [_parameters(data), _percolation(data), _classes(data), _segmentation(data),
+    sections = [_parameters(data), _percolation(data), _classes(data), _segmenter(data),
+                _segmentation(data),
                 _failures(data), _image_table(data), _notes(data)]
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -316,6 +317,51 @@ def _segmentation(data: ReportData) -> str:
                       "Per-image scores.")
             + "<div><h3>Lowest Dice</h3><table><tr><th>image</th><th>Dice</th><th>IoU</th>"
               f"</tr>{rows}</table></div></div></section>")
+
+
+def _segmenter(data: ReportData) -> str:
+    from nanomorph.report import plots
+    from nanomorph.workflows.segment import DIFFERENCE_NAMES, DIFFERENCE_RGB
+
+    model = data.segmenter
+    if model is None:
+        return ""
+    config = model["config"]
+    parts = [f"<section><h2>Segmentation model — {_e(model['name'])}</h2>",
+             f"<p>Trained on {len(config.get('images', []))} masked images; classes "
+             f"{_e(', '.join(config.get('classes', [])))}; encoder {_e(config.get('encoder'))};"
+             f" best epoch {_e(config.get('best_epoch'))} ({_e(config.get('stop_reason'))}). "
+             "Validation Dice is measured on bands of the training images held out from "
+             "training; the table below scores each kept prediction against the image's mask, "
+             "and its mean counts only images the model did not train on.</p>",
+             '<div class="figs">']
+    if model["history"]:
+        parts.append(_figure(plots.training_curves(model["history"]),
+                             "Training loss and validation Dice per epoch."))
+    rows = model["rows"]
+    if rows:
+        held = model["held_out_dice"]
+        summary = (f"held-out mean Dice <b>{held:.3f}</b>" if held is not None
+                   else "every scored image was a training image")
+        body = "".join(f"<tr><td>{_e(r['image'])}</td><td class=\"num\">{r['dice']:.3f}</td>"
+                       f"<td class=\"num\">{r['iou']:.3f}</td>"
+                       f"<td>{'training' if r['trained'] else 'held out'}</td></tr>"
+                       for r in sorted(rows, key=lambda r: (r["trained"], r["dice"])))
+        parts.append(f"<div><p>{len(rows)} predictions scored, {summary}.</p><table><tr>"
+                     f"<th>image</th><th>Dice</th><th>IoU</th><th>role</th></tr>{body}"
+                     "</table></div>")
+    parts.append("</div>")
+    if model["overlays"]:
+        legend = " ".join(f'<span style="color:{DIFFERENCE_RGB[k]}">■</span> {_e(name)}'
+                          for k, name in DIFFERENCE_NAMES.items())
+        parts.append(f'<p>{legend}</p><div class="figs">'
+                     + "".join(_figure(t.png, f"{t.name}: {t.caption}")
+                               for t in model["overlays"]) + "</div>")
+    else:
+        parts.append('<p class="note">No prediction of a held-out image is kept: predict '
+                     "images in the Segment step to see them here.</p>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _failures(data: ReportData) -> str:

@@ -15,8 +15,6 @@ import numpy as np
 VERDICTS = ("percolates", "spans one way", "does not span")
 VERDICT_COLORS = {"percolates": "#e64b28", "spans one way": "#f0b41e",
                   "does not span": "#3278dc"}
-FALLBACK_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860",
-                   "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
 TEXT = "#222831"
 MUTED = "#6b7280"
 DPI = 110
@@ -60,16 +58,18 @@ def class_colors(classes: Sequence[str], known: dict[str, str | None] | None = N
     classes : sequence of str
         The classes.
     known : dict, optional
-        The project's colours; missing or None ones come from a fixed palette.
+        The project's colours (:meth:`LabelRepository.class_colors`); others come from the
+        same palette by position.
 
     Returns
     -------
     dict
         Class → ``#rrggbb``.
     """
+    from nanomorph.project.classsets import palette_color
+
     known = known or {}
-    return {name: known.get(name) or FALLBACK_COLORS[i % len(FALLBACK_COLORS)]
-            for i, name in enumerate(classes)}
+    return {name: known.get(name) or palette_color(i) for i, name in enumerate(classes)}
 
 
 @_plain_text
@@ -323,6 +323,34 @@ def segmentation_scores(dice: list[float], iou: list[float]) -> bytes:
     ax.hist([dice, iou], bins=bins, color=["#e64b28", "#3278dc"], label=["Dice", "IoU"],
             edgecolor="white", linewidth=0.5)
     _label_unit_histogram(ax, "score against the project's mask")
+    return _png(fig)
+
+
+@_plain_text
+def training_curves(history: list[dict]) -> bytes:
+    """Training and validation loss, and validation Dice, per epoch of a segmenter.
+
+    Parameters
+    ----------
+    history : list of dict
+        ``epoch``, ``train_loss``, ``val_loss`` and ``val_dice`` (None without validation).
+
+    Returns
+    -------
+    bytes
+        The figure as PNG.
+    """
+    fig, (loss, dice) = _figure(7.2, 2.8, ncols=2)
+    epochs = [h["epoch"] for h in history]
+    loss.plot(epochs, [h["train_loss"] for h in history], "o-", color="#4c72b0", ms=3,
+              label="training")
+    if any(h.get("val_loss") is not None for h in history):
+        loss.plot(epochs, [h.get("val_loss") for h in history], "o-", color="#dd8452", ms=3,
+                  label="validation")
+        dice.plot(epochs, [h.get("val_dice") for h in history], "o-", color="#55a868", ms=3)
+    loss.set(xlabel="epoch", ylabel="loss")
+    loss.legend(frameon=False, fontsize=8)
+    dice.set(xlabel="epoch", ylabel="validation Dice", ylim=(0, 1))
     return _png(fig)
 
 

@@ -176,15 +176,22 @@ def _pretrain(images, folder: Path, config, run_name, log, resume: bool, device:
 
 
 def _check_run_folder(folder: Path) -> None:
-    """The run folder must be a folder that can be written (created when missing)."""
+    """The run folder must be a folder that can be written, or be creatable in one (nothing is
+    created here: a run that fails to start leaves no folder behind)."""
+    import tempfile
+
     if folder.exists() and not folder.is_dir():
         raise InvalidParameterError("this is a file, not a folder for the run: choose another "
                                     "--out", folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".nanomorph-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is not a folder")
+        fd, probe = tempfile.mkstemp(prefix=".nanomorph-write-test-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise NanomorphError(f"the run folder cannot be written ({exc.strerror or exc}): choose "
                              "another --out", folder) from None

@@ -27,6 +27,32 @@ if TYPE_CHECKING:
     from nanomorph.segment import Segmenter, TrainConfig
 
 WIRE_LABEL = 1
+# the difference between a prediction and a mask: colours no mask label, cluster or verdict uses
+# (labels 1/2/3 are orange-red, cyan and light green; spanning clusters yellow, noise magenta)
+FALSE_POSITIVE, FALSE_NEGATIVE = 1, 2
+DIFFERENCE_RGB = {FALSE_POSITIVE: "#a855f7", FALSE_NEGATIVE: "#14b8a6"}  # violet, teal
+DIFFERENCE_NAMES = {FALSE_POSITIVE: "predicted wire the mask does not have (false positive)",
+                    FALSE_NEGATIVE: "mask wire the prediction misses (false negative)"}
+
+
+def difference_labels(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Where a prediction departs from a mask.
+
+    Parameters
+    ----------
+    predicted, truth : ndarray of bool
+        Wire pixels of the prediction and of the mask, same shape.
+
+    Returns
+    -------
+    ndarray of uint8
+        ``FALSE_POSITIVE`` where the prediction adds wire, ``FALSE_NEGATIVE`` where it misses
+        wire, 0 elsewhere.
+    """
+    out = np.zeros(predicted.shape, np.uint8)
+    out[predicted & ~truth] = FALSE_POSITIVE
+    out[truth & ~predicted] = FALSE_NEGATIVE
+    return out
 
 
 def _read(record: "ImageRecord"):
@@ -229,9 +255,12 @@ def accept_prediction(project: "Project", image_id: int, labels: np.ndarray,
 
 
 def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *,
-                       cancel: CancelToken | None = None) -> Job[dict]:
+                       training_ids=(), cancel: CancelToken | None = None) -> Job[dict]:
     """Dice and IoU of the nanowire class for every predicted image that has a stored mask,
     beside the best classical auto-mask on the same images (a job).
+
+    Images the model was trained on are scored too but marked, and the means leave them out:
+    a mean over training images measures memory, not accuracy.
 
     Parameters
     ----------
@@ -239,6 +268,8 @@ def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *
         The open project.
     predictions : dict
         Image id → predicted labels.
+    training_ids : iterable of int
+        The images the model learnt from (its registry entry's ``images``).
     cancel : CancelToken, optional
         Checked before each image.
 
@@ -250,12 +281,15 @@ def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *
     Returns
     -------
     dict
-        ``rows``: [{image_id, image, dice, iou, classical_dice, classical_iou}],
-        ``classical_method``: the method with the best mean Dice, ``means``.
+        ``rows``: [{image_id, image, trained_on, dice, iou, classical_dice, classical_iou}],
+        ``classical_method``: the method with the best mean Dice over the held-out rows (all
+        rows when every scored image was a training image), ``means`` over the same rows,
+        ``held_out``: how many rows the means cover.
     """
     from nanomorph.masks import METHOD_DEFAULTS, auto_mask_image
     from nanomorph.masks.overlap import dice, iou
 
+    trained = set(training_ids)
     scored = [(i, labels) for i, labels in predictions.items()
               if project.masks.latest_version(i) is not None]
     classical: dict[str, list[tuple[float, float]]] = {m: [] for m in METHOD_DEFAULTS}
@@ -266,16 +300,19 @@ def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *
         truth = project.masks.read(image_id) == WIRE_LABEL
         predicted = labels == WIRE_LABEL
         rows.append({"image_id": image_id, "image": record.name,
+                     "trained_on": image_id in trained,
                      "dice": dice(predicted, truth), "iou": iou(predicted, truth)})
         for method, params in METHOD_DEFAULTS.items():
             guess = auto_mask_image(record.path, params) > 0
             classical[method].append((dice(guess, truth), iou(guess, truth)))
         yield Progress(n + 1, len(scored), f"scored {record.name}")
     if not rows:
-        return {"rows": [], "classical_method": None, "means": {}}
-    best = max(classical, key=lambda m: np.mean([d for d, _ in classical[m]]))
+        return {"rows": [], "classical_method": None, "means": {}, "held_out": 0}
+    counted = [k for k, row in enumerate(rows) if not row["trained_on"]] or range(len(rows))
+    best = max(classical, key=lambda m: np.mean([classical[m][k][0] for k in counted]))
     for row, (d, j) in zip(rows, classical[best]):
         row["classical_dice"], row["classical_iou"] = d, j
-    means = {k: float(np.mean([r[k] for r in rows]))
-             for k in ("dice", "iou", "classical_dice", "classical_iou")}
-    return {"rows": rows, "classical_method": best, "means": means}
+    means = {key: float(np.mean([rows[k][key] for k in counted]))
+             for key in ("dice", "iou", "classical_dice", "classical_iou")}
+    held_out = sum(not row["trained_on"] for row in rows)
+    return {"rows": rows, "classical_method": best, "means": means, "held_out": held_out}

@@ -84,6 +84,97 @@ def apply_mapping(array: np.ndarray, mapping: dict) -> np.ndarray:
     return map_mask_values(array, mapping)
 
 
+def format_value_mapping(mapping: dict) -> str:
+    """The text form of a mapping, as :func:`parse_value_mapping` reads it.
+
+    Parameters
+    ----------
+    mapping : dict
+        Source value (or ``"nonzero"``) → project label.
+
+    Returns
+    -------
+    str
+        E.g. ``"127:1, 255:2"``.
+    """
+    return ", ".join(f"{source}:{label}" for source, label in mapping.items())
+
+
+MAX_OWN_LABELS = 8  # more distinct values than this: an instance or grey-level mask
+
+
+@dataclass
+class MaskSurvey:
+    """The values found in mask files before importing them.
+
+    Attributes
+    ----------
+    pixels : dict
+        Mask value → pixel count over all readable files.
+    files : dict
+        Mask value → number of files that hold it.
+    failed : list of (str, str)
+        (mask file, reason) of files that cannot be read.
+    """
+    pixels: dict[int, int] = field(default_factory=dict)
+    files: dict[int, int] = field(default_factory=dict)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def default_mapping(self) -> dict:
+        """Each non-zero value to its own label (1, 2, … in ascending value order) so that no
+        two classes merge; ``nonzero:1`` for an instance or grey-level mask (more than
+        :data:`MAX_OWN_LABELS` values) and when nothing non-zero was found.
+
+        Returns
+        -------
+        dict
+            As :func:`parse_value_mapping` returns.
+        """
+        values = sorted(v for v in self.pixels if v != 0)
+        if not values or len(values) > MAX_OWN_LABELS:
+            return {NONZERO: 1}
+        return {value: label for label, value in enumerate(values, start=1)}
+
+
+def survey_mask_values(files, *, cancel: CancelToken | None = None) -> Job[MaskSurvey]:
+    """Read mask files and count the values they hold, to choose an import mapping (a job).
+
+    Parameters
+    ----------
+    files : iterable of path-like
+        Mask files.
+    cancel : CancelToken, optional
+        Checked before each file.
+
+    Yields
+    ------
+    Progress
+        One per file.
+
+    Returns
+    -------
+    MaskSurvey
+        Values, their pixel and file counts, and the unreadable files.
+    """
+    from nanomorph.io.mask_files import read_mask
+
+    files = [os.fspath(f) for f in files]
+    survey = MaskSurvey()
+    for i, path in enumerate(files):
+        check_cancel(cancel)
+        try:
+            array, _ = read_mask(path)
+        except NanomorphError as e:
+            survey.failed.append((path, e.reason))
+        else:
+            values, counts = np.unique(array, return_counts=True)
+            for value, count in zip(values.tolist(), counts.tolist()):
+                survey.pixels[value] = survey.pixels.get(value, 0) + count
+                survey.files[value] = survey.files.get(value, 0) + 1
+        yield Progress(i + 1, len(files), f"read {os.path.basename(path)}")
+    return survey
+
+
 def _stem(path) -> str:
     stem = Path(os.fsdecode(path)).stem
     return stem[:-5] if stem.lower().endswith("_mask") else stem

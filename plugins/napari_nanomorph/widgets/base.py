@@ -5,8 +5,9 @@ from __future__ import annotations
 from nanomorph.errors import NanomorphError
 from napari.utils.notifications import show_error
 from napari_nanomorph.session import session_for
+from napari_nanomorph.signals import listen
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 # Height a workflow dock keeps beside the image browser before its content scrolls.
 MIN_DOCK_HEIGHT_PX = 420
@@ -33,6 +34,8 @@ class NanomorphDock(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+        # the step takes the height it is given (the step bar's page, or a dock of its own)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self._scrolled = scroll
         return QVBoxLayout(content)
 
@@ -61,6 +64,46 @@ class NanomorphDock(QWidget):
             The running job.
         """
         return self.session.jobs.start(factory, owner=self, **options)
+
+    def remember(self, form, key: str, on_saved=None) -> None:
+        """Keep a magicgui form's values in the project's settings: restored when a project
+        opens, saved at each change (one small SQLite write), so that what the form shows is
+        what every other step and the batch use.
+
+        Parameters
+        ----------
+        form : magicgui.widgets.Container
+            The form.
+        key : str
+            Its name in the project's settings (``form.<key>``).
+        on_saved : callable, optional
+            Called with the values after each save (e.g. to keep a derived setting).
+        """
+        def restore(project) -> None:
+            stored = project.settings.get(f"form.{key}") if project is not None else None
+            if stored:
+                with form.changed.blocked():
+                    for widget in form:
+                        if widget.name in stored:
+                            try:
+                                widget.value = stored[widget.name]
+                            except (ValueError, TypeError):
+                                pass  # a value this version's widget no longer takes
+            if project is not None and on_saved is not None:
+                on_saved(form.asdict())
+
+        def save() -> None:
+            project = self.session.project
+            if project is None or project.read_only:
+                return
+            values = form.asdict()
+            project.settings.set(f"form.{key}", values)
+            if on_saved is not None:
+                on_saved(values)
+
+        form.changed.connect(lambda *_: save())
+        listen(self, self.session.project_changed, restore)
+        restore(self.session.project)
 
     def guarded(self, action) -> bool:
         """Run a quick GUI-thread action; engine and file errors become one notification.

@@ -22,6 +22,7 @@ from nanomorph.workflows.classify import (
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.table import ImageTable
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QKeySequence, QShortcut
 from qtpy.QtWidgets import (
@@ -29,18 +30,13 @@ from qtpy.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
 )
 
 TABLE_COLUMNS = ("image", "your label", "prediction", "confidence", "margin")
 RETRAIN_DELAY_MS = 80
-PALETTE = ("#e8a33d", "#4fa3e0", "#7bc043", "#d65b8f", "#9b7fd1", "#e0d34f", "#4fd1c5",
-           "#f07c5a", "#a0a0a0")
 
 
 class ClassifyWidget(NanomorphDock):
@@ -63,14 +59,8 @@ class ClassifyWidget(NanomorphDock):
         self.current_label = QLabel()
         self.model_status = QLabel("no classifier yet: label images of two classes")
         self.model_status.setWordWrap(True)
-        self.table = QTableWidget(0, len(TABLE_COLUMNS))
-        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.cellClicked.connect(self._row_clicked)
+        self.table = ImageTable(TABLE_COLUMNS)
+        self.table.image_clicked.connect(self._row_clicked)
         next_button = QPushButton("Label next (least certain) [N]")
         next_button.clicked.connect(self.label_next)
         save_button = QPushButton("Save classifier…")
@@ -99,7 +89,9 @@ class ClassifyWidget(NanomorphDock):
         self.encoder.currentTextChanged.connect(self._encoder_changed)
         listen(self, self.session.encoder_changed, self._encoder_chosen_elsewhere)
         listen(self, self.session.project_changed, self._project_changed)
-        listen(self, self.session.images_changed, self.compute_embeddings)
+        listen(self, self.session.images_changed, self._images_changed)
+        listen(self, self.session.labels_changed, lambda _ids: self.refresh())
+        listen(self, self.session.classes_changed, self._classes_changed)
         listen(self, self.session.current_changed, self._show_current)
         self._project_changed(self.session.project)
         self.compute_embeddings()
@@ -174,9 +166,9 @@ class ClassifyWidget(NanomorphDock):
         return self.session.project.labels.classes() if self.session.project is not None else []
 
     def colors(self) -> dict[str, str]:
+        """The project's class colours (the one map every view uses)."""
         project = self.session.project
-        stored = project.labels.class_colors() if project is not None else {}
-        return {c: stored.get(c) or PALETTE[i % len(PALETTE)] for i, c in enumerate(stored)}
+        return project.labels.class_colors() if project is not None else {}
 
     def _make_class_buttons(self) -> None:
         while self.class_buttons.count():
@@ -232,6 +224,14 @@ class ClassifyWidget(NanomorphDock):
         if candidates:
             image_id = min(candidates, key=lambda i: candidates[i]["margin"])
             self.session.set_current(self.session.project.images.get(image_id))
+
+    def _images_changed(self) -> None:
+        self.refresh()  # every image shows at once, unlabelled and without prediction
+        self.compute_embeddings()
+
+    def _classes_changed(self) -> None:
+        self._make_class_buttons()
+        self.refresh()
 
     # ------------------------------------------------------------------ background work
     def compute_embeddings(self) -> None:
@@ -303,31 +303,25 @@ class ClassifyWidget(NanomorphDock):
     def refresh(self) -> None:
         """Fill the table and the browser badges from labels and predictions."""
         project = self.session.project
-        self.table.setSortingEnabled(False)
-        self.table.setRowCount(0)
         if project is None:
+            self.table.set_rows([])
             return
         labels, colors = project.labels.all(), self.colors()
-        badges = {}
+        badges, rows, row_colors = {}, [], []
         for record in project.images.all():
             label, pred = labels.get(record.id), self.predictions.get(record.id)
-            row = self.table.rowCount()
-            self.table.insertRow(row)
-            values = [record.name, label or "", "" if pred is None or label else pred["label"],
-                      None if pred is None or label else round(pred["confidence"], 3),
-                      None if pred is None or label else round(pred["margin"], 3)]
-            for col, value in enumerate(values):
-                item = QTableWidgetItem()
-                item.setData(Qt.ItemDataRole.DisplayRole, value)
-                if col == 0:
-                    item.setData(Qt.ItemDataRole.UserRole, record.id)
-                self.table.setItem(row, col, item)
+            shown = pred if pred is not None and not label else None
+            rows.append((record.id, [
+                record.name, label or "", "" if shown is None else shown["label"],
+                None if shown is None else round(shown["confidence"], 3),
+                None if shown is None else round(shown["margin"], 3)]))
+            row_colors.append(colors.get(label or (shown or {}).get("label")))
             if label:
                 badges[record.id] = (f"■ {label}", colors.get(label))
             elif pred is not None:
                 badges[record.id] = (f"{pred['label']}? {pred['confidence']:.2f}",
                                      colors.get(pred["label"]))
-        self.table.setSortingEnabled(True)
+        self.table.set_rows(rows, row_colors)
         self.session.badges_changed.emit(badges)
         self._show_current(self.session.current)
 
@@ -346,8 +340,7 @@ class ClassifyWidget(NanomorphDock):
             text = f"<b>{record.name}</b>: unlabelled"
         self.current_label.setText(text)
 
-    def _row_clicked(self, row: int, _col: int) -> None:
-        image_id = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+    def _row_clicked(self, image_id: int) -> None:
         self.session.set_current(self.session.project.images.get(image_id))
 
     # ------------------------------------------------------------------ files

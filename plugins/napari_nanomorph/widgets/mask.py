@@ -12,6 +12,7 @@ from magicgui.widgets import (
     LineEdit,
     SpinBox,
 )
+from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
 from nanomorph.masks import METHOD_DEFAULTS, METHODS, RIDGE_FILTERS, MaskParams
 from nanomorph.workflows.mask import AUTO_POLARITY, auto_mask_image, auto_mask_project
@@ -31,6 +32,7 @@ from qtpy.QtWidgets import (
 )
 
 PREVIEW_DELAY_MS = 250
+IMPORT_MAPPING = "mask_import_mapping"  # project setting: the last mapping chosen
 # form fields shown only for some methods
 ONLY_FOR = {"block_size_px": "local", "offset": "local", "ridge_filter": "ridge",
             "ridge_sigmas_px": "ridge"}
@@ -52,10 +54,9 @@ class MaskWidget(NanomorphDock):
         self.replace_box = CheckBox(text="replace existing masks", value=False)
         self.apply_all_button = QPushButton("Apply to all images")
         self.apply_all_button.clicked.connect(self.apply_to_all)
-        self.mapping = LineEdit(value="nonzero:1", tooltip=(
-            "mask value → project label, e.g. '127:1, 255:2' (1 = nanowire, 2 = another "
-            "class such as a droplet) or 'nonzero:1'"))
         import_button = QPushButton("Import masks…")
+        import_button.setToolTip("Mask files matched to images by name; you choose the label "
+                                 "of every value found in them before anything is stored")
         import_button.clicked.connect(self.import_dialog)
         export_button = QPushButton("Export masks…")
         export_button.clicked.connect(self.export_dialog)
@@ -71,8 +72,6 @@ class MaskWidget(NanomorphDock):
         auto_layout.addLayout(row)
         files = QGroupBox("Mask files")
         files_layout = QVBoxLayout(files)
-        files_layout.addWidget(QLabel("value mapping for import"))
-        files_layout.addWidget(self.mapping.native)
         row = QHBoxLayout()
         row.addWidget(import_button)
         row.addWidget(export_button)
@@ -89,8 +88,9 @@ class MaskWidget(NanomorphDock):
         self._preview_timer.timeout.connect(self.update_preview)
         self._preview_serial = 0
         self.form.changed.connect(self._form_changed)
+        self.remember(self.form, "mask")
         listen(self, self.session.current_changed, self._current_changed)
-        self.masks.saved.connect(lambda _i, _v: self._show_status())
+        listen(self, self.session.masks_changed, lambda _ids: self._show_status())
         self._form_changed()
         self._show_status()
 
@@ -236,14 +236,68 @@ class MaskWidget(NanomorphDock):
         if files:
             self.import_files(files)
 
-    def import_files(self, files) -> None:
-        from nanomorph.workflows.transfer import import_masks, parse_value_mapping
+    def import_files(self, files, mapping: dict | None = None) -> None:
+        """Import mask files: without ``mapping``, first survey their values in the job runner
+        and ask which label each becomes (:class:`MappingDialog`).
+
+        Parameters
+        ----------
+        files : list of str
+            Mask files, matched to images by file name.
+        mapping : dict, optional
+            Mask value (or ``"nonzero"``) → label, as the dialog returns it.
+        """
+        from nanomorph.workflows.transfer import survey_mask_values
+
+        if self.session.project is None:
+            return
+        if mapping is not None:
+            self._import(files, mapping)
+            return
+
+        def ask(survey) -> None:
+            if not survey.pixels:
+                path, reason = survey.failed[0]
+                show_warning(f"{path}: {reason}" + (f" (and {len(survey.failed) - 1} more)"
+                                                    if len(survey.failed) > 1 else ""))
+                return
+            chosen = self.choose_mapping(survey)
+            if chosen:
+                self._import(files, chosen)
+
+        self.run_job(lambda token: survey_mask_values(files, cancel=token),
+                     name="Read mask values", on_done=ask)
+
+    def choose_mapping(self, survey) -> dict | None:
+        """Ask the user which label each value becomes (a modal dialog).
+
+        Parameters
+        ----------
+        survey : MaskSurvey
+            The values found.
+
+        Returns
+        -------
+        dict or None
+            The mapping, or None when the user cancels.
+        """
+        from nanomorph.workflows.transfer import parse_value_mapping
+        from napari_nanomorph.widgets.import_dialog import MappingDialog
+
+        stored = self.session.project.settings.get(IMPORT_MAPPING)
+        try:
+            previous = parse_value_mapping(stored) if stored else None
+        except NanomorphError:
+            previous = None
+        dialog = MappingDialog(survey, previous, parent=self)
+        return dialog.mapping() if dialog.exec() else None
+
+    def _import(self, files, mapping: dict) -> None:
+        from nanomorph.workflows.transfer import format_value_mapping, import_masks
 
         project = self.session.project
-        if project is None or not self.guarded(lambda: parse_value_mapping(self.mapping.value)):
-            return
-        mapping = parse_value_mapping(self.mapping.value)
         self.masks.save_now()
+        project.settings.set(IMPORT_MAPPING, format_value_mapping(mapping))
 
         def done(result) -> None:
             if result.failed:
@@ -254,7 +308,7 @@ class MaskWidget(NanomorphDock):
             self.session.set_current(self.session.current)
 
         self.run_job(lambda token: import_masks(project, files, mapping, cancel=token),
-                                name="Import masks", on_done=done)
+                     name="Import masks", on_done=done)
 
     def export_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export masks to")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
+from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
 from nanomorph.workflows.percolation import UNITS, PercolationSettings, analyse_project
 from napari.utils.notifications import show_info, show_warning
@@ -13,17 +14,10 @@ from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.batch_report import PERCOLATION_SETTINGS
+from napari_nanomorph.widgets.table import ImageTable
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import (
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-)
+from qtpy.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton
 
 NOISE, SPANNING, FIRST_OTHER, N_OTHER_COLOURS = 1, 2, 3, 12
 OVERLAY_COLOURS = {None: "transparent", 0: "transparent", NOISE: "#ff2bd6", SPANNING: "#ffd400",
@@ -96,14 +90,8 @@ class PercolationWidget(NanomorphDock):
         self.verdict.setTextFormat(Qt.TextFormat.RichText)
         self.details = QLabel("")
         self.details.setWordWrap(True)
-        self.table = QTableWidget(0, len(TABLE_COLUMNS))
-        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.cellClicked.connect(self._row_clicked)
+        self.table = ImageTable(TABLE_COLUMNS)
+        self.table.image_clicked.connect(self._row_clicked)
 
         buttons = QHBoxLayout()
         for b in (self.run_button, self.run_all_button, self.export_button):
@@ -118,12 +106,27 @@ class PercolationWidget(NanomorphDock):
         layout.addLayout(form)
         layout.addWidget(self.table, 1)
 
+        self.remember(self.settings_form, "percolation", on_saved=self._store_settings)
         listen(self, self.session.current_changed, self._show_stored)
         listen(self, self.session.images_changed, self.refresh_table)
-        self.masks.saved.connect(lambda image_id, _v: self.refresh_table())
+        listen(self, self.session.masks_changed, lambda _ids: self.refresh_table())
+        listen(self, self.session.results_changed, lambda _ids: self.refresh_table())
         self.refresh_table()
 
     # ------------------------------------------------------------------ settings
+    def _store_settings(self, _values=None) -> None:
+        """The settings as shown become the project's percolation settings (which the Batch &
+        Report step uses), whenever they change."""
+        project = self.session.project
+        if project is None or project.read_only:
+            return
+        try:
+            settings = self.settings()
+        except NanomorphError:
+            return
+        if project.settings.get(PERCOLATION_SETTINGS) != settings.as_json():
+            project.settings.set(PERCOLATION_SETTINGS, settings.as_json())
+
     def settings(self) -> PercolationSettings:
         v = {w.name: w.value for w in self.settings_form}
         return PercolationSettings(v["eps"], v["min_samples"], v["margin"], v["units"],
@@ -148,8 +151,6 @@ class PercolationWidget(NanomorphDock):
         if not self.guarded(self.settings):
             return
         settings, project = self.settings(), self.session.project
-        if not project.read_only:
-            project.settings.set("percolation_settings", settings.as_json())  # for batch runs
         failures = []
 
         def progressed(event) -> None:
@@ -224,10 +225,14 @@ class PercolationWidget(NanomorphDock):
         layer = find_layer(self.viewer, "clusters")
         if layer is not None:
             self.viewer.layers.remove(layer)
-        stored = (self.session.project.results.of_kind("percolation").get(record.id)
+        stored = (self.session.project.results.get(record.id, "percolation")
                   if record is not None and self.session.project is not None else None)
         if stored is None:
-            self.verdict.setText("no result yet: press <i>Run on this image</i>")
+            masked = record is not None and self.session.project is not None and \
+                self.session.project.masks.latest_version(record.id) is not None
+            self.verdict.setText("no result yet: press <i>Run on this image</i>" if masked else
+                                 "no mask yet: paint one or accept an auto-mask in the Mask "
+                                 "step, then run the analysis")
             self.details.setText("")
             return
         self._show_summary(stored["result"], stale=stored["stale"])
@@ -246,36 +251,30 @@ class PercolationWidget(NanomorphDock):
         self.details.setText("<br>".join(lines))
 
     def refresh_table(self) -> None:
+        """One row per image: its stored verdict, or why there is none."""
         project = self.session.project
-        self.table.setSortingEnabled(False)
-        self.table.setRowCount(0)
         if project is None:
+            self.table.set_rows([])
             return
         stored = project.results.of_kind("percolation")
+        masked = project.masks.latest_versions()
+        rows = []
         for record in project.images.all():
             entry = stored.get(record.id)
-            row = self.table.rowCount()
-            self.table.insertRow(row)
-            name = QTableWidgetItem(record.name)
-            name.setData(Qt.ItemDataRole.UserRole, record.id)
-            self.table.setItem(row, 0, name)
             if entry is None:
-                self.table.setItem(row, 7, QTableWidgetItem("not analysed"))
+                status = "not analysed" if record.id in masked else "no mask"
+                rows.append((record.id, [record.name, *[None] * 6, status]))
                 continue
             r = entry["result"]
-            values = ["yes" if r["percolates"] else "no", "yes" if r["spans_x"] else "no",
-                      "yes" if r["spans_y"] else "no", r["n_clusters"],
-                      round(100 * r["foreground_fraction"], 2),
-                      round(100 * r["largest_cluster_fraction"], 1),
-                      "stale" if entry["stale"] else "ok"]
-            for col, value in enumerate(values, start=1):
-                item = QTableWidgetItem()
-                item.setData(Qt.ItemDataRole.DisplayRole, value)
-                self.table.setItem(row, col, item)
-        self.table.setSortingEnabled(True)
+            rows.append((record.id, [
+                record.name, "yes" if r["percolates"] else "no",
+                "yes" if r["spans_x"] else "no", "yes" if r["spans_y"] else "no",
+                r["n_clusters"], round(100 * r["foreground_fraction"], 2),
+                round(100 * r["largest_cluster_fraction"], 1),
+                "stale" if entry["stale"] else "ok"]))
+        self.table.set_rows(rows)
 
-    def _row_clicked(self, row: int, _col: int) -> None:
-        image_id = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+    def _row_clicked(self, image_id: int) -> None:
         self.session.set_current(self.session.project.images.get(image_id))
 
     def export_csv(self) -> None:

@@ -76,6 +76,7 @@ class PretrainWidget(NanomorphDock):
         layout.addLayout(actions)
         layout.addWidget(self.status)
         layout.addWidget(self.plot, 1)
+        self.remember(self.form, "pretrain")
 
     def _apply_defaults(self, kind: str) -> None:
         for name, value in DEFAULTS[kind].items():

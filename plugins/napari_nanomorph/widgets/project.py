@@ -1,5 +1,5 @@
-"""The Project dock: open or create a project, add images, relink moved files, set pixel sizes,
-choose the compute device."""
+"""The Project step: open or create a project, add images, relink moved files, set pixel
+sizes (batch analysis and the report are the Batch & Report step)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
 )
 
 UNITS = ("nm", "µm", "mm")
@@ -49,14 +48,12 @@ class ProjectWidget(NanomorphDock):
             setattr(self, f"{slot.__name__}_button", button)
 
         self.calibration_group = self._calibration_box()
-        self.batch_group = self._batch_box()
         layout = self.scrolling_layout()
         layout.addWidget(self.title)
         layout.addWidget(self.counts)
         layout.addLayout(buttons)
         layout.addWidget(self.calibration_group)
-        layout.addWidget(self.batch_group)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        layout.addStretch(1)
 
         listen(self, self.session.project_changed, self._refresh)
         listen(self, self.session.images_changed, self._refresh)
@@ -91,81 +88,12 @@ class ProjectWidget(NanomorphDock):
         form.addRow(self.reset_button)
         return box
 
-    def _batch_box(self) -> QGroupBox:
-        box = QGroupBox("Batch and report")
-        self.batch_button = QPushButton("Analyse all images")
-        self.batch_button.setToolTip(
-            "Percolation (settings of the Percolation dock) of every stored mask, skeleton "
-            "metrics, and the live classifier's classes: results.csv/parquet in batch/<time>/")
-        self.batch_button.clicked.connect(self.run_batch)
-        self.report_button = QPushButton("Write report…")
-        self.report_button.setToolTip("One self-contained HTML file of the project")
-        self.report_button.clicked.connect(self.report_dialog)
-        self.batch_label = QLabel("")
-        self.batch_label.setWordWrap(True)
-        grid = QGridLayout(box)
-        grid.addWidget(self.batch_button, 0, 0)
-        grid.addWidget(self.report_button, 0, 1)
-        grid.addWidget(self.batch_label, 1, 0, 1, 2)
-        return box
-
-    def run_batch(self) -> None:
-        """The batch engine (the same as ``nanomorph batch PROJECT``) in the job runner."""
-        import time
-
-        from nanomorph.batch.config import BatchConfig
-        from nanomorph.batch.runner import run_batch
-        from nanomorph.workflows.percolation import PercolationSettings
-
-        project = self.session.project
-        if project is None:
-            return
-        live = [m for m in project.models.list("classifier") if m["name"] == "live"]
-        settings = project.settings.get("percolation_settings") or {}
-        config = BatchConfig(mask_source="project", skeleton=True, write_overlays=True,
-                             percolation=PercolationSettings(**settings),
-                             classifier=str(project.models.path(live[0])) if live
-                             else None)
-        out = project.folder / "batch" / time.strftime("%Y%m%d-%H%M%S")
-
-        def done(summary) -> None:
-            counts = ", ".join(f"{n} {k}" for k, n in summary.counts.items())
-            self.batch_label.setText(f"{counts}: {out / 'results.csv'}")
-            self.last_batch = out
-
-        self.run_job(lambda token: run_batch([project.folder], out, config,
-                                                        cancel=token),
-                                name="Batch analysis", on_done=done, notify_done=True)
-
-    def report_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Write the HTML report", "report.html",
-                                              "HTML (*.html)")
-        if path:
-            self.write_report(path, open_it=True)
-
-    def write_report(self, path: str, open_it: bool = False) -> None:
-        from nanomorph.report.html import report_job
-
-        project = self.session.project
-
-        def done(written) -> None:
-            self.batch_label.setText(f"report: {written}")
-            if open_it:
-                from qtpy.QtCore import QUrl
-                from qtpy.QtGui import QDesktopServices
-
-                QDesktopServices.openUrl(QUrl.fromLocalFile(str(written)))
-
-        self.run_job(lambda token: report_job(project.folder, path, cancel=token),
-                                name="Write report", on_done=done)
-
     def _refresh(self, *_) -> None:
         project = self.session.project
         has_project = project is not None
         for button in (self.add_images_button, self.add_folder_button, self.relink_button):
             button.setEnabled(has_project and not project.read_only)
         self.calibration_group.setEnabled(has_project and not project.read_only)
-        self.batch_group.setEnabled(has_project and not project.read_only)
         if not has_project:
             self.title.setText("No project open")
             self.counts.setText("")
@@ -224,7 +152,6 @@ class ProjectWidget(NanomorphDock):
         def done(count: int) -> None:
             show_info(f"relinked {count} image{'s' * (count != 1)}; "
                       f"{len(project.images.missing())} still missing")
-            self.session.images_changed.emit()
 
         self.run_job(lambda token: project.images.relink(folder, cancel=token),
                                 name="Relink images", on_done=done)
@@ -252,5 +179,4 @@ class ProjectWidget(NanomorphDock):
         self._calibration_changed()
 
     def _calibration_changed(self) -> None:
-        self.session.images_changed.emit()
         self.session.refresh_current()

@@ -10,8 +10,13 @@ import numpy as np
 from magicgui.widgets import CheckBox, Container, FloatSpinBox, SpinBox
 from nanomorph.jobs import call_as_job
 from nanomorph.workflows.segment import (
+    DIFFERENCE_NAMES,
+    DIFFERENCE_RGB,
+    FALSE_NEGATIVE,
+    FALSE_POSITIVE,
     WIRE_LABEL,
     accept_prediction,
+    difference_labels,
     compare_with_truth,
     predict_project,
     stored_prediction,
@@ -22,32 +27,29 @@ from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.mask_layer import WIRE_COLOR
+from napari_nanomorph.widgets.legend import Legend
 from napari_nanomorph.widgets.liveplot import LivePlot
+from napari_nanomorph.widgets.table import ImageTable
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
 )
 
-FALSE_POSITIVE, FALSE_NEGATIVE = 1, 2
-DIFFERENCE_COLOURS = {None: "transparent", 0: "transparent", FALSE_POSITIVE: "#ff3b30",
-                      FALSE_NEGATIVE: "#0a84ff"}
-METRIC_COLUMNS = ("image", "Dice", "IoU", "classical Dice", "classical IoU")
-
-
-def difference_labels(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """1 where the prediction adds wire (false positive), 2 where it misses wire."""
-    out = np.zeros(predicted.shape, np.uint8)
-    out[predicted & ~truth] = FALSE_POSITIVE
-    out[truth & ~predicted] = FALSE_NEGATIVE
-    return out
+DIFFERENCE_COLOURS = {None: "transparent", 0: "transparent",
+                      FALSE_POSITIVE: DIFFERENCE_RGB[FALSE_POSITIVE],
+                      FALSE_NEGATIVE: DIFFERENCE_RGB[FALSE_NEGATIVE]}
+METRIC_COLUMNS = ("image", "training image", "Dice", "IoU", "classical Dice", "classical IoU")
+DICE_EXPLAINED = (
+    "Dice = 2·|predicted ∩ mask| / (|predicted| + |mask|) of the wire class, 1 = perfect. "
+    "The curve's validation Dice is measured during training on bands held out of the training "
+    "images; this table scores whole images against their stored masks. Images the model "
+    "learnt from are marked and left out of the mean.")
 
 
 # Why training stopped (``Segmenter.stop_reason``), as the status line says it.
@@ -108,14 +110,19 @@ class SegmentWidget(NanomorphDock):
         self.accept_button.clicked.connect(self.accept_current)
         self.contour_box = CheckBox(text="contours only", value=False)
         self.contour_box.changed.connect(self._contour_changed)
-        self.metrics = QTableWidget(0, len(METRIC_COLUMNS))
-        self.metrics.setHorizontalHeaderLabels(METRIC_COLUMNS)
-        self.metrics.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
-        self.metrics.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.metrics.setSortingEnabled(True)
+        self.legend = Legend("overlays", [
+            (WIRE_COLOR[WIRE_LABEL], "predicted wire"),
+            *[(DIFFERENCE_RGB[k], DIFFERENCE_NAMES[k]) for k in (FALSE_POSITIVE,
+                                                                  FALSE_NEGATIVE)]])
+        self.metrics = ImageTable(METRIC_COLUMNS)
+        self.metrics.image_clicked.connect(
+            lambda image_id: self.session.set_current(self.session.project.images.get(image_id)))
         self.metrics_note = QLabel("")
         self.metrics_note.setWordWrap(True)
+        self.metrics_note.setToolTip(DICE_EXPLAINED)
+        dice_help = QLabel(DICE_EXPLAINED)
+        dice_help.setWordWrap(True)
+        dice_help.setStyleSheet("color: gray;")
 
         layout = self.scrolling_layout()
         layout.addWidget(QLabel("Training images (those with masks):"))
@@ -133,12 +140,16 @@ class SegmentWidget(NanomorphDock):
             row.addWidget(w)
         layout.addLayout(row)
         layout.addWidget(self.contour_box.native)
+        layout.addWidget(self.legend)
         layout.addWidget(self.metrics_note)
+        layout.addWidget(dice_help)
         layout.addWidget(self.metrics, 1)
 
+        self.remember(self.settings_form, "segment")
         listen(self, self.session.project_changed, lambda _p: self.refresh())
         listen(self, self.session.images_changed, self.refresh)
-        self.masks.saved.connect(lambda _i, _v: self._fill_training_list())
+        listen(self, self.session.masks_changed, lambda _ids: self._fill_training_list())
+        listen(self, self.session.models_changed, self._fill_models)
         listen(self, self.session.current_changed, self._show_current)
         self.refresh()
 
@@ -277,7 +288,7 @@ class SegmentWidget(NanomorphDock):
             probabilities[image_id] = probability
             current = self.session.current
             if current is not None and current.id == image_id:
-                self._show_prediction(current, labels, probability)
+                self._load_and_show(current, labels, probability)
 
         def done(results) -> None:
             self._score(results)
@@ -287,53 +298,60 @@ class SegmentWidget(NanomorphDock):
             name="Segment images", on_progress=progressed, on_done=done)
 
     def _score(self, results: dict) -> None:
-        project = self.session.project
-
-        def show(table) -> None:
-            self._fill_metrics(table)
-
-        self.run_job(lambda token: compare_with_truth(project, results, cancel=token),
-                                name="Score predictions", on_done=show)
+        project, file = self.session.project, self.model_file
+        trained = next((m["config"].get("images", []) for m in project.models.list("segmenter")
+                        if m["file"] == file), [])
+        self.run_job(lambda token: compare_with_truth(project, results, training_ids=trained,
+                                                      cancel=token),
+                     name="Score predictions", on_done=self._fill_metrics)
 
     def _fill_metrics(self, table: dict) -> None:
-        self.metrics.setSortingEnabled(False)
-        self.metrics.setRowCount(0)
-        for row in table["rows"]:
-            n = self.metrics.rowCount()
-            self.metrics.insertRow(n)
-            for col, value in enumerate((row["image"], round(row["dice"], 3),
-                                         round(row["iou"], 3), round(row["classical_dice"], 3),
-                                         round(row["classical_iou"], 3))):
-                item = QTableWidgetItem()
-                item.setData(Qt.ItemDataRole.DisplayRole, value)
-                self.metrics.setItem(n, col, item)
-        self.metrics.setSortingEnabled(True)
-        if table["rows"]:
-            m = table["means"]
-            self.metrics_note.setText(
-                f"Mean over {len(table['rows'])} images with masks: Dice {m['dice']:.3f} "
-                f"(IoU {m['iou']:.3f}) vs the best classical auto-mask "
-                f"({table['classical_method']}) Dice {m['classical_dice']:.3f} "
-                f"(IoU {m['classical_iou']:.3f}).")
-        else:
+        self.metrics.set_rows([
+            (row["image_id"], [row["image"], "yes" if row["trained_on"] else "no",
+                               round(row["dice"], 3), round(row["iou"], 3),
+                               round(row["classical_dice"], 3), round(row["classical_iou"], 3)])
+            for row in table["rows"]])
+        if not table["rows"]:
             self.metrics_note.setText("No predicted image has a mask to compare with.")
+            return
+        m, held = table["means"], table["held_out"]
+        over = (f"Mean over the {held} held-out image{'s' * (held != 1)} with masks"
+                if held else f"No held-out image has a mask: mean over the "
+                             f"{len(table['rows'])} training images (memory, not accuracy)")
+        self.metrics_note.setText(
+            f"{over}: Dice {m['dice']:.3f} (IoU {m['iou']:.3f}) vs the best classical "
+            f"auto-mask ({table['classical_method']}) Dice {m['classical_dice']:.3f} "
+            f"(IoU {m['classical_iou']:.3f}).")
 
     def _show_current(self, record) -> None:
         for role in ("prediction", "probability", "difference"):
             layer = find_layer(self.viewer, role)
             if layer is not None:
                 self.viewer.layers.remove(layer)
-        if record is None or self.model_file is None:
-            return
-        labels = self.predictions.get(record.id)
-        if labels is None:
-            labels = stored_prediction(self.session.project, self.model_file, record)
-        if labels is not None:
-            self._show_prediction(record, labels, None)
+        if record is not None and self.model_file is not None:
+            self._load_and_show(record, self.predictions.get(record.id), None)
 
-    def _show_prediction(self, record, labels: np.ndarray, probability) -> None:
+    def _load_and_show(self, record, labels, probability) -> None:
+        """Read what the overlays need (the stored prediction when ``labels`` is None, the
+        image's mask) in the job runner, then draw them if the image is still current."""
+        project, file = self.session.project, self.model_file
+
+        def load():
+            predicted = labels if labels is not None else stored_prediction(project, file,
+                                                                            record)
+            return predicted, project.masks.read(record.id) if predicted is not None else None
+
+        def show(loaded) -> None:
+            predicted, truth = loaded
+            current = self.session.current
+            if predicted is not None and current is not None and current.id == record.id:
+                self._show_prediction(record, predicted, probability, truth)
+
+        self.run_job(lambda _t: call_as_job(load), name="Load prediction", on_done=show)
+
+    def _show_prediction(self, record, labels: np.ndarray, probability, truth) -> None:
         """Prediction (Labels, contour option), probability (Image) and the difference to the
-        stored mask (false positives red, false negatives blue)."""
+        stored mask ``truth`` (false positives violet, false negatives teal; see the legend)."""
         from napari.utils.colormaps import DirectLabelColormap
 
         placement = scale_kwargs(record.calibration)
@@ -343,11 +361,10 @@ class SegmentWidget(NanomorphDock):
             self._set_layer("probability", probability, "image", placement, opacity=0.6,
                             colormap="magma", contrast_limits=(0, 255),
                             name="nanowire probability", blending="additive", visible=False)
-        truth = self.session.project.masks.read(record.id)
         if truth is not None and truth.shape == labels.shape:
             diff = difference_labels(labels == WIRE_LABEL, truth == WIRE_LABEL)
             layer = self._set_layer("difference", diff, "labels", placement, opacity=0.8,
-                                    name="difference to mask (FP red, FN blue)")
+                                    name="difference to mask (FP violet, FN teal)")
             layer.colormap = DirectLabelColormap(color_dict=DIFFERENCE_COLOURS)
         self._contour_changed(self.contour_box.value)
 
@@ -370,16 +387,29 @@ class SegmentWidget(NanomorphDock):
             layer.contour = 2 if contours else 0
 
     def accept_current(self) -> None:
-        """Copy the current image's prediction into its editable mask (a new mask version)."""
-        record = self.session.current
+        """Copy the current image's prediction into its editable mask (a new mask version),
+        in the job runner."""
+        from nanomorph.errors import NanomorphError
+
+        record, project, file = self.session.current, self.session.project, self.model_file
         labels = self.predictions.get(record.id) if record is not None else None
-        if labels is None and record is not None and self.model_file is not None:
-            labels = stored_prediction(self.session.project, self.model_file, record)
-        if labels is None:
+        if record is None or (labels is None and file is None):
             show_warning("no prediction for this image: press 'Predict this image' first")
             return
-        if self.guarded(lambda: accept_prediction(self.session.project, record.id, labels,
-                                                  self.model_file)):
+
+        def accept():
+            chosen = labels if labels is not None else stored_prediction(project, file, record)
+            if chosen is None:
+                raise NanomorphError(f"{record.name}: no prediction for this image: press "
+                                     "'Predict this image' first")
+            accept_prediction(project, record.id, chosen, file)
+            return chosen
+
+        def done(chosen) -> None:
             show_info(f"{record.name}: the prediction is now its mask")
-            self.masks.show(self.session.project.masks.read(record.id), record)
-            self.masks.saved.emit(record.id, self.session.project.masks.latest_version(record.id))
+            current = self.session.current
+            if current is not None and current.id == record.id:
+                self.masks.show(chosen.copy(), record)  # painting must not edit the prediction
+
+        self.run_job(lambda _t: call_as_job(accept), name="Accept prediction", on_done=done,
+                     cancellable=False)

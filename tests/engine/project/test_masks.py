@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
 import numpy as np
-
 
 
 def test_mask_versions_accumulate(project):
@@ -18,3 +16,4 @@ def test_mask_versions_accumulate(project):
     np.testing.assert_array_equal(project.masks.read(image_id), second)
     np.testing.assert_array_equal(project.masks.read(image_id, version=1), first)
     assert [v["source"] for v in project.masks.versions(image_id)] == ["painted", "auto:otsu"]
+    assert project.masks.latest_versions() == {image_id: 2}

@@ -53,9 +53,23 @@ def test_predictions_are_kept_accepted_as_masks_and_scored(trained):
     scores = run_job(compare_with_truth(project, done))
     assert scores["rows"][0]["image_id"] == image and 0 <= scores["rows"][0]["dice"] <= 1
     assert scores["classical_method"] in ("otsu", "li", "triangle", "local", "ridge")
+    assert not scores["rows"][0]["trained_on"] and scores["held_out"] == 1
     before = project.masks.latest_version(image)
     assert accept_prediction(project, image, labels, model_file) == before + 1
     assert project.masks.versions(image)[-1]["source"] == f"predicted:{model_file[:-3]}"
+
+
+def test_training_images_are_marked_and_left_out_of_the_means(trained):
+    project, ids, _, segmenter, model_file = trained
+    trained_ids = project.models.list("segmenter")[-1]["config"]["images"]
+    held = ids["network_05.tif"]
+    assert held not in trained_ids
+    done = run_job(predict_project(project, [trained_ids[0], held], segmenter, model_file))
+    scores = run_job(compare_with_truth(project, done, training_ids=trained_ids))
+    rows = {row["image_id"]: row for row in scores["rows"]}
+    assert rows[trained_ids[0]]["trained_on"] and not rows[held]["trained_on"]
+    assert scores["held_out"] == 1
+    assert scores["means"]["dice"] == pytest.approx(rows[held]["dice"])
 
 
 def test_images_without_a_mask_are_refused_before_training(project, tmp_path):
@@ -65,3 +79,11 @@ def test_images_without_a_mask_are_refused_before_training(project, tmp_path):
     with pytest.raises(NanomorphError, match="no mask"):
         run_job(train_project_segmenter(project, [new.id], TINY))
     assert project.runs.list("segment-train") == []
+
+
+def test_the_difference_marks_false_positives_and_negatives():
+    from nanomorph.workflows.segment import FALSE_NEGATIVE, FALSE_POSITIVE, difference_labels
+
+    predicted = np.array([[1, 1, 0]], bool)
+    truth = np.array([[1, 0, 1]], bool)
+    assert difference_labels(predicted, truth).tolist() == [[0, FALSE_POSITIVE, FALSE_NEGATIVE]]

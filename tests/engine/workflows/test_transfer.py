@@ -11,8 +11,10 @@ from nanomorph.jobs import run_job
 from nanomorph.workflows.transfer import (
     apply_mapping,
     export_masks,
+    format_value_mapping,
     import_masks,
     parse_value_mapping,
+    survey_mask_values,
 )
 from tests.engine.workflows.conftest import ids_by_name
 
@@ -25,6 +27,28 @@ def test_mappings_are_parsed_or_refused_with_an_example():
             parse_value_mapping(bad)
     labels = apply_mapping(np.array([[0, 127, 255, 3]]), {127: 1, 255: 2})
     assert labels.tolist() == [[0, 1, 2, 0]] and labels.dtype == np.uint8
+
+
+def test_a_survey_maps_each_value_to_its_own_label(tmp_path):
+    two = np.zeros((20, 20), np.uint8)
+    two[:5], two[-5:] = 127, 255
+    Image.fromarray(two).save(tmp_path / "a_mask.png")
+    Image.fromarray(np.where(two == 255, 255, 0).astype(np.uint8)).save(tmp_path / "b_mask.png")
+    (tmp_path / "broken_mask.png").write_bytes(b"not a png")
+    survey = run_job(survey_mask_values(sorted(tmp_path.glob("*.png"))))
+    assert survey.pixels == {0: 200 + 300, 127: 100, 255: 200}
+    assert survey.files == {0: 2, 127: 1, 255: 2}
+    assert [p.rsplit("/", 1)[-1] for p, _ in survey.failed] == ["broken_mask.png"]
+    mapping = survey.default_mapping()
+    assert mapping == {127: 1, 255: 2}  # the droplet class no longer merges into the wire
+    assert parse_value_mapping(format_value_mapping(mapping)) == mapping
+
+
+def test_instance_masks_default_to_nonzero(tmp_path):
+    instances = np.arange(400, dtype=np.uint16).reshape(20, 20) % 40
+    Image.fromarray(instances.astype(np.uint8)).save(tmp_path / "cells_mask.png")
+    survey = run_job(survey_mask_values([tmp_path / "cells_mask.png"]))
+    assert len(survey.pixels) == 40 and survey.default_mapping() == {"nonzero": 1}
 
 
 def test_masks_are_matched_by_stem_and_mapped(project, tmp_path):

@@ -52,9 +52,11 @@ test: install system-deps
 bench: install system-deps
 	$(VENV)/bin/pytest -p xvfb -m bench tests/benchmarks -s
 
+# The gallery docs/gui/*.png: every workflow step, on a 1920x1080 and a 1280x800 screen.
 screenshot: install system-deps
-	if [ -n "$$DISPLAY" ]; then $(PY) docs/make_screenshot.py docs/screenshot.png; \
-	else xvfb-run -a -s "-screen 0 1600x1100x24" $(PY) docs/make_screenshot.py docs/screenshot.png; fi
+	for size in 1920x1080 1280x800; do \
+		QT_API=pyside6 xvfb-run -a -s "-screen 0 $${size}x24" $(PY) docs/make_screenshot.py docs/gui || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

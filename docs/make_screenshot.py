@@ -1,11 +1,15 @@
-"""Render the README screenshots of the desktop app on the sample project (`make screenshot`).
+"""Render the screenshot gallery of the desktop app on the sample project (`make screenshot`).
 
-OUT.png shows a network image with its mask, the percolation verdict, the cluster overlay
-(spanning cluster in yellow) and the table of all images; OUT_segment.png the Segment dock
-after a short training run on eight of the project's masks: the loss / Dice curves, the Dice table
-against the best classical auto-mask, and the prediction of a held-out image as contours.
+One picture per workflow step, ``docs/gui/<n>-<step>-<width>x<height>.png``, of the whole
+window as the app opens it on a screen of that size, after the step has done its work on the
+sample project: a network image and its mask (Mask), the cluster overlay and the table
+(Percolation), predictions for every image (Classify), the label-efficiency curve
+(Evaluation), a short training run with its curves, Dice table and the prediction's difference
+to the mask (Segment), the Pretrain panel, and a batch run (Batch & Report). The README's tour
+shows the 1920×1080 ones.
 
-Usage: python docs/make_screenshot.py OUT.png   (needs a display; the Makefile runs it under Xvfb)
+Usage: python docs/make_screenshot.py OUT_FOLDER   (needs a display; `make screenshot` runs it
+under Xvfb once per screen size)
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ import tempfile
 import time
 
 
-def wait_until(condition, app, timeout_s: float = 120.0) -> bool:
+def wait_until(condition, timeout_s: float = 600.0) -> bool:
+    """Run Qt's event loop until ``condition()`` holds."""
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication.instance()
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         app.processEvents()
@@ -26,87 +34,107 @@ def wait_until(condition, app, timeout_s: float = 120.0) -> bool:
     return False
 
 
-def dock_of(widget):
-    """The QDockWidget holding a dock's widget."""
-    from qtpy.QtWidgets import QDockWidget
+def settle(seconds: float = 1.0) -> None:
+    """Close napari's notification pop-ups and let Qt and the canvas paint."""
+    from qtpy.QtWidgets import QApplication
 
-    while widget is not None and not isinstance(widget, QDockWidget):
-        widget = widget.parentWidget()
-    return widget
+    app = QApplication.instance()
+    for widget in app.allWidgets():
+        if type(widget).__name__ == "NapariQtNotification":
+            widget.close()
+    end = time.time() + seconds
+    while time.time() < end:
+        app.processEvents()
+        time.sleep(0.02)
 
 
 def main(out: str) -> int:
-    # A fresh sample project (it lives in the user data folder), so that models and
-    # predictions of earlier runs do not show.
+    # A fresh sample project and fresh preferences, so earlier runs do not show.
     os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="nanomorph-screenshot-")
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="nanomorph-screenshot-")
     import imageio.v3 as iio
     import napari
     from qtpy.QtCore import Qt
-    from qtpy.QtWidgets import QApplication
 
-    from napari_nanomorph.launcher import add_docks, open_sample_project
+    from napari_nanomorph.launcher import (
+        add_docks,
+        arrange_window,
+        open_sample_project,
+        prepare_layers,
+    )
     from napari_nanomorph.session import session_for
 
     viewer = napari.Viewer(title="nanomorph")
-    viewer.window.resize(1500, 1050)
     docks = add_docks(viewer)
+    arrange_window(docks)
+    prepare_layers(viewer)
     session = session_for(viewer)
+    workflow = docks["Workflow"]
+    window = viewer.window._qt_window
+    size = f"{window.screen().size().width()}x{window.screen().size().height()}"
+    os.makedirs(out, exist_ok=True)
+    idle = lambda: session.settled and not docks["Classify"].retrain_pending  # noqa: E731
+
+    def shoot(number: int, step: str) -> None:
+        workflow.show_step(step)
+        settle()
+        name = f"{number}-{step.lower().replace(' & ', '-').replace(' ', '-')}-{size}.png"
+        iio.imwrite(os.path.join(out, name), viewer.screenshot(canvas_only=False, flash=False))
+        print(f"wrote {name}")
+
     open_sample_project(viewer)
-    app = QApplication.instance()
-    ready = lambda: session.current is not None and not session.jobs.busy  # noqa: E731
-    if not wait_until(ready, app):
+    if not wait_until(lambda: session.current is not None and idle()):
         print("timed out waiting for the sample project", file=sys.stderr)
         return 1
-    network = next(r for r in session.project.images.all() if r.name == "network_02.tif")
-    docks["Images"].select(network.id)
-    wait_until(lambda: not session.jobs.busy, app)
-    docks["Percolation"].run_all()
-    wait_until(lambda: not session.jobs.busy, app)
-    docks["Percolation"].run_current()
-    wait_until(lambda: not session.jobs.busy, app)
-    dock_of(docks["Percolation"]).raise_()
-    settle(app)
-    iio.imwrite(out, viewer.screenshot(canvas_only=False, flash=False))
-    print(f"wrote {out}")
+    records = {r.name: r for r in session.project.images.all()}
+    docks["Images"].select(records["network_02.tif"].id)
+    wait_until(idle)
+    shoot(1, "Project")
+    shoot(2, "Mask")
+
+    percolation = docks["Percolation"]
+    percolation.run_all()
+    wait_until(idle)
+    percolation.run_current()
+    wait_until(idle)
+    shoot(3, "Percolation")
+    for layer in [layer for layer in viewer.layers if layer.name == "clusters"]:
+        viewer.layers.remove(layer)
+
+    shoot(4, "Classify")
+    evaluation = docks["Evaluation"]
+    evaluation.form["ks"].value = "1, 2"
+    evaluation.form["repeats"].value = 10
+    evaluation.run()
+    wait_until(lambda: idle() and all(p.idle for p in evaluation.plots.values()))
+    shoot(5, "Evaluation")
 
     segment = docks["Segment"]
-    held_out = next(r for r in session.project.images.all() if r.name == "bundle_03.tif")
     for row in range(segment.training_list.count()):  # train on two images per class
         item = segment.training_list.item(row)
         if not item.text().endswith(("_01.tif", "_02.tif")):
             item.setCheckState(Qt.CheckState.Unchecked)
     segment.settings_form["epochs"].value = 8
     segment.train()
-    wait_until(lambda: not session.jobs.busy, app, timeout_s=600)
-    for layer in [layer for layer in viewer.layers if layer.name == "clusters"]:
-        viewer.layers.remove(layer)
-    docks["Images"].select(held_out.id)
-    wait_until(lambda: not session.jobs.busy, app)
+    wait_until(idle, 1200)
+    docks["Images"].select(records["bundle_03.tif"].id)
+    wait_until(idle)
     segment.contour_box.value = True
-    for layer in viewer.layers:
-        if layer.name == "mask":
-            layer.visible = False  # the difference layer shows where the prediction departs
+    mask = next(layer for layer in viewer.layers if layer.name == "mask")
+    mask.visible = False  # the difference layer shows where the prediction departs
     segment.predict_all()
-    wait_until(lambda: not session.jobs.busy, app, timeout_s=600)
-    wait_until(lambda: segment.plot.idle, app)
-    dock_of(segment).raise_()
-    settle(app)
-    second = out.replace(".png", "_segment.png")
-    iio.imwrite(second, viewer.screenshot(canvas_only=False, flash=False))
-    print(f"wrote {second}")
+    wait_until(lambda: idle() and segment.plot.idle, 1200)
+    shoot(6, "Segment")
+    mask.visible = True
+
+    shoot(7, "Pretrain")
+    batch = docks["Batch & Report"]
+    batch.run_batch()
+    wait_until(idle, 1200)
+    shoot(8, "Batch & Report")
     viewer.close()
     return 0
 
 
-def settle(app) -> None:
-    """Close napari's notification pop-ups and let Qt and the canvas paint for a second."""
-    for widget in app.allWidgets():
-        if type(widget).__name__ == "NapariQtNotification":
-            widget.close()
-    for _ in range(50):
-        app.processEvents()
-        time.sleep(0.02)
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshot.png"))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "docs/gui"))

@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 from nanomorph.errors import JobCancelled, NanomorphError
 from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QObject, Qt, Signal
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from qtpy.QtCore import QObject, Qt, QTimer, Signal
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 from superqt.utils import create_worker
 
 log = logging.getLogger("nanomorph")
 MIN_INTERVAL_S = 0.05
+REFRESH_MS = 250  # the status bar's job indicator follows the jobs this often
 SHUTDOWN_TIMEOUT_S = 10.0
 
 
@@ -224,6 +225,45 @@ class JobRunner(QObject):
         return bool(self.handles)
 
 
+class FractionBar(QWidget):
+    """A progress bar drawn in the style's look that repaints when Qt next paints.
+
+    ``QProgressBar.setValue`` repaints at once, synchronously: in napari's window, whose canvas
+    is an OpenGL widget, that redraws the whole window (measured 0.3 s per call) — a stall at
+    every progress event. Here a new value only asks for a paint.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.fraction: float | None = None  # None: progress not known (a busy bar)
+
+    def set_fraction(self, fraction: float | None) -> None:
+        """Show ``fraction`` (0–1) done, or a busy bar for None.
+
+        Parameters
+        ----------
+        fraction : float or None
+            Done so far.
+        """
+        if fraction != self.fraction:
+            self.fraction = fraction
+            self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
+        """Draw the bar with the style's progress-bar control."""
+        from qtpy.QtGui import QPainter
+        from qtpy.QtWidgets import QStyle, QStyleOptionProgressBar
+
+        option = QStyleOptionProgressBar()
+        option.initFrom(self)
+        option.minimum, option.maximum = 0, 0 if self.fraction is None else 1000
+        option.progress = 0 if self.fraction is None else int(1000 * self.fraction)
+        option.textVisible = False
+        painter = QPainter(self)
+        self.style().drawControl(QStyle.ControlElement.CE_ProgressBar, option, painter, self)
+        painter.end()
+
+
 class JobStatusWidget(QWidget):
     """Status-bar indicator: the newest running job, its progress bar and a cancel button."""
 
@@ -231,10 +271,8 @@ class JobStatusWidget(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.label = QLabel()
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.bar.setMaximumWidth(160)
-        self.bar.setMaximumHeight(14)
+        self.bar = FractionBar()
+        self.bar.setFixedSize(160, 14)
         self.cancel_button = QToolButton()
         self.cancel_button.setText("✕")
         self.cancel_button.setToolTip("Cancel this job")
@@ -243,8 +281,18 @@ class JobStatusWidget(QWidget):
         layout.setContentsMargins(4, 0, 4, 0)
         for w in (self.label, self.bar, self.cancel_button):
             layout.addWidget(w, 0, Qt.AlignmentFlag.AlignVCenter)
-        runner.changed.connect(self.refresh)
+        # at most ~4 repaints a second: each repaint of napari's window recomposes its OpenGL
+        # canvas (20 ms with software OpenGL), and short jobs come and go many times a second
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        runner.changed.connect(self._schedule)  # a method: Qt disconnects it with the widget
         self.refresh()
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
 
     def refresh(self) -> None:
         handles = self.runner.handles
@@ -255,11 +303,7 @@ class JobStatusWidget(QWidget):
         p = newest.progress
         more = f" (+{len(handles) - 1} more)" if len(handles) > 1 else ""
         self.label.setText(f"{newest.name}{': ' + p.message if p and p.message else ''}{more}")
-        if p is None or not p.total:
-            self.bar.setRange(0, 0)  # busy indicator
-        else:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(int(1000 * p.fraction))
+        self.bar.set_fraction(None if p is None or not p.total else p.fraction)
 
     def _cancel_newest(self) -> None:
         if self.runner.handles:

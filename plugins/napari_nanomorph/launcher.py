@@ -83,8 +83,9 @@ def arrange_window(docks: dict) -> None:
         window.setGeometry(screen.adjusted(screen.width() // 25, screen.height() // 25,
                                            -screen.width() // 25, -screen.height() // 25))
     width = prefs.get("workflow_width")
-    window.resizeDocks([_dock_of(docks[WORKFLOW_DOCK], window)],
-                       [width if isinstance(width, int) and width > 0 else 470],
+    if not (isinstance(width, int) and width > 0):  # a quarter of the screen, 380-470 px
+        width = max(380, min(470, window.width() // 4))
+    window.resizeDocks([_dock_of(docks[WORKFLOW_DOCK], window)], [width],
                        Qt.Orientation.Horizontal)
     window.resizeDocks([_dock_of(docks[BROWSER_DOCK], window)], [window.height() // 2],
                        Qt.Orientation.Vertical)
@@ -178,12 +179,20 @@ def _show_first(session, path: str | None) -> None:
 
 
 def main(path=None, sample: bool = False) -> int:
-    """Start the desktop app (blocks until the window closes)."""
+    """Start the desktop app (blocks until the window closes): a splash paints at once while
+    napari builds its window, its layers and the heavy libraries load; then the window shows
+    and never waits for them."""
     import napari
+    from napari._qt.qt_event_loop import get_qapp
 
+    splash = show_splash(get_qapp())
     viewer = napari.Viewer(title="nanomorph")
     docks = add_docks(viewer)
     arrange_window(docks)
+    prepare_layers(viewer)
+    warm_up(splash)
+    splash.finish(viewer.window._qt_window)
+    get_qapp().processEvents()  # the window paints before the project loads
     try:
         if sample:
             open_sample_project(viewer)
@@ -193,6 +202,87 @@ def main(path=None, sample: bool = False) -> int:
         show_error(str(e))
     napari.run()
     return 0
+
+
+def show_splash(app):
+    """A splash screen, painted before anything else is built.
+
+    Parameters
+    ----------
+    app : QApplication
+        The application.
+
+    Returns
+    -------
+    QSplashScreen
+        Shown; ``finish(window)`` hides it once the window is up.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtGui import QColor, QFont, QPainter, QPixmap
+    from qtpy.QtWidgets import QSplashScreen
+
+    pixmap = QPixmap(460, 150)
+    pixmap.fill(QColor("#1f2430"))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor("#f59e7e"))
+    painter.setFont(QFont(painter.font().family(), 26, QFont.Weight.Bold))
+    painter.drawText(pixmap.rect().adjusted(0, -20, 0, 0), Qt.AlignmentFlag.AlignCenter,
+                     "nanomorph")
+    painter.setPen(QColor("#c9d1db"))
+    painter.setFont(QFont(painter.font().family(), 10))
+    painter.drawText(pixmap.rect().adjusted(0, 60, 0, 0), Qt.AlignmentFlag.AlignCenter,
+                     "opening the window…")
+    painter.end()
+    splash = QSplashScreen(pixmap)
+    splash.show()
+    app.processEvents()
+    return splash
+
+
+def prepare_layers(viewer) -> None:
+    """Build the image and mask layers, hidden, while the splash shows: napari builds a
+    layer's visuals and controls on the GUI thread (0.5–2 s for the first Labels layer), so
+    the first image of a project then only swaps their data.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The app's viewer.
+    """
+    import numpy as np
+
+    from napari_nanomorph.layers import ROLE_KEY
+    from napari_nanomorph.mask_layer import controller_for
+
+    placeholder = np.zeros((2, 2), np.uint8)
+    viewer.add_image(placeholder, name="no image yet", metadata={ROLE_KEY: "image"},
+                     visible=False)
+    controller_for(session_for(viewer)).create_layer(placeholder).visible = False
+
+
+def warm_up(splash=None) -> None:
+    """Import the heavy libraries the first mask, model and embedding need (scikit-image,
+    scikit-learn, torch) while the splash shows. A worker thread would not spare the GUI:
+    importing torch holds Python's lock for whole seconds of its C initialisation, which
+    froze the window (0.8 s measured) when the first embedding job imported it.
+
+    Parameters
+    ----------
+    splash : QSplashScreen, optional
+        Shows what is loading.
+    """
+    import importlib
+
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QApplication
+
+    for module, what in (("skimage.filters", "scikit-image"),
+                         ("sklearn.linear_model", "scikit-learn"), ("torch", "PyTorch")):
+        if splash is not None:
+            splash.showMessage(f"loading {what}…", Qt.AlignmentFlag.AlignBottom
+                               | Qt.AlignmentFlag.AlignHCenter, Qt.GlobalColor.lightGray)
+            QApplication.processEvents()
+        importlib.import_module(module)
 
 
 def open_sample_project(viewer) -> None:

@@ -50,20 +50,55 @@ def find_layer(viewer, role: str):
     return None
 
 
+def place(layer, scale, units) -> None:
+    """Give ``layer`` a scale and units, touching only what changes: each assignment makes
+    napari recompute the layer's transforms and redraw (10–20 ms on the GUI thread).
+
+    Parameters
+    ----------
+    layer : napari.layers.Layer
+        The layer.
+    scale : sequence of float
+        Per axis, in ``units``.
+    units : sequence of str
+        Per axis.
+    """
+    if tuple(layer.scale) != tuple(scale):
+        layer.scale = scale
+    if not _same_units(layer.units, units):
+        layer.units = units
+
+
+def _same_units(current, wanted) -> bool:
+    """Whether a layer's pint units equal unit names such as ``("nm", "nm")``."""
+    if len(current) != len(wanted):
+        return False
+    registry = current[0]._REGISTRY  # napari's (pint's application) registry
+    return all(unit == registry.Unit(name) for unit, name in zip(current, wanted))
+
+
 def _place_overlays(viewer, scale: tuple, units: tuple) -> None:
     """Give nanomorph's other layers (mask, clusters, predictions …) the new image's scale and
     units first: napari warns when layers of one view mix pixel and physical units."""
     for layer in viewer.layers:
         role = layer.metadata.get(ROLE_KEY)
         if role and role != "image" and layer.ndim == len(scale):
-            layer.scale = scale
-            layer.units = units
+            place(layer, scale, units)
 
 
-def show_image(viewer, image: MicroscopeImage, name: str) -> None:
-    """Show ``image`` in the viewer's current-image layer (created on first use, named after
-    the file, kept at the bottom of the layer list)."""
-    data, meta, _ = image_layer_tuple(image, name)
+def show_image(viewer, layer_tuple: tuple) -> None:
+    """Show a micrograph in the viewer's current-image layer (created on first use, named
+    after the file, kept at the bottom of the layer list).
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer.
+    layer_tuple : tuple
+        From :func:`image_layer_tuple` (made on a worker thread: its contrast percentiles
+        take a while on large images).
+    """
+    data, meta, _ = layer_tuple
     meta["metadata"][ROLE_KEY] = "image"
     _place_overlays(viewer, meta["scale"], meta["units"])
     layer = find_layer(viewer, "image")
@@ -73,13 +108,16 @@ def show_image(viewer, image: MicroscopeImage, name: str) -> None:
         layer = viewer.add_image(data, **meta)
         viewer.layers.move(viewer.layers.index(layer), 0)
     else:
-        layer.data = data
-        layer.name = name
-        layer.scale = meta["scale"]
-        layer.units = meta["units"]
-        layer.metadata = meta["metadata"]
-        layer.reset_contrast_limits_range()
-        if "contrast_limits" in meta:
+        if "contrast_limits" in meta:  # before the data: one redraw with the right contrast
+            layer.contrast_limits_range = meta["contrast_limits"]
             layer.contrast_limits = meta["contrast_limits"]
+        layer.data = data
+        if layer.name != meta["name"]:
+            layer.name = meta["name"]
+        place(layer, meta["scale"], meta["units"])
+        layer.metadata = meta["metadata"]
+        layer.visible = True
     viewer.reset_view()
-    viewer.canvas.overlays.scale_bar.visible = True
+    scale_bar = viewer.canvas.overlays.scale_bar
+    scale_bar.position = "bottom_left"  # notifications pop up at the bottom right
+    scale_bar.visible = True

@@ -11,7 +11,7 @@ import numpy as np
 from nanomorph.jobs import call_as_job
 from qtpy.QtCore import QTimer
 
-from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
+from napari_nanomorph.layers import ROLE_KEY, find_layer, place, scale_kwargs
 
 AUTOSAVE_DELAY_MS = 1000
 WIRE_COLOR = {1: "#ff5a36", 2: "#36c5ff", 3: "#c6f06b", None: "transparent"}
@@ -79,18 +79,37 @@ class MaskLayerController:
             placement = scale_kwargs(record.calibration)
             layer = self.layer
             if layer is None:
-                layer = self.viewer.add_labels(mask, name="mask", opacity=0.5,
-                                               metadata={ROLE_KEY: "mask"}, **placement)
-                _color_wires(layer)
-                layer.events.paint.connect(self._edited)
-                layer.events.data.connect(self._edited)
+                layer = self.create_layer(mask, **placement)
             else:
                 layer.data = mask
-                layer.scale = placement["scale"]
-                layer.units = placement["units"]
+                place(layer, placement["scale"], placement["units"])
             layer.metadata["image_id"] = record.id
+            layer.visible = True
         finally:
             self._loading = False
+
+    def create_layer(self, mask: np.ndarray, **placement):
+        """Add the mask layer (the app adds it, hidden, behind its splash screen: napari's
+        first Labels layer takes most of a second to build).
+
+        Parameters
+        ----------
+        mask : ndarray of uint8
+            Its first data.
+        **placement
+            ``scale`` and ``units``.
+
+        Returns
+        -------
+        napari.layers.Labels
+            The layer.
+        """
+        layer = self.viewer.add_labels(mask, name="mask", opacity=0.5,
+                                       metadata={ROLE_KEY: "mask"}, **placement)
+        _color_wires(layer)
+        layer.events.paint.connect(self._edited)
+        layer.events.data.connect(self._edited)
+        return layer
 
     def replace(self, mask: np.ndarray, source: str) -> None:
         """Put a new mask (e.g. an accepted auto-mask) in the layer and save it now."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections import OrderedDict
 from pathlib import Path
 
 from nanomorph import defaults
@@ -16,6 +17,7 @@ from nanomorph.project import ImageRecord, Project
 from psygnal import Signal
 
 _SESSIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+PREFETCH_KEEP = 4  # images read ahead and kept in memory
 log = logging.getLogger("nanomorph")
 
 
@@ -75,6 +77,8 @@ class Session:
         self.encoder = defaults.ENCODER
         self.predictions: dict[int, dict] = {}
         self._load_serial = 0
+        # layer tuples of images read ahead (the browser's neighbours), newest last
+        self._prefetched: OrderedDict[tuple, tuple] = OrderedDict()
         self.jobs = JobRunner()
         self.device_button = None
         self._close_hook = None
@@ -94,6 +98,7 @@ class Session:
 
         from napari_nanomorph.device_status import DeviceButton
         from napari_nanomorph.jobrunner import JobStatusWidget
+        from napari_nanomorph.problems import ProblemsButton
 
         window = anchor.window()
         if self.device_button is not None or not isinstance(window, QMainWindow):
@@ -101,6 +106,7 @@ class Session:
         self._close_hook = _install_close_hook(window, self)
         self.device_button = DeviceButton(self)
         window.statusBar().addPermanentWidget(JobStatusWidget(self.jobs))
+        window.statusBar().addPermanentWidget(ProblemsButton())
         window.statusBar().addPermanentWidget(self.device_button)
 
     def open_project(self, project: Project) -> None:
@@ -132,6 +138,7 @@ class Session:
             log.warning("closing %s while these jobs still run: %s", project.folder,
                         ", ".join(still_running))
         self.project, self.current = None, None
+        self._prefetched.clear()
         project.close()
         if announce:
             self.project_changed.emit(None)
@@ -155,29 +162,66 @@ class Session:
             self._show(record)
 
     def _show(self, record: ImageRecord) -> None:
-        from nanomorph.io import read_image
-
         from napari_nanomorph.layers import show_image
 
         self._load_serial += 1
         serial = self._load_serial
+        ahead = self._prefetched.get(_prefetch_key(record))
+        if ahead is not None:  # read ahead: shown now, no round trip through a worker
+            show_image(self.viewer, ahead)
+            return
 
-        def load():
-            image = read_image(record.path)
-            image.calibration = record.calibration  # the project's override wins
-            return image
-
-        def loaded(image) -> None:
+        def loaded(layer_tuple) -> None:
             if serial == self._load_serial:  # a newer request replaced this one
-                show_image(self.viewer, image, record.name)
+                show_image(self.viewer, layer_tuple)
 
-        self.jobs.start(lambda _token: call_as_job(load), name=f"Open {record.name}",
-                        on_done=loaded)
+        self.jobs.start(lambda _token: call_as_job(_read_layer, record),
+                        name=f"Open {record.name}", on_done=loaded)
+
+    def prefetch(self, records: list[ImageRecord]) -> None:
+        """Read images ahead in the background (the browser's neighbours of the current
+        image); the newest :data:`PREFETCH_KEEP` stay in memory.
+
+        Parameters
+        ----------
+        records : list of ImageRecord
+            The images to have ready.
+        """
+        project = self.project
+        for record in records:
+            key = _prefetch_key(record)
+            if key in self._prefetched or not record.exists:
+                continue
+
+            def keep(layer_tuple, key=key) -> None:
+                if self.project is project:
+                    self._prefetched[key] = layer_tuple
+                    while len(self._prefetched) > PREFETCH_KEEP:
+                        self._prefetched.popitem(last=False)
+
+            self.jobs.start(lambda _token, record=record: call_as_job(_read_layer, record),
+                            name=f"Read {record.name} ahead", on_done=keep)
 
     def refresh_current(self) -> None:
         """Re-read the current image's record (e.g. after a calibration change)."""
         if self.project is not None and self.current is not None:
             self.set_current(self.project.images.get(self.current.id))
+
+
+def _prefetch_key(record: ImageRecord) -> tuple:
+    """What a read-ahead image depends on: the record's file and calibration."""
+    return record.id, record.path, record.sha256, repr(record.calibration)
+
+
+def _read_layer(record: ImageRecord) -> tuple:
+    """The napari layer tuple of an image (on a worker thread: reading and contrast)."""
+    from nanomorph.io import read_image
+
+    from napari_nanomorph.layers import image_layer_tuple
+
+    image = read_image(record.path)
+    image.calibration = record.calibration  # the project's override wins
+    return image_layer_tuple(image, record.name)
 
 
 def _install_close_hook(window, session):

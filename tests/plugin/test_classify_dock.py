@@ -110,16 +110,11 @@ def test_evaluation_dock_plots_the_protocol_and_opens_images_from_the_map(classi
     assert [r["k"] for r in result["encoder"]["results"]] == [1]  # 2 labels/class: K=2 skipped
     assert [r["k"] for r in result["control"]["results"]] == [1]
     assert "accuracy" in dock.summary.text() and "control" in dock.summary.text()
-    assert all(len(f.axes) == 1 for f in dock.figures.values())
+    app.qtbot.waitUntil(lambda: all(p.idle for p in dock.plots.values()), timeout=30000)
+    assert all(p.axes_count == 1 for p in dock.plots.values())
     assert "best anchor" in dock.anchors.text()
-    ax, ids, xy = dock._map_points
-    x, y = ax.transData.transform(np.asarray(xy)[5])
-
-    class Click:
-        inaxes = ax
-
-    click = Click()
-    click.x, click.y = x, y
-    dock._clicked(click)
+    ids, points = result["map"]["ids"], dock.plots["map"].extra
+    assert points.shape == (len(ids), 2)
+    dock.plots["map"].clicked.emit(*points[5])
     app.wait_jobs()
     assert app.session.current.id == ids[5]

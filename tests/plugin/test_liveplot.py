@@ -13,8 +13,9 @@ def line(figure, data):
 
 
 def test_render_gives_an_rgba_picture_of_the_figure():
-    rgba, axes = render_rgba(line, [0, 1, 4], figsize=(2, 1), dpi=50)
+    rgba, axes, extra = render_rgba(line, [0, 1, 4], figsize=(2, 1), dpi=50)
     assert rgba.shape == (50, 100, 4) and rgba.dtype.name == "uint8" and axes == 1
+    assert extra is None
     assert len({tuple(p) for p in rgba.reshape(-1, 4)[::7]}) > 2  # not a blank picture
 
 
@@ -36,3 +37,14 @@ def test_updates_are_drawn_off_the_gui_thread_and_coalesced(qtbot):
     assert len(drawn) < 5  # the updates that came while drawing were merged
     assert plot.pixmap() is not None and not plot.pixmap().isNull()
     assert plot.axes_count == 1
+
+
+def test_a_draw_can_report_where_its_points_landed():
+    def scatter(figure, data):
+        ax = figure.add_subplot()
+        ax.scatter(*zip(*data))
+        return lambda: ax.transData.transform(data)
+
+    rgba, _, points = render_rgba(scatter, [(0, 0), (1, 1)], figsize=(2, 2), dpi=50)
+    assert points.shape == (2, 2) and points[1, 0] > points[0, 0] and points[1, 1] > points[0, 1]
+    assert 0 <= points.min() and points.max() <= 100

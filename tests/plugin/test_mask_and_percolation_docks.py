@@ -167,8 +167,7 @@ def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_pat
     dock.run_all()
     app.wait_jobs()
     assert dock.table.rowCount() == 3
-    rows = {dock.table.table.item(r, 0).text(): dock.table.table.item(r, 1).text()
-            for r in range(dock.table.rowCount())}
+    rows = {row[0]: row[1] for row in dock.table.shown_rows()}
     assert rows["network_01.tif"] == "yes" and rows["singular_01.tif"] == "no"
     # editing the mask marks the result stale
     layer = find_layer(app.viewer, "mask")
@@ -177,13 +176,12 @@ def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_pat
     app.masks.save_now()
     app.wait_jobs()
     assert project.results.of_kind("percolation")[network.id]["stale"]
-    statuses = {dock.table.table.item(r, 0).text(): dock.table.table.item(r, 7).text()
-                for r in range(dock.table.rowCount())}
+    statuses = {row[0]: row[7] for row in dock.table.shown_rows()}
     assert statuses["network_01.tif"] == "stale"
     # clicking a row opens that image
-    row = next(r for r in range(dock.table.rowCount())
-               if dock.table.table.item(r, 0).text() == "singular_01.tif")
-    dock.table._clicked(row, 0)
+    dock.table.filter.setText("singular")
+    assert [row[0] for row in dock.table.shown_rows()] == ["singular_01.tif"]
+    dock.table.view.clicked.emit(dock.table.proxy.index(0, 3))
     app.wait_jobs()
     assert app.session.current.name == "singular_01.tif"
     dock.export_to(str(tmp_path / "results.csv"))

@@ -28,9 +28,9 @@ def test_tiny_run_then_use_as_encoder(app, sample_folder, sample_copies):
     project = app.session.project
     assert project.runs.list("pretrain")[-1]["status"] == "done"
     dock.use_as_encoder()
+    app.wait_jobs(120000)  # registered, listed, and the Classify dock embeds with it
     assert app.session.encoder == "ssl:tiny"
     assert app.docks["Classify"].encoder.currentText() == "ssl:tiny"
-    app.wait_jobs(120000)  # the Classify dock embeds the images with the new encoder
     assert app.docks["Classify"].embeddings.encoder == "ssl:tiny"
 
 

@@ -125,8 +125,13 @@ class LivePredictions:
 
 
 def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
-                      encoder_meta: dict | None = None) -> LivePredictions:
+                      encoder_meta: dict | None = None,
+                      temperature: float | None = None) -> LivePredictions:
     """Fit the few-shot head on the labelled embedded images and predict all the others.
+
+    The head's confidence calibration refits it once per held-out fold; an interactive
+    caller can first publish a quick fit that keeps the last calibration (``temperature``) and
+    then the calibrated one.
 
     Parameters
     ----------
@@ -136,6 +141,9 @@ def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
         Image id → class name.
     encoder_meta : dict, optional
         The encoder's identity, stored with the classifier (:func:`encoder_metadata`).
+    temperature : float, optional
+        Skip the calibration and use this softmax temperature (one fit instead of up to
+        ``CALIBRATION_FOLDS + 1``; the labels predicted are the same).
 
     Returns
     -------
@@ -154,8 +162,11 @@ def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
     train_ids = [i for i in labels if i in known]
     if len({labels[i] for i in train_ids}) < 2:
         raise NanomorphError("label images of at least two classes to train the classifier")
-    classifier = FewShotClassifier(encoder=encoder_meta).fit(
+    options = {} if temperature is None else {"calibrate": False}
+    classifier = FewShotClassifier(encoder=encoder_meta, **options).fit(
         embeddings.rows(train_ids), [labels[i] for i in train_ids])
+    if temperature is not None:
+        classifier.temperature_ = float(temperature)
     predict_ids = [i for i in embeddings.ids if i not in labels]
     results = prediction_records(classifier, predict_ids, embeddings.rows(predict_ids))
     return LivePredictions(classifier, results, len(train_ids), time.perf_counter() - started)

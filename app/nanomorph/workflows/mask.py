@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING
 
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
-from nanomorph.masks.auto import auto_mask_image  # the Mask dock's preview of one image
 from nanomorph.masks.params import AUTO_POLARITY
 
 if TYPE_CHECKING:
     from nanomorph.masks import MaskParams
     from nanomorph.project import Project
 
-__all__ = ["AUTO_POLARITY", "auto_mask_image", "auto_mask_project"]
+__all__ = ["AUTO_POLARITY", "auto_mask_project"]
 
 
 def auto_mask_project(project: "Project", image_ids: list[int], params: "MaskParams",
@@ -47,6 +46,8 @@ def auto_mask_project(project: "Project", image_ids: list[int], params: "MaskPar
     int
         How many masks were stored.
     """
+    from nanomorph.masks.auto import auto_mask_image  # scikit-image: loaded in the worker
+
     stored = 0
     for i, image_id in enumerate(image_ids):
         check_cancel(cancel)

@@ -11,7 +11,7 @@ import numpy as np
 from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
-from qtpy.QtCore import QSize, Qt
+from qtpy.QtCore import QSize, Qt, QTimer
 from qtpy.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
 from qtpy.QtWidgets import (
     QHBoxLayout,
@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
+ICON_BATCH_MS = 150  # thumbnails that arrive within this time are shown together
 ITEM_SIZE = QSize(114, 136)  # thumbnail + two lines: file name and label/prediction badge
 
 
@@ -69,6 +70,11 @@ class BrowserWidget(NanomorphDock):
         napari_viewer.bind_key("PageDown", lambda _v: self.step(1), overwrite=True)
         napari_viewer.bind_key("PageUp", lambda _v: self.step(-1), overwrite=True)
         self._badges: dict[int, tuple[str, str | None]] = {}
+        self._pending_icons: dict = {}  # image id → thumbnail, shown by the next _show_icons
+        self._icon_timer = QTimer(self)
+        self._icon_timer.setSingleShot(True)
+        self._icon_timer.setInterval(ICON_BATCH_MS)
+        self._icon_timer.timeout.connect(self._show_icons)
         listen(self, self.session.badges_changed, self.set_badges)
         listen(self, self.session.images_changed, self.reload)
         listen(self, self.session.current_changed, self._select_current)
@@ -100,7 +106,8 @@ class BrowserWidget(NanomorphDock):
             item.setToolTip(tip)
             self.list.addItem(item)
         self.list.blockSignals(False)
-        self.set_badges(self._badges)
+        badges, self._badges = self._badges, {}  # the new items show no badge yet
+        self.set_badges(badges)
         self.apply_filter(self.filter.text())
         self._select_current(self.session.current)
         if self._thumb_job is not None:
@@ -113,18 +120,44 @@ class BrowserWidget(NanomorphDock):
 
     def set_badges(self, badges: dict) -> None:
         """Show each image's label or prediction under its thumbnail, tinted in the class colour."""
-        self._badges = badges
-        for image_id, item in self._items.items():
-            name = item.data(NAME_ROLE)
-            text, color = badges.get(image_id, ("", None))
-            item.setText(f"{name}\n{text}" if text else name)
-            item.setBackground(_tint(color) if text else QBrush())
+        previous, self._badges = self._badges, badges
+        model = self.list.model()
+        # one repaint for all of them: an item's change signal each made the list lay out
+        # its 1,000 items again (0.5 s on the GUI thread); the items keep their size
+        model.blockSignals(True)
+        try:
+            for image_id, item in self._items.items():
+                badge = badges.get(image_id, ("", None))
+                if previous.get(image_id, ("", None)) == badge:
+                    continue
+                name, (text, color) = item.data(NAME_ROLE), badge
+                item.setText(f"{name}\n{text}" if text else name)
+                item.setBackground(_tint(color) if text else QBrush())
+        finally:
+            model.blockSignals(False)
+        self.list.viewport().update()
 
     def _thumbnail_arrived(self, event) -> None:
         image_id, thumb = event.payload
-        item = self._item_for(image_id)
-        if item is not None and thumb is not None:
-            item.setIcon(QIcon(_pixmap(thumb)))
+        if thumb is not None:
+            self._pending_icons[image_id] = thumb
+            if not self._icon_timer.isActive():
+                self._icon_timer.start()
+
+    def _show_icons(self) -> None:
+        """Put the thumbnails that arrived in the list, several at a time: one list update
+        (and one repaint) instead of one per thumbnail."""
+        pending, self._pending_icons = self._pending_icons, {}
+        model = self.list.model()
+        model.blockSignals(True)
+        try:
+            for image_id, thumb in pending.items():
+                item = self._item_for(image_id)
+                if item is not None:
+                    item.setIcon(QIcon(_pixmap(thumb)))
+        finally:
+            model.blockSignals(False)
+        self.list.viewport().update()
 
     def apply_filter(self, text: str) -> None:
         """Show only images whose name contains ``text`` (case-insensitive)."""
@@ -159,7 +192,18 @@ class BrowserWidget(NanomorphDock):
         image_id = item.data(ID_ROLE)
         if self.session.current is None or self.session.current.id != image_id:
             self.session.set_current(self.session.project.images.get(image_id))
+        self._prefetch_neighbours(image_id)
         self._update_status()
+
+    def _prefetch_neighbours(self, image_id: int) -> None:
+        """Read the images before and after ``image_id`` (as the filter shows them) ahead, so
+        that stepping to them shows them at once."""
+        ids = self.visible_ids()
+        if image_id in ids:
+            at = ids.index(image_id)
+            project = self.session.project
+            self.session.prefetch([project.images.get(ids[i]) for i in (at + 1, at - 1)
+                                   if 0 <= i < len(ids)])
 
     def _select_current(self, record) -> None:
         if record is None:

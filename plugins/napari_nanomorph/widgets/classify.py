@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from nanomorph import defaults
 from nanomorph.errors import NanomorphError
+from nanomorph.jobs import call_as_job
 from nanomorph.workflows.classify import (
     live_predictions,
     prediction_records,
@@ -36,7 +37,7 @@ from qtpy.QtWidgets import (
 )
 
 TABLE_COLUMNS = ("image", "your label", "prediction", "confidence", "margin")
-RETRAIN_DELAY_MS = 80
+RETRAIN_DELAY_MS = 30  # merges quick key presses into one retraining
 
 
 class ClassifyWidget(NanomorphDock):
@@ -46,6 +47,9 @@ class ClassifyWidget(NanomorphDock):
         super().__init__(napari_viewer)
         self.embeddings = None
         self._embedding_job = None
+        self._fit_serial = 0
+        self._records: list[tuple[int, str]] | None = None  # (id, name) of the images
+        self._temperature: float | None = None  # the last calibrated fit's
         self._retrain_timer = QTimer(self)
         self._retrain_timer.setSingleShot(True)
         self._retrain_timer.setInterval(RETRAIN_DELAY_MS)
@@ -97,28 +101,39 @@ class ClassifyWidget(NanomorphDock):
         self.compute_embeddings()
 
     # ------------------------------------------------------------------ setup
-    def _fill_encoders(self) -> None:
-        """The registry's encoders, with this project's pretraining runs (``ssl:<run>``)."""
-        import warnings
+    def _fill_encoders(self, then=None) -> None:
+        """List the registry's encoders, with this project's pretraining runs (``ssl:<run>``),
+        in the job runner (registering a run reads and hashes its weights); the list shows the
+        session's encoder meanwhile.
 
-        from nanomorph.encoders.registry import list_encoders
-        from nanomorph.workflows.pretrain import register_project_encoders
+        Parameters
+        ----------
+        then : callable, optional
+            Called once the list is filled.
+        """
+        project = self.session.project
+        if self.encoder.count() == 0:
+            self.encoder.blockSignals(True)
+            self.encoder.addItem(self.session.encoder)
+            self.encoder.blockSignals(False)
 
-        if self.session.project is not None:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                register_project_encoders(self.session.project)
-            for warning in caught:
-                show_warning(str(warning.message))
-        self.encoder.blockSignals(True)
-        self.encoder.clear()
-        self.encoder.addItems([spec.name for spec in list_encoders()] or [defaults.ENCODER])
-        self.encoder.setCurrentText(self.session.encoder)
-        self.encoder.blockSignals(False)
+        def fill(found) -> None:
+            names, messages = found
+            for message in messages:
+                show_warning(message)
+            self.encoder.blockSignals(True)
+            self.encoder.clear()
+            self.encoder.addItems(names or [defaults.ENCODER])
+            self.encoder.setCurrentText(self.session.encoder)
+            self.encoder.blockSignals(False)
+            if then is not None:
+                then()
+
+        self.run_job(lambda _t: call_as_job(_encoder_names, project), name="List encoders",
+                     on_done=fill)
 
     def _encoder_chosen_elsewhere(self, name: str) -> None:
-        self._fill_encoders()  # shows session.encoder (= name), without signals
-        self._encoder_changed(name)
+        self._fill_encoders(then=lambda: self._encoder_changed(name))
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -144,6 +159,7 @@ class ClassifyWidget(NanomorphDock):
 
     def _encoder_changed(self, name: str) -> None:
         self.session.encoder = name
+        self._temperature = None  # another embedding space
         self.compute_embeddings()
 
     @property
@@ -156,7 +172,7 @@ class ClassifyWidget(NanomorphDock):
 
     def _project_changed(self, project) -> None:
         self._fill_encoders()
-        self.embeddings = None
+        self.embeddings, self._temperature, self._records = None, None, None
         self.predictions = live_predictions(project) if project is not None else {}
         self._make_class_buttons()
         self.refresh()  # the images themselves follow with images_changed
@@ -192,9 +208,7 @@ class ClassifyWidget(NanomorphDock):
 
     def set_classes(self, names: list[str]) -> None:
         if self.guarded(lambda: self.session.project.labels.set_classes(names)):
-            self._make_class_buttons()
-            self.refresh()
-            self.schedule_retrain()
+            self.schedule_retrain()  # buttons and table follow the store's classes event
 
     # ------------------------------------------------------------------ labelling
     def label_with_key(self, number: int) -> None:
@@ -211,8 +225,7 @@ class ClassifyWidget(NanomorphDock):
             show_warning("no current image: pick one in the Images dock")
             return
         if self.guarded(lambda: self.session.project.labels.set(record.id, class_name)):
-            self.refresh()
-            self.schedule_retrain()
+            self.schedule_retrain()  # the table and badges follow the store's labels event
 
     def label_next(self) -> None:
         """Open the unlabelled image the classifier is least sure of (smallest margin)."""
@@ -226,6 +239,7 @@ class ClassifyWidget(NanomorphDock):
             self.session.set_current(self.session.project.images.get(image_id))
 
     def _images_changed(self) -> None:
+        self._records = None
         self.refresh()  # every image shows at once, unlabelled and without prediction
         self.compute_embeddings()
 
@@ -269,7 +283,9 @@ class ClassifyWidget(NanomorphDock):
         return self._retrain_timer.isActive()
 
     def retrain(self) -> None:
-        """Fit the head on the current labels and predict the rest (background job)."""
+        """Fit the head on the current labels and predict the rest, in two background jobs:
+        a quick fit that keeps the last confidence calibration shows the new predictions at
+        once, then the calibrated fit refines the confidences and is stored."""
         project, embeddings = self.session.project, self.embeddings
         if project is None or embeddings is None:
             return
@@ -281,23 +297,37 @@ class ClassifyWidget(NanomorphDock):
         from nanomorph.fewshot.head import encoder_metadata
 
         meta = encoder_metadata(get_encoder_spec(embeddings.encoder))
+        self._fit_serial += 1
+        serial = self._fit_serial
 
-        def fit():
+        def calibrated():
             live = train_and_predict(embeddings, labels, encoder_meta=meta)
             store_live_model(project, live)
             return live
 
-        def done(live) -> None:
+        def show(live, final: bool) -> None:
+            if serial != self._fit_serial:
+                return  # a newer label is being learnt
             self.predictions = live.results
             self.model_status.setText(
                 f"trained on {live.n_labels} labels ({len(live.classifier.classes_)} classes), "
-                f"{len(live.results)} images predicted in {live.seconds * 1e3:.0f} ms")
+                f"{len(live.results)} images predicted in {live.seconds * 1e3:.0f} ms"
+                + ("" if final else "; calibrating the confidences…"))
             self.refresh()
+            if final:
+                self._temperature = live.classifier.temperature_
+            else:
+                self.run_job(lambda _t: call_as_job(calibrated), name="Calibrate classifier",
+                             on_done=lambda result: show(result, True))
 
-        from nanomorph.jobs import call_as_job
-
-        self.run_job(lambda _t: call_as_job(fit), name="Train classifier",
-                                on_done=done)
+        if self._temperature is None:
+            self.run_job(lambda _t: call_as_job(calibrated), name="Train classifier",
+                         on_done=lambda live: show(live, True))
+        else:
+            temperature = self._temperature
+            self.run_job(lambda _t: call_as_job(train_and_predict, embeddings, labels,
+                                                encoder_meta=meta, temperature=temperature),
+                         name="Train classifier", on_done=lambda live: show(live, False))
 
     # ------------------------------------------------------------------ display
     def refresh(self) -> None:
@@ -308,28 +338,31 @@ class ClassifyWidget(NanomorphDock):
             return
         labels, colors = project.labels.all(), self.colors()
         badges, rows, row_colors = {}, [], []
-        for record in project.images.all():
-            label, pred = labels.get(record.id), self.predictions.get(record.id)
+        if self._records is None:  # read once per change of the images, not per label
+            self._records = [(r.id, r.name) for r in project.images.all()]
+        for image_id, name in self._records:
+            label, pred = labels.get(image_id), self.predictions.get(image_id)
             shown = pred if pred is not None and not label else None
-            rows.append((record.id, [
-                record.name, label or "", "" if shown is None else shown["label"],
+            rows.append((image_id, [
+                name, label or "", "" if shown is None else shown["label"],
                 None if shown is None else round(shown["confidence"], 3),
                 None if shown is None else round(shown["margin"], 3)]))
             row_colors.append(colors.get(label or (shown or {}).get("label")))
             if label:
-                badges[record.id] = (f"■ {label}", colors.get(label))
+                badges[image_id] = (f"■ {label}", colors.get(label))
             elif pred is not None:
-                badges[record.id] = (f"{pred['label']}? {pred['confidence']:.2f}",
-                                     colors.get(pred["label"]))
+                badges[image_id] = (f"{pred['label']}? {pred['confidence']:.2f}",
+                                    colors.get(pred["label"]))
         self.table.set_rows(rows, row_colors)
         self.session.badges_changed.emit(badges)
-        self._show_current(self.session.current)
+        self._show_current(self.session.current, labels)
 
-    def _show_current(self, record) -> None:
+    def _show_current(self, record, labels: dict | None = None) -> None:
         if record is None or self.session.project is None:
             self.current_label.setText("")
             return
-        label = self.session.project.labels.all().get(record.id)
+        labels = self.session.project.labels.all() if labels is None else labels
+        label = labels.get(record.id)
         pred = self.predictions.get(record.id)
         if label:
             text = f"<b>{record.name}</b>: labelled <b>{label}</b>"
@@ -391,3 +424,17 @@ class ClassifyWidget(NanomorphDock):
 
         self.run_job(predict, name="Predict with a saved classifier", on_done=done)
 
+
+def _encoder_names(project) -> tuple[list[str], list[str]]:
+    """The encoders to offer (the project's pretraining runs registered first) and the
+    warnings that registering gave (a run whose weights are damaged, say)."""
+    import warnings
+
+    from nanomorph.encoders.registry import list_encoders
+    from nanomorph.workflows.pretrain import register_project_encoders
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if project is not None:
+            register_project_encoders(project)
+    return [spec.name for spec in list_encoders()], [str(w.message) for w in caught]

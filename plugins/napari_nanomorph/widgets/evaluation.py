@@ -14,6 +14,7 @@ from magicgui.widgets import ComboBox, Container, LineEdit, SpinBox
 from nanomorph.workflows.classify import evaluate_project, project_embeddings
 from napari.utils.notifications import show_warning
 from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.liveplot import DPI, LivePlot
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLabel, QPushButton, QScrollArea, QTabWidget, QVBoxLayout
 
@@ -22,13 +23,98 @@ PICK_RADIUS = 6
 PLOTS = ("label efficiency", "confusion", "per class", "map")
 
 
+def draw_curve(figure, result: dict) -> None:
+    """Accuracy (mean ± sd over the splits) against labels per class, encoder and control."""
+    curve = figure.add_subplot()
+    for evaluation, name, style in ((result["encoder"], result["encoder_name"], "o-"),
+                                    (result["control"], "pixel-density control", "s--")):
+        rows = evaluation["results"]
+        k = [r["k"] for r in rows]
+        mean = np.array([r["accuracy_mean"] for r in rows])
+        std = np.array([r["accuracy_std"] for r in rows])
+        curve.plot(k, mean, style, label=name)
+        curve.fill_between(k, mean - std, mean + std, alpha=0.2)
+    classes = result["encoder"]["classes"]
+    curve.axhline(1 / len(classes), color="gray", lw=0.8, ls=":", label="chance")
+    curve.set(xlabel="labels per class (K)", ylabel="accuracy (mean ± sd)", xscale="log",
+              ylim=(0, 1.02), title="label efficiency")
+    curve.set_xticks([r["k"] for r in result["encoder"]["results"]],
+                     labels=[str(r["k"]) for r in result["encoder"]["results"]])
+    curve.legend(fontsize=7)
+
+
+def draw_confusion(figure, result: dict) -> None:
+    """The row-normalised confusion matrix at the largest K."""
+    confusion = figure.add_subplot()
+    classes = result["encoder"]["classes"]
+    best = result["encoder"]["results"][-1]
+    matrix = np.asarray(best["confusion"], dtype=float)
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    confusion.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    confusion.set(xticks=range(len(classes)), yticks=range(len(classes)),
+                  xlabel="predicted", ylabel="true", title=f"confusion, K = {best['k']}")
+    confusion.set_xticklabels(classes, rotation=45, ha="right", fontsize=8)
+    confusion.set_yticklabels(classes, fontsize=8)
+    for (i, j), v in np.ndenumerate(normalised):
+        confusion.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                       color="white" if v > 0.5 else "black")
+
+
+def draw_per_class(figure, result: dict) -> None:
+    """Precision, recall and F1 of each class at the largest K."""
+    f1 = figure.add_subplot()
+    classes = result["encoder"]["classes"]
+    best = result["encoder"]["results"][-1]
+    scores = [best["per_class"][c] for c in classes]
+    x = np.arange(len(classes))
+    for offset, key in ((-0.25, "precision"), (0, "recall"), (0.25, "f1")):
+        f1.bar(x + offset, [s[key] for s in scores], width=0.25, label=key)
+    f1.set(xticks=x, ylim=(0, 1.05), title=f"per class, K = {best['k']}")
+    f1.set_xticklabels(classes, rotation=45, ha="right", fontsize=7)
+    f1.legend(fontsize=7)
+
+
+def draw_map(figure, data: tuple):
+    """The embedding map: labelled images large and outlined, predicted ones small in their
+    class colour, the rest grey. ``data`` is ``(result, class colours, predictions)``.
+
+    Returns
+    -------
+    callable
+        Gives the points' positions in picture pixels (origin top left) once drawn.
+    """
+    result, colors, predictions = data
+    ax = figure.add_subplot()
+    ids, xy = result["map"]["ids"], np.asarray(result["map"]["xy"])
+    labels = result["labels"]
+    for c in result["encoder"]["classes"]:
+        mine = [n for n, i in enumerate(ids) if labels.get(i) == c]
+        guessed = [n for n, i in enumerate(ids) if i not in labels
+                   and predictions.get(i, {}).get("label") == c]
+        ax.scatter(xy[mine, 0], xy[mine, 1], s=36, color=colors.get(c), edgecolors="k",
+                   label=c)
+        ax.scatter(xy[guessed, 0], xy[guessed, 1], s=14, color=colors.get(c), alpha=0.5)
+    rest = [n for n, i in enumerate(ids) if i not in labels and i not in predictions]
+    ax.scatter(xy[rest, 0], xy[rest, 1], s=10, color="lightgray")
+    ax.set(title=f"{result['map']['method'].upper()} map: click opens", xticks=[], yticks=[])
+    ax.legend(fontsize=6, markerscale=0.6)
+
+    def positions() -> np.ndarray:
+        display = ax.transData.transform(xy)
+        return np.column_stack([display[:, 0], figure.bbox.height - display[:, 1]])
+
+    return positions
+
+
+DRAW = {"label efficiency": draw_curve, "confusion": draw_confusion, "per class": draw_per_class,
+        "map": draw_map}
+
+
 class EvaluationWidget(NanomorphDock):
     """Label-efficiency, confusion matrix, per-class F1, anchors and the embedding map."""
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-        from matplotlib.figure import Figure
         from nanomorph.fewshot.maps import available_map_methods
 
         self.form = Container(widgets=[
@@ -43,14 +129,13 @@ class EvaluationWidget(NanomorphDock):
         self.summary = QLabel("Label a few images per class, then press Evaluate.")
         self.summary.setWordWrap(True)
         self.tabs = QTabWidget()
-        self.figures = {}
+        self.plots = {}  # drawn off the GUI thread (matplotlib takes 0.1-0.6 s a figure)
         for name in PLOTS:
-            figure = Figure(figsize=(4, 3.2), layout="constrained")
-            canvas = FigureCanvasQTAgg(figure)
-            canvas.setMinimumHeight(260)
-            self.figures[name] = figure
-            self.tabs.addTab(canvas, name)
-        self.figures["map"].canvas.mpl_connect("button_press_event", self._clicked)
+            plot = LivePlot(DRAW[name])
+            plot.setMinimumHeight(260)
+            self.plots[name] = plot
+            self.tabs.addTab(plot, name)
+        self.plots["map"].clicked.connect(self._clicked)
         self.anchors = QLabel("")
         self.anchors.setWordWrap(True)
         self.anchors.setTextFormat(Qt.TextFormat.RichText)
@@ -64,7 +149,6 @@ class EvaluationWidget(NanomorphDock):
         layout.addWidget(self.summary)
         layout.addWidget(self.tabs, 1)
         self.result: dict | None = None
-        self._map_points = None
 
     def ks(self) -> list[int]:
         return [int(k) for k in str(self.form["ks"].value).replace(";", ",").split(",")
@@ -108,69 +192,10 @@ class EvaluationWidget(NanomorphDock):
         self._show_anchors(result["anchors"])
 
     def _plot(self, result: dict) -> None:
-        curve, confusion, f1, emb = (self._fresh_axes(name) for name in PLOTS)
-        for evaluation, name, style in ((result["encoder"], result["encoder_name"], "o-"),
-                                        (result["control"], "pixel-density control", "s--")):
-            rows = evaluation["results"]
-            k = [r["k"] for r in rows]
-            mean = np.array([r["accuracy_mean"] for r in rows])
-            std = np.array([r["accuracy_std"] for r in rows])
-            curve.plot(k, mean, style, label=name)
-            curve.fill_between(k, mean - std, mean + std, alpha=0.2)
-        classes = result["encoder"]["classes"]
-        curve.axhline(1 / len(classes), color="gray", lw=0.8, ls=":", label="chance")
-        curve.set(xlabel="labels per class (K)", ylabel="accuracy (mean ± sd)", xscale="log",
-                  ylim=(0, 1.02), title="label efficiency")
-        curve.set_xticks([r["k"] for r in result["encoder"]["results"]],
-                         labels=[str(r["k"]) for r in result["encoder"]["results"]])
-        curve.legend(fontsize=7)
-        best = result["encoder"]["results"][-1]
-        matrix = np.asarray(best["confusion"], dtype=float)
-        normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-        confusion.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
-        confusion.set(xticks=range(len(classes)), yticks=range(len(classes)),
-                      xlabel="predicted", ylabel="true", title=f"confusion, K = {best['k']}")
-        confusion.set_xticklabels(classes, rotation=45, ha="right", fontsize=8)
-        confusion.set_yticklabels(classes, fontsize=8)
-        for (i, j), v in np.ndenumerate(normalised):
-            confusion.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                           color="white" if v > 0.5 else "black")
-        scores = [best["per_class"][c] for c in classes]
-        x = np.arange(len(classes))
-        for offset, key in ((-0.25, "precision"), (0, "recall"), (0.25, "f1")):
-            f1.bar(x + offset, [s[key] for s in scores], width=0.25, label=key)
-        f1.set(xticks=x, ylim=(0, 1.05), title=f"per class, K = {best['k']}")
-        f1.set_xticklabels(classes, rotation=45, ha="right", fontsize=7)
-        f1.legend(fontsize=7)
-        self._plot_map(emb, result)
-        for figure in self.figures.values():
-            figure.canvas.draw_idle()
-
-    def _fresh_axes(self, name: str):
-        figure = self.figures[name]
-        figure.clear()
-        return figure.add_subplot()
-
-    def _plot_map(self, ax, result: dict) -> None:
-        ids, xy = result["map"]["ids"], np.asarray(result["map"]["xy"])
-        labels = result["labels"]
-        predictions = self.session.predictions
-        classes = result["encoder"]["classes"]
         colors = self.session.project.labels.class_colors()
-        for c in classes:
-            mine = [n for n, i in enumerate(ids) if labels.get(i) == c]
-            guessed = [n for n, i in enumerate(ids) if i not in labels
-                       and predictions.get(i, {}).get("label") == c]
-            ax.scatter(xy[mine, 0], xy[mine, 1], s=36, color=colors.get(c), edgecolors="k",
-                       label=c)
-            ax.scatter(xy[guessed, 0], xy[guessed, 1], s=14, color=colors.get(c), alpha=0.5)
-        rest = [n for n, i in enumerate(ids) if i not in labels
-                and i not in predictions]
-        ax.scatter(xy[rest, 0], xy[rest, 1], s=10, color="lightgray")
-        ax.set(title=f"{result['map']['method'].upper()} map: click opens",
-               xticks=[], yticks=[])
-        ax.legend(fontsize=6, markerscale=0.6)
-        self._map_points = (ax, ids, xy)
+        for name, plot in self.plots.items():
+            plot.show_data((result, colors, dict(self.session.predictions)) if name == "map"
+                           else result)
 
     def _show_anchors(self, anchors: dict) -> None:
         project = self.session.project
@@ -185,14 +210,13 @@ class EvaluationWidget(NanomorphDock):
         self.anchors.setText("One-shot anchors (accuracy with that single reference):<br>"
                              + "<br>".join(lines))
 
-    def _clicked(self, event) -> None:
-        """Open the image of the map point nearest to a click."""
-        if self._map_points is None or event.inaxes is not self._map_points[0]:
+    def _clicked(self, x: float, y: float) -> None:
+        """Open the image of the map point nearest to a click (picture pixels)."""
+        plot = self.plots["map"]
+        if plot.extra is None or self.result is None:
             return
-        ax, ids, xy = self._map_points
-        display = ax.transData.transform(xy)
-        distance = np.hypot(*(display - (event.x, event.y)).T)
+        distance = np.hypot(plot.extra[:, 0] - x, plot.extra[:, 1] - y)
         nearest = int(np.argmin(distance))
-        if distance[nearest] <= PICK_RADIUS * self.figures["map"].dpi / 72:
-            self.session.set_current(self.session.project.images.get(ids[nearest]))
-
+        if distance[nearest] <= PICK_RADIUS * DPI / 72:
+            image_id = self.result["map"]["ids"][nearest]
+            self.session.set_current(self.session.project.images.get(image_id))

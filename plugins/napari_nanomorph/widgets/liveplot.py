@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel, QSizePolicy
 
@@ -24,20 +24,42 @@ MIN_HEIGHT_PX = 120
 
 
 def render_rgba(draw: Callable, data, figsize=FIGSIZE_IN,
-                dpi: int = DPI) -> tuple[np.ndarray, int]:
-    """``draw(figure, data)`` on a new Agg figure: the picture as (rows, cols, 4) uint8, and
-    the number of axes drawn.
+                dpi: int = DPI) -> tuple[np.ndarray, int, object]:
+    """``draw(figure, data)`` on a new Agg figure.
 
     Thread-safe: the figure is private to the call and never touches pyplot or Qt.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(figure, data)``; it may return a callable, called once the figure is drawn
+        (when the layout is final), whose value comes back as ``extra`` — e.g. where the
+        points of a scatter plot landed, in picture pixels, to know which one a click hits.
+    data : object
+        What to draw.
+    figsize : (float, float)
+        Inches.
+    dpi : int
+        Dots per inch.
+
+    Returns
+    -------
+    rgba : ndarray of uint8, shape (rows, cols, 4)
+        The picture.
+    axes : int
+        The number of axes drawn.
+    extra : object
+        The value of the callable ``draw`` returned, or None.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     canvas = FigureCanvasAgg(figure)
-    draw(figure, data)
+    after = draw(figure, data)
     canvas.draw()
-    return np.asarray(canvas.buffer_rgba()).copy(), len(figure.axes)
+    extra = after() if callable(after) else None
+    return np.asarray(canvas.buffer_rgba()).copy(), len(figure.axes), extra
 
 
 class LivePlot(QLabel):
@@ -47,13 +69,16 @@ class LivePlot(QLabel):
     ----------
     draw : callable
         ``draw(figure, data)`` adds axes to a matplotlib Figure; runs on a worker thread, so
-        it must use only its arguments.
+        it must use only its arguments (see :func:`render_rgba` for what it may return).
     """
+
+    clicked = Signal(float, float)
 
     def __init__(self, draw: Callable, parent=None):
         super().__init__(parent)
         self.draw = draw
         self.axes_count = 0  # axes of the picture on show (for tests and status)
+        self.extra = None  # what ``draw``'s callable returned for the picture on show
         self._data = self._pending = None
         self._busy = False
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -87,8 +112,20 @@ class LivePlot(QLabel):
         worker.errored.connect(lambda _e: self._finished())
         worker.start()
 
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """A click on the picture: ``clicked(x, y)`` in picture pixels (origin top left)."""
+        super().mousePressEvent(event)
+        pixmap = self.pixmap()
+        if pixmap is None or pixmap.isNull():
+            return
+        ratio = pixmap.devicePixelRatio() or 1.0
+        width, height = pixmap.width() / ratio, pixmap.height() / ratio
+        x = event.position().x() - (self.width() - width) / 2
+        y = event.position().y() - (self.height() - height) / 2
+        self.clicked.emit(x * ratio, y * ratio)
+
     def _drawn(self, result) -> None:
-        rgba, axes = result
+        rgba, axes, self.extra = result
         rows, cols = rgba.shape[:2]
         image = QImage(rgba.data, cols, rows, 4 * cols, QImage.Format.Format_RGBA8888)
         self.setPixmap(QPixmap.fromImage(image.copy()))

@@ -15,12 +15,13 @@ from magicgui.widgets import (
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
 from nanomorph.masks import METHOD_DEFAULTS, METHODS, RIDGE_FILTERS, MaskParams
-from nanomorph.workflows.mask import AUTO_POLARITY, auto_mask_image, auto_mask_project
+from nanomorph.workflows.mask import AUTO_POLARITY, auto_mask_project
 from napari.utils.notifications import show_info, show_warning
-from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
+from napari_nanomorph.layers import ROLE_KEY, find_layer, place, scale_kwargs
 from napari_nanomorph.mask_layer import WIRE_COLOR, controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.legend import Legend
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QFileDialog,
@@ -33,6 +34,7 @@ from qtpy.QtWidgets import (
 
 PREVIEW_DELAY_MS = 250
 IMPORT_MAPPING = "mask_import_mapping"  # project setting: the last mapping chosen
+PREVIEW_COLOR = "#22e3ff"  # the auto-mask preview, apart from the mask's own colours
 # form fields shown only for some methods
 ONLY_FOR = {"block_size_px": "local", "offset": "local", "ridge_filter": "ridge",
             "ridge_sigmas_px": "ridge"}
@@ -76,8 +78,13 @@ class MaskWidget(NanomorphDock):
         row.addWidget(import_button)
         row.addWidget(export_button)
         files_layout.addLayout(row)
+        legend = Legend("mask layer", [(WIRE_COLOR[1], "1 nanowire"),
+                                       (WIRE_COLOR[2], "2 second class (e.g. droplet)"),
+                                       (WIRE_COLOR[3], "3 third class"),
+                                       (PREVIEW_COLOR, "auto-mask preview")])
         layout = self.scrolling_layout()
         layout.addWidget(self.status)
+        layout.addWidget(legend)
         layout.addWidget(auto)
         layout.addWidget(files)
         layout.addStretch(1)
@@ -184,17 +191,16 @@ class MaskWidget(NanomorphDock):
 
                 layer = self.viewer.add_labels(mask, name="auto-mask preview", opacity=0.6,
                                                metadata={ROLE_KEY: "preview"}, **placement)
-                layer.colormap = DirectLabelColormap(color_dict={**WIRE_COLOR, 1: "#22e3ff"})
+                layer.colormap = DirectLabelColormap(color_dict={**WIRE_COLOR, 1: PREVIEW_COLOR})
                 layer.contour = 1
                 layer.editable = False
             else:
                 layer.data = mask
-                layer.scale = placement["scale"]
-                layer.units = placement["units"]
+                place(layer, placement["scale"], placement["units"])
             layer.metadata["image_id"] = record.id
 
         self.run_job(
-            lambda _t: call_as_job(auto_mask_image, record.path, params, polarity),
+            lambda _t: call_as_job(_auto_mask_image, record.path, params, polarity),
             name="Auto-mask preview", on_done=show)
 
     def accept_preview(self) -> None:
@@ -339,3 +345,10 @@ class MaskWidget(NanomorphDock):
         self.status.setText(f"<b>{record.name}</b>: {state}. Label 1 = nanowire, "
                             "2 = a second class (e.g. a catalyst droplet).")
 
+
+def _auto_mask_image(path, params, polarity):
+    """:func:`nanomorph.masks.auto_mask_image`, imported in the worker (scikit-image takes
+    most of a second to import; the GUI thread never pays it)."""
+    from nanomorph.masks import auto_mask_image
+
+    return auto_mask_image(path, params, polarity)

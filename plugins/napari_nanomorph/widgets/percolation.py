@@ -10,7 +10,7 @@ from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
 from nanomorph.workflows.percolation import UNITS, PercolationSettings, analyse_project
 from napari.utils.notifications import show_info, show_warning
-from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
+from napari_nanomorph.layers import ROLE_KEY, find_layer, place, scale_kwargs
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -98,7 +98,7 @@ class PercolationWidget(NanomorphDock):
             buttons.addWidget(b)
         layout = self.scrolling_layout()
         form = QFormLayout()
-        layout.addWidget(self.settings_form.native)
+        layout.addWidget(self.form_grid(self.settings_form))
         layout.addLayout(buttons)
         layout.addWidget(self.overlay_box.native)
         form.addRow(self.verdict)
@@ -208,8 +208,7 @@ class PercolationWidget(NanomorphDock):
                 layer.editable = False
             else:
                 layer.data = overlay
-                layer.scale = placement["scale"]
-                layer.units = placement["units"]
+                place(layer, placement["scale"], placement["units"])
             layer.visible = self.overlay_box.value
 
         self.run_job(lambda _t: call_as_job(compute), name="Cluster overlay",

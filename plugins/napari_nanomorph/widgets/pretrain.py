@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from magicgui.widgets import ComboBox, Container, LineEdit, SpinBox
-from nanomorph.errors import NanomorphError
+from nanomorph.jobs import call_as_job
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.liveplot import LivePlot
@@ -139,20 +139,21 @@ class PretrainWidget(NanomorphDock):
         self.plot.show_data((list(self.losses), self.form["method"].value))
 
     def use_as_encoder(self) -> None:
-        """Make the finished run's encoder the one the Classify and Segment docks use."""
+        """Make the finished run's encoder the one the Classify and Segment docks use (its
+        weights are read and checked in the job runner first)."""
         from nanomorph.ssl.runs import encoder_name
         from nanomorph.workflows.pretrain import register_project_encoders
 
         project = self.session.project
         name = self.finished_encoder or encoder_name(self.form["run_name"].value)
-        try:
-            registered = {spec.name for spec in register_project_encoders(project)}
-        except NanomorphError as e:
-            show_warning(str(e))
-            return
-        if name not in registered:
-            show_warning(f"{name} is not a finished run of this project")
-            return
-        self.session.encoder = name
-        self.session.encoder_changed.emit(name)
-        show_info(f"the classifier and the segmenter now use {name}")
+
+        def use(registered) -> None:
+            if name not in {spec.name for spec in registered}:
+                show_warning(f"{name} is not a finished run of this project")
+                return
+            self.session.encoder = name
+            self.session.encoder_changed.emit(name)
+            show_info(f"the classifier and the segmenter now use {name}")
+
+        self.run_job(lambda _t: call_as_job(register_project_encoders, project),
+                     name="Register the encoder", on_done=use)

@@ -23,7 +23,7 @@ from nanomorph.workflows.segment import (
     train_project_segmenter,
 )
 from napari.utils.notifications import show_info, show_warning
-from napari_nanomorph.layers import ROLE_KEY, find_layer, scale_kwargs
+from napari_nanomorph.layers import ROLE_KEY, find_layer, place, scale_kwargs
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -377,8 +377,7 @@ class SegmentWidget(NanomorphDock):
                 layer.editable = False
         else:
             layer.data = data
-            layer.scale = placement["scale"]
-            layer.units = placement["units"]
+            place(layer, placement["scale"], placement["units"])
         return layer
 
     def _contour_changed(self, contours: bool) -> None:

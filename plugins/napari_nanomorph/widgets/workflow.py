@@ -19,7 +19,7 @@ STEPS = (
     ("Pretrain", "pretrain", "PretrainWidget"),
     ("Batch & Report", "batch_report", "BatchReportWidget"),
 )
-MIN_WIDTH_PX = 440
+MIN_WIDTH_PX = 380
 
 
 class WorkflowWidget(QWidget):

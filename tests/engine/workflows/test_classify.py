@@ -43,6 +43,19 @@ def test_two_labels_per_class_sort_the_other_images(embedded):
         assert 0 <= p["margin"] <= p["confidence"] <= 1
 
 
+def test_a_quick_fit_keeps_the_temperature_and_predicts_the_same_labels(embedded):
+    project, embeddings = embedded
+    labels = project.labels.all()
+    calibrated = train_and_predict(embeddings, labels)
+    quick = train_and_predict(embeddings, labels,
+                              temperature=calibrated.classifier.temperature_)
+    assert quick.classifier.temperature_ == calibrated.classifier.temperature_
+    assert {i: p["label"] for i, p in quick.results.items()} == {
+        i: p["label"] for i, p in calibrated.results.items()}
+    for i, p in quick.results.items():  # the same head and temperature: the same numbers
+        assert p["confidence"] == pytest.approx(calibrated.results[i]["confidence"], abs=1e-6)
+
+
 def test_the_live_model_and_its_predictions_are_kept_in_the_project(embedded):
     project, embeddings = embedded
     live = train_and_predict(embeddings, project.labels.all())

@@ -1,0 +1,84 @@
+"""Heartbeat tests: a 10 ms QTimer on the GUI thread while the app opens a project and shows its
+first image, steps through 10 images, and learns from labels. The worst gap between ticks is
+the longest the window froze.
+
+The limits leave headroom for a loaded CI machine whose OpenGL is software (llvmpipe under
+Xvfb): there, bare napari alone stalls 70-100 ms to swap one image and one labels layer (the
+GUI benchmark measures both side by side; the README has the numbers)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from napari_nanomorph.launcher import add_docks, arrange_window, open_path, prepare_layers
+from napari_nanomorph.session import session_for
+from tests.support.heartbeat import (
+    Heartbeat,
+    label_until_predicted,
+    shown,
+    switch_images,
+    wait,
+)
+
+pytestmark = pytest.mark.slow
+
+OPEN_WORST_MS = 1500
+SWITCH_WORST_MS = 600
+LABEL_WORST_MS = 500
+LABEL_TO_PREDICTIONS_MEDIAN_MS = 800
+
+
+@pytest.fixture(scope="module")
+def sample_project(tmp_path_factory):
+    from nanomorph.jobs import run_job
+    from nanomorph.workflows.sample_project import prepare_sample_project
+
+    return run_job(prepare_sample_project(tmp_path_factory.mktemp("sample") / "project"))
+
+
+@pytest.fixture
+def shown_app(make_napari_viewer, sample_project, tmp_path, qtbot):
+    """The app's window, shown, with its layers prepared, and a copy of the sample project."""
+    import sklearn.linear_model  # noqa: F401 - the app loads these behind its splash
+    import torch  # noqa: F401
+
+    viewer = make_napari_viewer(show=True)
+    docks = add_docks(viewer)
+    arrange_window(docks)
+    prepare_layers(viewer)
+    session = session_for(viewer)
+    qtbot.wait(200)
+    folder = tmp_path / "project"
+    shutil.copytree(sample_project, folder)
+    yield viewer, docks, session, folder
+    session.close_project()
+    qtbot.waitUntil(lambda: not session.jobs.busy, timeout=20000)
+
+
+def test_opening_a_project_and_its_first_image(shown_app):
+    viewer, docks, session, folder = shown_app
+    with Heartbeat() as beat:
+        open_path(viewer, folder)
+        wait(lambda: session.current is not None and shown(viewer, session.current))
+        wait(lambda: session.settled and not docks["Classify"].retrain_pending, 300)
+    assert docks["Classify"].predictions  # the work was done
+    assert beat.worst_ms < OPEN_WORST_MS, beat.summary()
+
+
+def test_ten_image_switches(shown_app):
+    viewer, docks, session, folder = shown_app
+    open_path(viewer, folder)
+    wait(lambda: session.settled and not docks["Classify"].retrain_pending, 300)
+    result = switch_images(viewer, docks, session, 10)
+    assert result["worst_ms"] < SWITCH_WORST_MS, result
+
+
+def test_labelling_until_the_predictions_update(shown_app):
+    viewer, docks, session, folder = shown_app
+    open_path(viewer, folder)
+    wait(lambda: session.settled and not docks["Classify"].retrain_pending, 300)
+    result = label_until_predicted(docks, session, 4)
+    assert result["worst_ms"] < LABEL_WORST_MS, result
+    assert result["label_to_predictions_ms_median"] < LABEL_TO_PREDICTIONS_MEDIAN_MS, result

@@ -83,8 +83,8 @@ def arrange_window(docks: dict) -> None:
         window.setGeometry(screen.adjusted(screen.width() // 25, screen.height() // 25,
                                            -screen.width() // 25, -screen.height() // 25))
     width = prefs.get("workflow_width")
-    if not (isinstance(width, int) and width > 0):  # a quarter of the screen, 380-470 px
-        width = max(380, min(470, window.width() // 4))
+    if not (isinstance(width, int) and width > 0):  # narrower on small screens
+        width = 470 if window.width() >= 1600 else 400
     window.resizeDocks([_dock_of(docks[WORKFLOW_DOCK], window)], [width],
                        Qt.Orientation.Horizontal)
     window.resizeDocks([_dock_of(docks[BROWSER_DOCK], window)], [window.height() // 2],

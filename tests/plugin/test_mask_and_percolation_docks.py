@@ -185,6 +185,7 @@ def test_percolation_of_the_current_image_with_overlay_and_table(opened, tmp_pat
     app.wait_jobs()
     assert app.session.current.name == "singular_01.tif"
     dock.export_to(str(tmp_path / "results.csv"))
+    app.wait_jobs()
     with open(tmp_path / "results.csv") as f:
         table = list(csv.DictReader(f))
     assert len(table) == 3 and {"percolates", "n_clusters", "setting_eps"} <= set(table[0])

@@ -74,8 +74,8 @@ class PercolationWidget(NanomorphDock):
                      tooltip="units of eps and margin (nm/µm need a calibrated image)"),
             ComboBox(name="method", choices=("exact", "dbscan"), value="exact",
                      tooltip="exact: fast and identical to DBSCAN; dbscan: scikit-learn"),
-            CheckBox(name="resize_224", value=False,
-                     text="analyse at 224 × 224 (as Lu et al. 2022)"),
+            CheckBox(name="resize_224", value=False, text="at 224 × 224 px",
+                     tooltip="analyse the mask resized to 224 × 224 px, as Lu et al. (2022)"),
         ])
         self.run_button = QPushButton("Run on this image")
         self.run_button.clicked.connect(self.run_current)
@@ -283,7 +283,16 @@ class PercolationWidget(NanomorphDock):
             self.export_to(path)
 
     def export_to(self, path: str) -> None:
+        """Write every stored result to a CSV file (in the job runner).
+
+        Parameters
+        ----------
+        path : str
+            The CSV file.
+        """
         from nanomorph.workflows.percolation import export_analyses_csv
 
-        if self.guarded(lambda: export_analyses_csv(self.session.project, path)):
-            show_info(f"wrote {path}")
+        project = self.session.project
+        self.run_job(lambda _t: call_as_job(export_analyses_csv, project, path),
+                     name="Export percolation results", on_done=lambda _r: show_info(
+                         f"wrote {path}"))

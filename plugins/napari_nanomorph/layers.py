@@ -42,6 +42,30 @@ def robust_contrast(data: np.ndarray):
     return (lo, hi) if hi > lo else None
 
 
+def overlay_placement(viewer, record) -> dict:
+    """``scale`` and ``units`` for a layer drawn over the current image (mask, preview,
+    clusters, predictions, the bar read): those of the image layer as it is shown, so that a
+    view never mixes pixel and physical units (napari refuses to render units then). When the
+    record's own image arrives, :func:`show_image` moves the overlays with it.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer.
+    record : ImageRecord
+        The image the overlay belongs to (its calibration is used before any image is shown).
+
+    Returns
+    -------
+    dict
+        ``scale`` and ``units``.
+    """
+    image = find_layer(viewer, "image")
+    if image is None or image.ndim != 2:
+        return scale_kwargs(record.calibration)
+    return {"scale": tuple(image.scale), "units": tuple(str(u) for u in image.units)}
+
+
 def find_layer(viewer, role: str):
     """The layer nanomorph shows in ``role`` (e.g. ``"image"``), or None."""
     for layer in viewer.layers:

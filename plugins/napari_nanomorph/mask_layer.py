@@ -11,7 +11,7 @@ import numpy as np
 from nanomorph.jobs import call_as_job
 from qtpy.QtCore import QTimer
 
-from napari_nanomorph.layers import ROLE_KEY, find_layer, place, scale_kwargs
+from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 
 AUTOSAVE_DELAY_MS = 1000
 WIRE_COLOR = {1: "#ff5a36", 2: "#36c5ff", 3: "#c6f06b", None: "transparent"}
@@ -76,7 +76,7 @@ class MaskLayerController:
         """Put ``mask`` in the mask layer (created on first use) at the image's scale."""
         self._loading = True
         try:
-            placement = scale_kwargs(record.calibration)
+            placement = overlay_placement(self.viewer, record)
             layer = self.layer
             if layer is None:
                 layer = self.create_layer(mask, **placement)

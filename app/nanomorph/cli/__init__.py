@@ -34,6 +34,7 @@ COMMANDS = {
     "batch": "batch",
     "report": "report",
     "restore": "restore",
+    "scalebar": "scalebar",
 }
 
 

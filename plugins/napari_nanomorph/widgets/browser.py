@@ -154,7 +154,7 @@ class BrowserWidget(NanomorphDock):
             for image_id, thumb in pending.items():
                 item = self._item_for(image_id)
                 if item is not None:
-                    item.setIcon(QIcon(_pixmap(thumb)))
+                    item.setIcon(QIcon(gray_pixmap(thumb)))
         finally:
             model.blockSignals(False)
         self.list.viewport().update()
@@ -227,7 +227,7 @@ class BrowserWidget(NanomorphDock):
         self.status.setText(position + (f" (filtered from {total})" if len(ids) < total else ""))
 
 
-def _pixmap(thumb: np.ndarray) -> QPixmap:
+def gray_pixmap(thumb: np.ndarray) -> QPixmap:
     """A QPixmap from a 2-D uint8 array (copied, so the array may be freed)."""
     thumb = np.ascontiguousarray(thumb)
     h, w = thumb.shape

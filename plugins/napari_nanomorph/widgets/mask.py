@@ -17,7 +17,7 @@ from nanomorph.jobs import call_as_job
 from nanomorph.masks import METHOD_DEFAULTS, METHODS, RIDGE_FILTERS, MaskParams
 from nanomorph.workflows.mask import AUTO_POLARITY, auto_mask_project
 from napari.utils.notifications import show_info, show_warning
-from napari_nanomorph.layers import ROLE_KEY, find_layer, place, scale_kwargs
+from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.mask_layer import WIRE_COLOR, controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -184,7 +184,7 @@ class MaskWidget(NanomorphDock):
             if serial != self._preview_serial or self.session.current is None \
                     or self.session.current.id != record.id:
                 return  # a newer preview, or another image, replaced this one
-            placement = scale_kwargs(record.calibration)
+            placement = overlay_placement(self.viewer, record)
             layer = find_layer(self.viewer, "preview")
             if layer is None:
                 from napari.utils.colormaps import DirectLabelColormap

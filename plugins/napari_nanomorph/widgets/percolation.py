@@ -10,7 +10,7 @@ from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
 from nanomorph.workflows.percolation import UNITS, PercolationSettings, analyse_project
 from napari.utils.notifications import show_info, show_warning
-from napari_nanomorph.layers import ROLE_KEY, find_layer, place, scale_kwargs
+from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -198,7 +198,7 @@ class PercolationWidget(NanomorphDock):
             if self.session.current is None or self.session.current.id != record.id:
                 return
             layer = find_layer(self.viewer, "clusters")
-            placement = scale_kwargs(record.calibration)
+            placement = overlay_placement(self.viewer, record)
             if layer is None:
                 from napari.utils.colormaps import DirectLabelColormap
 

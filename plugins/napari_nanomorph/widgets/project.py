@@ -1,12 +1,14 @@
 """The Project step: open or create a project, add images, relink moved files, set pixel
-sizes (batch analysis and the report are the Batch & Report step)."""
+sizes by hand or from the scale bars drawn into the images (batch analysis and the report are
+the Batch & Report step)."""
 
 from __future__ import annotations
 
 from nanomorph.io.calibration import Calibration
 from nanomorph.project import Project
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from napari_nanomorph.launcher import add_files, open_path
+from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtWidgets import (
@@ -58,6 +60,7 @@ class ProjectWidget(NanomorphDock):
         listen(self, self.session.project_changed, self._refresh)
         listen(self, self.session.images_changed, self._refresh)
         listen(self, self.session.current_changed, self._show_calibration)
+        listen(self, self.session.current_changed, self._show_bar_marker)
         self._refresh()
         self._show_calibration(self.session.current)
 
@@ -81,10 +84,19 @@ class ProjectWidget(NanomorphDock):
         self.apply_project_button.clicked.connect(self.apply_to_project)
         self.reset_button = QPushButton("Use the files' calibration")
         self.reset_button.clicked.connect(self.reset_calibration)
+        self.read_bar_button = QPushButton("Read this image's scale bar")
+        self.read_bar_button.setToolTip("Find the bar drawn into the image, read its label "
+                                        "(offline OCR) and propose the pixel size it states")
+        self.read_bar_button.clicked.connect(self.read_current_bar)
+        self.read_bars_button = QPushButton("Read all uncalibrated…")
+        self.read_bars_button.setToolTip("Read the scale bar of every image without a pixel "
+                                         "size, then review the readings before applying them")
+        self.read_bars_button.clicked.connect(self.read_uncalibrated_bars)
         form = QFormLayout(box)
         form.addRow(self.calibration_label)
         form.addRow("size / px", row)
         form.addRow(self.apply_image_button, self.apply_project_button)
+        form.addRow(self.read_bar_button, self.read_bars_button)
         form.addRow(self.reset_button)
         return box
 
@@ -180,3 +192,136 @@ class ProjectWidget(NanomorphDock):
 
     def _calibration_changed(self) -> None:
         self.session.refresh_current()
+
+    # ------------------------------------------------------------------ scale bars
+    def read_current_bar(self) -> None:
+        """Read the current image's scale bar (a job), then review the reading."""
+        record = self.session.current
+        if record is None:
+            show_error("no current image: pick one in the Images dock first")
+            return
+        self.read_bars([record.id])
+
+    def read_uncalibrated_bars(self) -> None:
+        """Read the scale bar of every image without a length calibration, then review."""
+        project = self.session.project
+        ids = [r.id for r in project.images.all() if r.exists and not r.calibration.is_length]
+        if not ids:
+            show_info("every image has a pixel size already; read one image's bar with "
+                      "'Read this image's scale bar'")
+            return
+        self.read_bars(ids)
+
+    def read_bars(self, image_ids: list[int]) -> None:
+        """Read the scale bars of some images in the background and open the review.
+
+        Parameters
+        ----------
+        image_ids : list of int
+            The images.
+        """
+        from nanomorph.errors import NanomorphError
+        from nanomorph.workflows.scalebar import read_project_scale_bars, reading_crop
+        from napari_nanomorph.widgets.scalebar_review import ReadingRow
+
+        project = self.session.project
+        failed: list[tuple[str, str]] = []
+
+        def job(token):
+            readings = yield from read_project_scale_bars(project, image_ids, cancel=token)
+            rows = []
+            for image_id, reading in readings.items():
+                record = project.images.get(image_id)
+                try:
+                    crop = reading_crop(record.path, reading["bbox"])
+                except (NanomorphError, OSError):
+                    crop = None  # the review shows the reading without its picture
+                rows.append(ReadingRow(image_id, record.name, reading, crop))
+            return rows
+
+        def progressed(event) -> None:
+            image_id, reading, error = event.payload or (None, None, None)
+            if error is not None:
+                failed.append((project.images.get(image_id).name, error))
+
+        def done(rows) -> None:
+            self._show_bar_marker(self.session.current)
+            if not rows:
+                show_warning(f"no scale bar found in {failed[0][0]}" if len(failed) == 1 else
+                             f"no scale bar found in any of the {len(failed)} images")
+                return
+            self.review_readings(rows, failed)
+
+        self.run_job(job, name="Read scale bars", on_progress=progressed, on_done=done)
+
+    def review_readings(self, rows, failed) -> None:
+        """Show the review dialog and apply the readings the user ticks.
+
+        Parameters
+        ----------
+        rows : list of ReadingRow
+            The readings.
+        failed : list of (str, str)
+            Images without a reading and why.
+        """
+        from napari_nanomorph.widgets.scalebar_review import ScaleBarReview
+
+        dialog = ScaleBarReview(rows, failed, self)
+        self._review = dialog  # reachable from tests while it is open
+        if dialog.exec():
+            self.apply_readings(dialog.chosen())
+        self._review = None
+
+    def apply_readings(self, rows) -> None:
+        """Make readings the calibration of their images (the user has chosen them).
+
+        Parameters
+        ----------
+        rows : list of ReadingRow
+            The readings to apply.
+        """
+        from nanomorph.workflows.scalebar import apply_reading
+
+        project = self.session.project
+        applied = sum(self.guarded(lambda row=row: apply_reading(
+            project, row.image_id, row.reading, force=True)) for row in rows)
+        if applied:
+            show_info(f"pixel size set from the scale bar of {applied} image"
+                      f"{'s' * (applied != 1)}")
+            self._calibration_changed()
+
+    def _show_bar_marker(self, record) -> None:
+        """Outline the bar that the current image's stored reading measured (or none)."""
+        from nanomorph.workflows.scalebar import KIND
+
+        project = self.session.project
+        stored = (project.results.get(record.id, KIND)
+                  if record is not None and project is not None else None)
+        layer = find_layer(self.viewer, "scalebar")
+        if stored is None:
+            if layer is not None:
+                layer.visible = False
+            return
+        reading = stored["result"]
+        x0, y0, x1, y1 = reading["bbox"]
+        box = [[y0 - 0.5, x0 - 0.5], [y1 + 0.5, x1 + 0.5]]
+        text = f"{reading['text']} → {reading['pixel_size']:.4g} {reading['pixel_unit']}/px"
+        placement = overlay_placement(self.viewer, record)
+        if layer is None:
+            selection = self.viewer.layers.selection
+            selected, active = set(selection), selection.active
+            layer = self.viewer.add_shapes(
+                [box], shape_type="rectangle", name="scale bar read", edge_color="#ffd600",
+                face_color="transparent", edge_width=2, metadata={ROLE_KEY: "scalebar"},
+                text={"string": "{label}", "color": "#ffd600", "size": 10,
+                      "anchor": "upper_left", "translation": [-14, 0]},
+                features={"label": [text]}, **placement)
+            layer.editable = False
+            selection.clear()  # painting stays on the layer the user had chosen
+            selection.update(selected)
+            selection.active = active
+        else:
+            layer.data = [box]
+            layer.features = {"label": [text]}
+            place(layer, placement["scale"], placement["units"])
+            layer.visible = True

@@ -23,7 +23,7 @@ from nanomorph.workflows.segment import (
     train_project_segmenter,
 )
 from napari.utils.notifications import show_info, show_warning
-from napari_nanomorph.layers import ROLE_KEY, find_layer, place, scale_kwargs
+from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -354,7 +354,7 @@ class SegmentWidget(NanomorphDock):
         stored mask ``truth`` (false positives violet, false negatives teal; see the legend)."""
         from napari.utils.colormaps import DirectLabelColormap
 
-        placement = scale_kwargs(record.calibration)
+        placement = overlay_placement(self.viewer, record)
         self._set_layer("prediction", labels, "labels", placement, opacity=0.55,
                         name="predicted mask")
         if probability is not None:

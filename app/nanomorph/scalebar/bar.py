@@ -32,7 +32,7 @@ MIN_ASPECT = 4.0
 MAX_THICKNESS_PX = 24
 # share of a bar's pixels within UNIFORM_TOLERANCE of its grey level (annotations are flat)
 MIN_UNIFORM_FRACTION = 0.9
-UNIFORM_TOLERANCE = 0.04  # of the image's grey-level range
+UNIFORM_TOLERANCE = 0.04  # of the image's grey-level range (at least 3/4 of the pass's)
 # pixels within these shares of the range from the extreme level belong to a bar candidate:
 # tight first (burned-in annotations are the exact extreme; a noisy bright background then
 # stays apart from a white bar), wider for compressed pictures
@@ -144,12 +144,25 @@ def find_bars(image: np.ndarray) -> list[Bar]:
     for tolerance in EXTREME_TOLERANCES:
         for polarity, mask in (("bright", gray >= high - tolerance * span),
                                ("dark", gray <= low + tolerance * span)):
-            ticks = _ticks(mask, gray, span)
-            strokes = [_measure(gray, stroke, polarity, span) for stroke in _strokes(mask)]
+            uniform = max(UNIFORM_TOLERANCE, 0.75 * tolerance) * span  # JPEG's ringing
+            ticks = _ticks(mask, gray, uniform)
+            strokes = [_measure(gray, stroke, polarity, span, uniform)
+                       for stroke in _strokes(mask)]
             strokes = [_bracket(bar, mask) for bar in strokes if bar is not None]
-            found = _join_split(strokes, gray, span) + _rulers(ticks, polarity, gray.shape[1])
+            found = _join_split(strokes, gray, span) + _rulers(ticks, polarity, gray, span)
             bars += [b for b in found if not any(_same(b, other) for other in bars)]
-    return sorted(_without_outlines(bars), key=lambda b: -b.length_px)
+    return sorted(_without_pieces(_without_outlines(bars)), key=lambda b: -b.length_px)
+
+
+def _without_pieces(bars: list[Bar]) -> list[Bar]:
+    """Drop the pieces of a bar (a compressed bar's stretches found at the tight tolerance,
+    inside the whole bar found at the wide one)."""
+    def piece_of(piece: Bar, bar: Bar) -> bool:
+        return (piece is not bar and piece.polarity == bar.polarity
+                and piece.length_px < bar.length_px and piece.y0 < bar.y1 and bar.y0 < piece.y1
+                and piece.x0 >= bar.x0 - 1 and piece.x1 <= bar.x1 + 1)
+
+    return [b for b in bars if not any(piece_of(b, other) for other in bars)]
 
 
 def _same(a: Bar, b: Bar) -> bool:
@@ -170,9 +183,9 @@ def _without_outlines(bars: list[Bar]) -> list[Bar]:
 
 
 def _ticks(mask: np.ndarray, gray: np.ndarray,
-           span: float) -> list[tuple[int, int, float, int]]:
-    """Vertical ticks of ``mask`` drawn in one flat grey level: (row0, row1, centre column as
-    an edge coordinate, width)."""
+           uniform: float) -> list[tuple[int, int, float, int]]:
+    """Vertical ticks of ``mask`` drawn in one flat grey level (pixels within ``uniform``
+    grey levels of their median): (row0, row1, centre column as an edge coordinate, width)."""
     from scipy import ndimage
 
     opened = ndimage.binary_opening(mask, structure=np.ones((MIN_TICK_PX, 1), bool))
@@ -186,7 +199,7 @@ def _ticks(mask: np.ndarray, gray: np.ndarray,
         if width > MAX_TICK_WIDTH_PX or height < 2 * width:
             continue
         core = gray[box]
-        if np.mean(np.abs(core - np.median(core)) <= UNIFORM_TOLERANCE * span) \
+        if np.mean(np.abs(core - np.median(core)) <= uniform) \
                 >= MIN_UNIFORM_FRACTION:
             ticks.append((rows.start, rows.stop, (cols.start + cols.stop) / 2, width))
     return ticks
@@ -228,9 +241,12 @@ def _end_tick(mask: np.ndarray, bar: Bar, end: int, reach: int) -> float | None:
     return (columns[0] + columns[-1] + 1) / 2
 
 
-def _rulers(ticks, polarity: str, width: int) -> list[Bar]:
+def _rulers(ticks, polarity: str, gray: np.ndarray, span: float) -> list[Bar]:
     """Rows of three or more ticks whose tops line up, evenly spaced (the end ticks may be
-    longer): the ruler from the first tick's centre to the last's."""
+    longer), standing out from the gaps between them: the ruler from the first tick's centre
+    to the last's. (Saturated noise on a bright background makes tick-like specks; the gaps
+    between them are nearly as bright.)"""
+    width = gray.shape[1]
     rulers = []
     for top in sorted({t[0] for t in ticks}):
         row = sorted((t for t in ticks if abs(t[0] - top) <= 2), key=lambda t: t[2])
@@ -243,10 +259,27 @@ def _rulers(ticks, polarity: str, width: int) -> list[Bar]:
             continue  # drawn ticks are alike; gaps between letters are not
         x0, x1 = row[0][2], row[-1][2]
         y1 = max(t[1] for t in row)
+        if not _stands_out(gray, row, span):
+            continue
         rulers.append(Bar(x0, x1, top, y1, polarity, "ruler",
                           row[0][2] - row[0][3] / 2 <= 0 or row[-1][2] + row[-1][3] / 2 >= width,
                           1.0))
     return rulers
+
+
+def _stands_out(gray: np.ndarray, row, span: float) -> bool:
+    """Whether a row of ticks differs from the gaps between them by MIN_CONTRAST."""
+    top, bottom = row[0][0], min(t[1] for t in row)
+    ticks, gaps = [], []
+    for left, right in zip(row, row[1:]):
+        a, b = int(left[2] + left[3] / 2) + 1, int(right[2] - right[3] / 2) - 1
+        if b > a:
+            gaps.append(gray[top:bottom, a:b].ravel())
+        ticks.append(gray[top:bottom, int(left[2])])
+    if not gaps:
+        return False
+    return abs(float(np.median(np.concatenate(ticks))) - float(np.median(np.concatenate(
+        gaps)))) >= MIN_CONTRAST * span
 
 
 def _strokes(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -273,13 +306,14 @@ def _strokes(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     return strokes
 
 
-def _measure(gray: np.ndarray, stroke, polarity: str, span: float) -> Bar | None:
-    """A Bar from a stroke: uniform grey level, contrast with the rows around it, ends to a
-    fraction of a pixel."""
+def _measure(gray: np.ndarray, stroke, polarity: str, span: float,
+             uniform: float) -> Bar | None:
+    """A Bar from a stroke: uniform grey level (within ``uniform`` of its median), contrast
+    with the rows around it, ends to a fraction of a pixel."""
     r0, r1, c0, c1 = stroke
     core = gray[r0:r1, c0:c1]
     level = float(np.median(core))
-    uniformity = float(np.mean(np.abs(core - level) <= UNIFORM_TOLERANCE * span))
+    uniformity = float(np.mean(np.abs(core - level) <= uniform))
     if uniformity < MIN_UNIFORM_FRACTION:
         return None
     above = gray[max(0, r0 - 2):r0, c0:c1]
@@ -328,8 +362,8 @@ def _join_split(bars: list[Bar], gray: np.ndarray, span: float) -> list[Bar]:
             total = right.x1 - left.x0
             similar = abs(right.length_px - left.length_px) <= 0.25 * max(right.length_px,
                                                                          left.length_px)
-            long_enough = min(left.length_px, right.length_px) >= 8 * left.thickness_px
-            if (0 < gap < 0.6 * total and similar and long_enough and left.style == "solid"
+            long_enough = min(left.length_px, right.length_px) >= 5 * left.thickness_px
+            if (0 < gap < 0.8 * total and similar and long_enough and left.style == "solid"
                     and right.style == "solid" and _holds_text(gray, left, right, span)):
                 left = Bar(left.x0, right.x1, min(left.y0, right.y0), max(left.y1, right.y1),
                            left.polarity, "split", left.touches_edge or right.touches_edge,

@@ -3,7 +3,7 @@ cross-checked against the SEM info bar's field width where there is one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +19,9 @@ MAX_CANDIDATES = 8  # bars whose neighbourhood is read, best placed first
 DISAGREEMENT = 0.05
 # a label lies within this many text heights above or below its bar
 LABEL_REACH_HEIGHTS = 4.0
+# pixel sizes a micrograph can have (nm/px): from atomic-resolution TEM to low-magnification
+# SEM and light microscopy; a reading outside is a misread label
+PLAUSIBLE_PIXEL_NM = (1e-3, 5e4)
 
 
 class NoScaleBarError(NanomorphError):
@@ -152,8 +155,6 @@ def read_scale_bar(image: np.ndarray, *, databar_rows: int | None = None) -> Sca
 
 
 def _with(reading: ScaleBarReading, **changes) -> ScaleBarReading:
-    from dataclasses import replace
-
     return replace(reading, **changes)
 
 
@@ -176,14 +177,25 @@ def _label_region(bar: Bar, text_height: float) -> tuple[int, int, int, int]:
 
 
 def _reading(bar: Bar, text: str, score: float) -> ScaleBarReading | None:
-    """The reading a bar and its label give (None when the text states no length)."""
+    """The reading a bar and its label give: None when the text states no length, or one
+    that no micrograph has (outside :data:`PLAUSIBLE_PIXEL_NM`) — except ``mm`` that would
+    be plausible as ``nm`` (the recogniser's commonest confusion), kept at half the
+    confidence with a note."""
     length = parse_length(text)
     if length is None:
         return None
-    pixel_nm = length.nm / bar.length_px
-    unit = display_length_unit(pixel_nm)
     notes = ["the bar reaches the image's edge: it may be cut"] if bar.touches_edge else []
     confidence = score * bar.uniformity * (0.5 if bar.touches_edge else 1.0)
+    low, high = PLAUSIBLE_PIXEL_NM
+    if not low <= length.nm / bar.length_px <= high:
+        as_nm = length.value / bar.length_px
+        if length.unit != "mm" or not low <= as_nm <= high:
+            return None
+        length = replace(length, unit="nm")
+        confidence *= 0.5
+        notes.append(f"read '{text}', which would give an impossible pixel size: taken as nm")
+    pixel_nm = length.nm / bar.length_px
+    unit = display_length_unit(pixel_nm)
     return ScaleBarReading(text, length.value, length.unit, bar.length_px,
                            pixel_nm / nm_per_unit(unit), unit, list(bar.bbox), confidence,
                            style=bar.style, notes=notes)
@@ -201,8 +213,7 @@ def _detected(gray: np.ndarray, bars: list[Bar], databar_rows: int) -> ScaleBarR
     boxes = [_label_region(bar, text_height) for bar in ranked]
     union = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
              max(b[3] for b in boxes))
-    found = [(text, score, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
-             for text, score, box in find_and_read(gray, union)]
+    found = [(text, score, box) for text, score, box in find_and_read(gray, union)]
     return _best_pair(ranked, found, text_height)
 
 
@@ -211,13 +222,18 @@ def _text_height(gray: np.ndarray) -> float:
     return float(np.clip(0.025 * gray.shape[0], 8, 48))
 
 
-def _best_pair(bars: list[Bar], labels: list[tuple[str, float, tuple[float, float]]],
+def _best_pair(bars: list[Bar], labels: list[tuple[str, float, tuple]],
                text_height: float) -> ScaleBarReading | None:
-    """Each length label belongs to its nearest bar; of those pairs, the closest one (in
+    """Each length label belongs to its nearest bar (never to strokes within the label's own
+    box: glyphs such as ``m`` and ``µ`` make tick rows); of those pairs, the closest one (in
     bar lengths) wins."""
     best = None
-    for text, score, (x, y) in labels:
+    for text, score, box in labels:
         if parse_length(text) is None:
+            continue
+        x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        outside = [bar for bar in bars if not _inside(bar.bbox, box)]
+        if not outside:
             continue
 
         def distance(bar: Bar) -> float:
@@ -225,13 +241,20 @@ def _best_pair(bars: list[Bar], labels: list[tuple[str, float, tuple[float, floa
             dy = abs(y - (bar.y0 + bar.y1) / 2)
             return np.hypot(dx, dy) / max(bar.length_px, text_height)
 
-        bar = min(bars, key=distance)
+        bar = min(outside, key=distance)
         if distance(bar) * max(bar.length_px, text_height) > LABEL_REACH_HEIGHTS * text_height \
                 + 0.5 * bar.length_px:
             continue
-        if best is None or distance(bar) < best[0]:
-            best = (distance(bar), _reading(bar, text, score))
+        reading = _reading(bar, text, score)
+        if reading is not None and (best is None or distance(bar) < best[0]):
+            best = (distance(bar), reading)
     return None if best is None else best[1]
+
+
+def _inside(inner, outer) -> bool:
+    """Whether the box ``inner`` lies within ``outer`` (``x0, y0, x1, y1``)."""
+    return (inner[0] >= outer[0] and inner[1] >= outer[1] and inner[2] <= outer[2]
+            and inner[3] <= outer[3])
 
 
 def _from_bars(gray: np.ndarray, bars: list[Bar], databar_rows: int,
@@ -257,7 +280,7 @@ def _from_bars(gray: np.ndarray, bars: list[Bar], databar_rows: int,
                 box = line.padded(gray.shape)
                 if box not in read:
                     read[box] = read_line(gray, box)
-                    labels.append((*read[box], line.centre))
+                    labels.append((*read[box], box))
         found = _best_pair(ranked, labels, text_height)
         if found is not None:
             return found

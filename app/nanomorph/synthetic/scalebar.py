@@ -128,6 +128,8 @@ def draw_scale_bar(image: np.ndarray, pixel_size_nm: float, *, style: str = "sol
     margin = max(12, font_px)
     block_w = max(length, text_w) + 2 * margin
     block_h = font_px * 2 + thickness_px + 3 * margin // 2
+    if style == "ruler":  # the label goes below the ticks
+        block_h += 4 * thickness_px + font_px // 2
     rows, cols = image.shape
     left = margin if "left" in corner else cols - block_w + margin
     top_y = margin if corner.startswith("top") else rows - block_h

@@ -150,9 +150,10 @@ def apply_reading(project: Project, image_id: int, reading: dict, *,
                                                          "user"))
 
 
-def reading_crop(path: str, bbox: list[int], size_px: int = 220) -> np.ndarray:
+def reading_crop(path: str, bbox: list[int],
+                 size_px: int = 220) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """The neighbourhood of a read bar, with room for its label, as an 8-bit thumbnail for a
-    review of the readings.
+    review of the readings, and where the bar lies in it.
 
     Parameters
     ----------
@@ -165,8 +166,8 @@ def reading_crop(path: str, bbox: list[int], size_px: int = 220) -> np.ndarray:
 
     Returns
     -------
-    ndarray of uint8, 2-D
-        The crop.
+    (ndarray of uint8, tuple of float)
+        The thumbnail (2-D), and the bar's ``x0, y0, x1, y1`` in its pixels.
     """
     from nanomorph.io import read_image
     from nanomorph.project.thumbnails import make_thumbnail
@@ -176,6 +177,9 @@ def reading_crop(path: str, bbox: list[int], size_px: int = 220) -> np.ndarray:
     width = max(1, x1 - x0)
     margin_x, margin_y = 10 + width // 6, 12 + int(0.4 * width)
     rows, cols = plane.shape
-    crop = plane[max(0, y0 - margin_y):min(rows, y1 + margin_y + 1),
-                 max(0, x0 - margin_x):min(cols, x1 + margin_x + 1)]
-    return make_thumbnail(crop, size_px)
+    top, left = max(0, y0 - margin_y), max(0, x0 - margin_x)
+    crop = plane[top:min(rows, y1 + margin_y + 1), left:min(cols, x1 + margin_x + 1)]
+    thumb = make_thumbnail(crop, size_px)
+    zoom = thumb.shape[1] / crop.shape[1]
+    return thumb, ((x0 - left) * zoom, (y0 - top) * zoom, (x1 + 1 - left) * zoom,
+                   (y1 + 1 - top) * zoom)

@@ -233,10 +233,10 @@ class ProjectWidget(NanomorphDock):
             for image_id, reading in readings.items():
                 record = project.images.get(image_id)
                 try:
-                    crop = reading_crop(record.path, reading["bbox"])
+                    crop, box = reading_crop(record.path, reading["bbox"])
                 except (NanomorphError, OSError):
-                    crop = None  # the review shows the reading without its picture
-                rows.append(ReadingRow(image_id, record.name, reading, crop))
+                    crop, box = None, None  # the review shows the reading without its picture
+                rows.append(ReadingRow(image_id, record.name, reading, crop, box))
             return rows
 
         def progressed(event) -> None:

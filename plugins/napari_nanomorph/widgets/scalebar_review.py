@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from napari_nanomorph.widgets.browser import gray_pixmap
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QRectF, Qt
+from qtpy.QtGui import QColor, QPainter, QPen
 from qtpy.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -42,12 +43,15 @@ class ReadingRow:
         The reading's JSON (:func:`nanomorph.workflows.scalebar.read_project_scale_bars`).
     crop : ndarray of uint8 or None
         The bar's neighbourhood (:func:`nanomorph.workflows.scalebar.reading_crop`).
+    crop_box : tuple of float or None
+        Where the bar lies in ``crop`` (``x0, y0, x1, y1``, px).
     """
 
     image_id: int
     name: str
     reading: dict
     crop: np.ndarray | None = None
+    crop_box: tuple[float, float, float, float] | None = None
 
     def note(self) -> str:
         """What the user should know before applying the reading."""
@@ -136,7 +140,7 @@ class ScaleBarReview(QDialog):
         self.table.setCellWidget(r, 0, holder)
         if row.crop is not None:
             picture = QLabel()
-            picture.setPixmap(gray_pixmap(row.crop))
+            picture.setPixmap(_outlined(gray_pixmap(row.crop), row.crop_box))
             self.table.setCellWidget(r, 2, picture)
         bar = "" if reading.get("bar_px") is None else f"{reading['bar_px']:.1f}"
         cells = {1: row.name, 3: reading["text"], 4: bar,
@@ -161,3 +165,15 @@ class ScaleBarReview(QDialog):
             In table order.
         """
         return [row for row, check in zip(self.rows, self.checks) if check.isChecked()]
+
+
+def _outlined(pixmap, box):
+    """The pixmap with the bar's box drawn in the canvas marker's yellow."""
+    if box is None:
+        return pixmap
+    x0, y0, x1, y1 = box
+    painter = QPainter(pixmap)
+    painter.setPen(QPen(QColor("#ffd600"), 1.5))
+    painter.drawRect(QRectF(x0 - 1, y0 - 1, x1 - x0 + 2, y1 - y0 + 2))
+    painter.end()
+    return pixmap

@@ -89,3 +89,37 @@ def test_of_two_bars_the_one_its_label_is_next_to_wins(micrograph):
                              style="bracket")
     reading = read_scale_bar(both)
     assert reading.pixel_size_nm == pytest.approx(truth.pixel_size_nm, rel=0.02)
+
+
+def jpeg(image, quality=75):
+    import imageio.v3 as iio
+
+    return iio.imread(iio.imwrite("<bytes>", image, extension=".jpg", quality=quality))
+
+
+@pytest.mark.parametrize("style", ["solid", "bracket", "split"])
+def test_thin_bars_in_a_jpeg_over_a_noisy_specimen(micrograph, style):
+    rng = np.random.default_rng(1)
+    noisy = np.clip(micrograph + rng.normal(0, 12, micrograph.shape), 0, 255).astype(np.uint8)
+    image, truth = draw_scale_bar(noisy, 1.5, style=style, target_px=160, font_px=18,
+                                  thickness_px=2, corner="bottom-right")
+    check(jpeg(image), truth, tolerance=0.03)
+
+
+def test_glyph_strokes_inside_the_label_are_not_its_bar(micrograph):
+    # "5 µm": the stems of µ and m are a row of evenly spaced ticks of the label's level
+    image, truth = draw_scale_bar(255 - micrograph, 60.0, style="ruler", target_px=80,
+                                  font_px=18, polarity="dark", thickness_px=2)
+    reading = check(image, truth)
+    assert reading.bar_px == pytest.approx(truth.bar_px, abs=1)
+
+
+def test_an_impossible_mm_is_taken_as_nm_with_half_the_confidence(micrograph, monkeypatch):
+    from nanomorph.scalebar import ocr
+
+    image, truth = draw_scale_bar(micrograph, 1.5, target_px=133, font_px=18)
+    monkeypatch.setattr(ocr, "read_line", lambda *_: ("200mm", 0.9))
+    reading = read_scale_bar(image)
+    assert (reading.value, reading.unit) == (200.0, "nm")
+    assert reading.pixel_size_nm == pytest.approx(truth.pixel_size_nm, rel=0.02)
+    assert reading.confidence < 0.5 and "taken as nm" in reading.notes[0]

@@ -41,6 +41,9 @@ def test_read_review_apply_and_marker(app, barred_folder, monkeypatch):
     assert sorted(r.name for r in rows) == ["a.tif", "b.tif"]
     assert failed == [("c_nobar.tif", "no scale bar found")]
     assert all(r.crop is not None and r.crop.dtype.name == "uint8" for r in rows)
+    for r in rows:  # the bar lies inside its thumbnail
+        x0, y0, x1, y1 = r.crop_box
+        assert 0 <= x0 < x1 <= r.crop.shape[1] and 0 <= y0 < y1 <= r.crop.shape[0]
 
     review = ScaleBarReview(rows, failed)
     assert [c.isChecked() for c in review.checks] == [True, True]  # confident, no file size

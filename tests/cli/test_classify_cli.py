@@ -135,3 +135,35 @@ def test_labels_file_problems_and_bad_command_lines(samples, capsys, tmp_path):
     assert run(capsys, "evaluate", one_class, "--k", "0")[0] == 1
     assert run(capsys, "evaluate", one_class, "--encoder", "no-such-encoder")[0] == 1
     assert run(capsys, "train", one_class)[0] == 1  # --out is required
+
+
+def test_a_model_trained_with_another_preprocessing_predicts_with_it(samples, capsys,
+                                                                     tmp_path):
+    folder, written, cache = samples
+    path = tmp_path / "resize.model"
+    assert run(capsys, "train", folder / LABELS_CSV, "--out", path, "--cache", cache,
+               "--preprocess", "resize", "--no-tta")[0] == 0
+    from nanomorph.fewshot.head import FewShotClassifier
+
+    recorded = FewShotClassifier.load(path, check_encoder=False).encoder["preprocess"]
+    assert recorded["mode"] == "resize" and recorded["dihedral"] is False
+    code, out, _ = run(capsys, "predict", path, written[0].image_path, "--json", "--cache",
+                       cache)
+    assert code == 0 and json.loads(out)["label"] in CLASSES
+
+
+def test_semi_supervised_evaluation_keeps_the_contract(samples, capsys):
+    folder, _, cache = samples
+    code, out, _ = run(capsys, "evaluate", folder / LABELS_CSV, "--k", "1,2", "--repeats", "3",
+                       "--json", "--cache", cache, "--semi-supervised")
+    assert code == 0
+    result = json.loads(out)
+    assert list(result) == ["encoder", "classes", "n_images", "results", "control"]
+    assert [r["k"] for r in result["results"]] == [1, 2]
+    assert all(0.5 <= r["accuracy_mean"] <= 1 for r in result["results"])
+
+
+def test_an_unknown_preprocessing_is_a_command_line_error(samples, capsys):
+    folder, _, _ = samples
+    code, _, err = run(capsys, "evaluate", folder / LABELS_CSV, "--preprocess", "squash")
+    assert code == 1 and "invalid choice: 'squash'" in err

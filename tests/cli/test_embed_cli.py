@@ -53,7 +53,8 @@ def test_npz_holds_the_contract_keys_in_input_order(images, tmp_path, capsys):
         assert npz["encoder"].item() == "efficientnet-lite0"
         assert npz["weights_id"].item() == "imagenet:efficientnet-lite0-57934424"
         preprocess = json.loads(npz["preprocess"].item())
-    assert preprocess["size_px"] == 224 and preprocess["mode"] == "resize"
+    assert preprocess["size_px"] == 224 and preprocess["mode"] == "center"
+    assert preprocess["dihedral"] is True
     assert preprocess == get_encoder_spec().preprocess.as_json()
 
 

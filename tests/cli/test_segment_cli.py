@@ -165,3 +165,27 @@ def test_ctrl_c_saves_the_best_model_so_far(samples, tmp_path, capsys, monkeypat
     assert "stopping after this batch" in err
     assert "best epoch 1 of 1" in out and "(cancelled, " in out
     assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_a_group_column_adds_per_group_means(samples, model, capsys):
+    folder, written, _ = samples
+    pairs = folder / "grouped.csv"
+    runs = ["run-a", "run-b", "run-a", "run-b"]
+    pairs.write_text("image,mask,group\n" + "".join(
+        f"{s.image_path.name},masks/{s.mask_path.name},{g}\n" for s, g in zip(written, runs)))
+    code, out, _ = run(capsys, "evaluate", model, pairs, "--json", "--device", "cpu")
+    result = json.loads(out)
+    assert code == 0 and list(result) == [*EVALUATE_KEYS, "per_group"]
+    assert [list(g) for g in result["per_group"]] == [["group", "n_images", "dice_mean",
+                                                      "iou_mean"]] * 2
+    dice = [r["dice"] for r in result["per_image"]]
+    assert [(g["group"], g["n_images"]) for g in result["per_group"]] == [("run-a", 2),
+                                                                         ("run-b", 2)]
+    assert result["per_group"][0]["dice_mean"] == pytest.approx((dice[0] + dice[2]) / 2)
+    pairs.write_text("image,mask,group\n" + "".join(
+        f"{s.image_path.name},masks/{s.mask_path.name},{g}\n"
+        for s, g in zip(written, ["run-a", "", "run-a", "run-b"])))
+    code, out, err = run(capsys, "evaluate", model, pairs, "--json")
+    assert code == 2 and out == ""
+    assert err == f"error: {pairs}: line 3 has no group (the group column must be filled on " \
+                  "every line)\n"

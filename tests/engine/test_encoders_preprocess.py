@@ -181,3 +181,23 @@ def test_stacks_and_non_2d_input():
     assert preprocess_image(stack, PLAIN, page=2).inputs.shape == (1, 3, 224, 224)
     with pytest.raises(InvalidParameterError, match="2-D"):
         preprocess_plane(np.zeros((4, 5, 6)), PLAIN)
+
+
+def test_center_mode_takes_the_centred_square_and_dihedral_its_eight_views():
+    plane = np.zeros((100, 300), np.float32)
+    plane[:, 100:200] = np.linspace(0, 1, 100, dtype=np.float32)[:, None]  # the centre square
+    plane[0, 0] = 5.0  # outside the square: never seen
+    spec = PreprocessSpec(size_px=32, mode="center", crop_databar=False,
+                          mean=(0.0,) * 3, std=(1.0,) * 3, percentiles=(0.0, 100.0))
+    one = preprocess_plane(plane, spec).inputs
+    assert one.shape == (1, 3, 32, 32)
+    assert np.all(np.diff(one[0, 0].mean(axis=1)) > 0)  # the ramp runs down the rows
+    views = preprocess_plane(plane, dataclasses.replace(spec, dihedral=True)).inputs
+    assert views.shape == (8, 3, 32, 32)
+    assert np.allclose(views[0], one[0])
+    assert np.allclose(views[2, 0], one[0, 0, ::-1, ::-1])  # a half turn
+    assert np.allclose(views[4, 0], one[0, 0, :, ::-1])  # the mirror image
+    assert len({np.round(v, 4).tobytes() for v in views[:, 0]}) == 4  # a ramp: 4 distinct views
+    assert spec.key() != dataclasses.replace(spec, dihedral=True).key()
+    with pytest.raises(InvalidParameterError, match="unknown preprocessing mode 'squash'"):
+        PreprocessSpec(mode="squash")

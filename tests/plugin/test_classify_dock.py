@@ -118,3 +118,18 @@ def test_evaluation_dock_plots_the_protocol_and_opens_images_from_the_map(classi
     dock.plots["map"].clicked.emit(*points[5])
     app.wait_jobs()
     assert app.session.current.id == ids[5]
+
+
+def test_label_spreading_is_a_project_setting_that_retrains(classify):
+    app, dock = classify
+    project = app.session.project
+    linear = dict(dock.predictions)
+    dock.spreading.setChecked(True)
+    app.wait_jobs()
+    assert project.settings.get("classify.semi_supervised") is True
+    assert set(dock.predictions) == set(linear)  # every unlabelled image, predicted again
+    assert dock.predictions != linear
+    assert all(abs(sum(p["probabilities"].values()) - 1) < 1e-6
+               for p in dock.predictions.values())
+    dock._project_changed(project)  # reopened: the box comes back ticked
+    assert dock.spreading.isChecked()

@@ -21,13 +21,14 @@ import argparse
 import os
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from nanomorph import defaults
 from nanomorph.cli.arguments import non_negative_int, positive_int
 from nanomorph.cli.output import print_json, report_error
 from nanomorph.device import DEVICE_CHOICES
+from nanomorph.encoders.preprocess import MODES
 from nanomorph.errors import NanomorphError, display_path
 
 if TYPE_CHECKING:
@@ -82,6 +83,10 @@ def add_parser(sub) -> None:
                           help="seed of the splits (default 0): the same seed gives the same "
                                "splits for every encoder")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--semi-supervised", action="store_true",
+                          help="let the labels spread to the unlabelled images of each split "
+                               "along a nearest-neighbour graph (label spreading) instead of "
+                               "the linear head alone")
     _embedding_options(evaluate, encoder=True)
     evaluate.set_defaults(run=run_evaluate)
 
@@ -90,6 +95,13 @@ def _embedding_options(parser, *, encoder: bool) -> None:
     if encoder:
         parser.add_argument("--encoder", default=defaults.ENCODER, type=_encoder,
                             metavar="NAME", help="image encoder (default efficientnet-lite0)")
+    if encoder:
+        parser.add_argument("--preprocess", choices=MODES, default=None,
+                            help="how an image becomes the encoder's input: the whole image "
+                                 "squeezed to 224 px (resize), its centred square (center, the "
+                                 "default), or a grid of tiles (tiles)")
+        parser.add_argument("--no-tta", dest="tta", action="store_false",
+                            help="embed each crop once, not in its 8 flips and quarter turns")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                         help="where the encoder runs (default: $NANOMORPH_DEVICE or auto)")
     parser.add_argument("--cache", metavar="DIR", default=None,
@@ -121,6 +133,7 @@ def run_train(args) -> int:
     if embedded is None:
         return 2
     spec = get_encoder_spec(args.encoder)
+    spec = replace(spec, preprocess=_preprocess(args) or spec.preprocess)
     model = FewShotClassifier(encoder=encoder_metadata(spec, args.encoder))
     try:
         model.fit(embedded.embeddings, embedded.labelled.labels)
@@ -153,13 +166,22 @@ def run_predict(args) -> int:
     from nanomorph.embedding import embed_images
     from nanomorph.fewshot.head import FewShotClassifier
 
+    from nanomorph.encoders.preprocess import PreprocessSpec
+    from nanomorph.fewshot.head import check_encoder_matches
+
     try:
-        model = FewShotClassifier.load(args.model)
+        model = FewShotClassifier.load(args.model, check_encoder=False)
         if model.encoder is None:
             raise NanomorphError("this classifier was not trained on image embeddings", args.model)
+        try:
+            check_encoder_matches(model.encoder, own_preprocess=True)
+        except NanomorphError as exc:
+            raise NanomorphError(exc.reason, args.model) from None
+        recorded = model.encoder.get("preprocess")
         embedded = run_with_progress(
             embed_images(args.images, device=args.device, cache=args.cache,
-                         encoder=model.encoder.get("source") or model.encoder.get("name")),
+                         encoder=model.encoder.get("source") or model.encoder.get("name"),
+                         preprocess=PreprocessSpec.from_json(recorded) if recorded else None),
             "embedding")
     except NanomorphError as exc:
         report_error(exc.path or args.model, exc)
@@ -219,7 +241,9 @@ def run_evaluate(args) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", EvaluationWarning)
-            results = evaluate_label_efficiency(embedded.embeddings, labels, **shared)
+            results = evaluate_label_efficiency(embedded.embeddings, labels,
+                                                classifier_factory=_factory(args, embedded),
+                                                **shared)
             warnings.simplefilter("ignore", EvaluationWarning)  # same splits, same warnings
             density, intensity = [
                 evaluate_label_efficiency(features, labels, classifier_factory=control_classifier,
@@ -238,6 +262,16 @@ def run_evaluate(args) -> int:
     else:
         print(describe_evaluation(embedded.encoder, results, density, intensity), flush=True)
     return 2 if failed or embedded.any_failed else 0
+
+
+def _factory(args, embedded):
+    """The classifier ``evaluate`` fits per split: the default head, or label spreading over
+    every listed image (those outside a split's training set are its unlabelled pool)."""
+    if not args.semi_supervised:
+        return None
+    from nanomorph.fewshot.semi import SpreadingClassifier
+
+    return lambda: SpreadingClassifier(embedded.embeddings)
 
 
 def _contract(result: dict) -> dict:
@@ -356,11 +390,22 @@ def _embedding_job(paths, args, with_control: bool):
             yield Progress(offset + done, steps * n, event.message, event.payload)
 
     embedded = yield from rescaled(embed_images(paths, encoder=args.encoder, device=args.device,
-                                                cache=args.cache), 0)
+                                                cache=args.cache, preprocess=_preprocess(args)),
+                                   0)
     if not with_control:
         return embedded, None
     control = yield from rescaled(control_features(embedded.paths), n)
     return embedded, control
+
+
+def _preprocess(args):
+    """The preprocessing ``--preprocess`` / ``--no-tta`` ask for (None: the encoder's own)."""
+    if args.preprocess is None and args.tta:
+        return None
+    from nanomorph.encoders import get_encoder_spec
+
+    own = get_encoder_spec(args.encoder).preprocess
+    return replace(own, mode=args.preprocess or own.mode, dihedral=args.tta)
 
 
 # -- argument types ------------------------------------------------------------------------------

@@ -11,7 +11,9 @@
   nanowire probability × 255 (uint8 TIFF, zlib-compressed). One line per image on stdout.
 - ``evaluate MODEL PAIRS.csv [--foreground V] --json``: ONE object with the keys ``n_images,
   dice_mean, iou_mean, per_image`` ([{image, dice, iou}] in file order), for the nanowire class
-  (the ``--foreground`` values of the masks, default every non-zero value).
+  (the ``--foreground`` values of the masks, default every non-zero value); a ``group`` column
+  in PAIRS.csv (acquisition run, video, sample) adds ``per_group`` ([{group, n_images,
+  dice_mean, iou_mean}] in the order groups first appear).
 
 Inputs that fail print ``error: <path>: <reason>``, the others go on, and the exit code is 2.
 """
@@ -371,13 +373,13 @@ def run_evaluate(args) -> int:
         ``error: <path>: <reason>``), 1 for a bad command line.
     """
     from nanomorph.cli.progress import run_with_progress
-    from nanomorph.segment.evaluate import evaluate_segmenter
+    from nanomorph.segment.evaluate import evaluate_segmenter, per_group_scores
     from nanomorph.segment.modelfile import load_segmenter
     from nanomorph.segment.pairs import read_pairs_csv
 
     try:
         segmenter = load_segmenter(args.model, args.device)
-        pairs = read_pairs_csv(args.pairs)
+        pairs, groups = read_pairs_csv(args.pairs, with_groups=True)
         result = run_with_progress(
             evaluate_segmenter(segmenter, pairs, args.foreground, batch_size=args.batch_size),
             "evaluating")
@@ -388,12 +390,18 @@ def run_evaluate(args) -> int:
         report_error(path, reason)
     per_image = [{"image": display_path(r["image"]), "dice": r["dice"], "iou": r["iou"]}
                  for r in result["per_image"]]
+    per_group = None if groups is None else per_group_scores(
+        result["per_image"], {image: group for (image, _), group in zip(pairs, groups)})
     if args.json:
         print_json({"n_images": result["n_images"], "dice_mean": result["dice_mean"],
-                    "iou_mean": result["iou_mean"], "per_image": per_image})
+                    "iou_mean": result["iou_mean"], "per_image": per_image,
+                    **({"per_group": per_group} if per_group is not None else {})})
     else:
         for record in per_image:
             print(f"{record['image']}: Dice {record['dice']:.3f}, IoU {record['iou']:.3f}")
+        for record in per_group or []:
+            print(f"group {record['group']} ({record['n_images']} images): Dice "
+                  f"{record['dice_mean']:.3f}, IoU {record['iou_mean']:.3f}")
         if per_image:
             print(f"mean of {result['n_images']} images: Dice {result['dice_mean']:.3f}, "
                   f"IoU {result['iou_mean']:.3f}", flush=True)

@@ -16,6 +16,8 @@ Steps (``preprocess_plane``)
 
    - ``mode="resize"``: the whole image squeezed to 224 × 224 (aspect ratio not kept, as
      ``torchvision``'s ``Resize((224, 224))`` in Lu et al. 2022);
+   - ``mode="center"``: the image resized so its short side is 224 (aspect ratio kept) and
+     its centred 224 × 224 square;
    - ``mode="tiles"``: the image resized so its short side is ``tiles_per_side`` × 224 (aspect
      ratio kept), cut into the centred grid of whole 224-px tiles; the embedding is the mean of
      the tiles' embeddings.
@@ -24,37 +26,37 @@ Steps (``preprocess_plane``)
      field of view, ``tiles`` the grid of whole fields of view (at most 8 × 8, centred).
      Uncalibrated images, and images smaller than the field of view, fall back to the whole
      image resized, with a note.
-4. Gray to three channels, then the encoder's ``mean`` / ``std`` per channel.
+4. ``dihedral``: every crop also in its other 7 flips and quarter turns (test-time
+   augmentation; the embedding is the mean over all crops, as for tiles).
+5. Gray to three channels, then the encoder's ``mean`` / ``std`` per channel.
 
-The choice, measured (``tests/benchmarks/test_bench_embedding.py::test_preprocessing_choice``)
--------------------------------------------------------------------------------------------
-Real images of ``../shared/data``, one class per source (networks: AgNW and aramid nanofibre
-SEM, 5; dispersed wires SEM, 6; CNT composite, 2; cellulose fibres, 2; TiO2 particles, 12;
-in-situ TEM nanowires, 4 of the 24 near-identical frames): 31 images, 6 classes.
-EfficientNet-Lite0 ImageNet embeddings compared by cosine: leave-one-out 1-NN and logistic
-regression accuracy, mean silhouette, 1-shot accuracy (one labelled image per class, nearest
-neighbour, mean of 300 draws), and the mean similarity of the dispersed-wire and cellulose
-images, two classes whose images carry the same Hitachi info bar:
+The choice, measured
+--------------------
+On a set where one microscope took every class (``pan_nanofiber_dev``: electrospun fibres,
+defective / non-defective / slightly defective, 28 images in 24 groups), so that the image
+source cannot give the class away (``tests/benchmarks/test_bench_accuracy.py``; EfficientNet-
+Lite0 ImageNet embeddings, the linear head, 60 group-aware splits per K, same splits for all):
 
-==================  ======  ========  ==========  ======  ==================  ===============
-variant             1-NN    logistic  silhouette  1-shot  cos(disp., cell.)   crops per image
-==================  ======  ========  ==========  ======  ==================  ===============
-resize, bar kept    1.000   0.839     0.537       0.955   0.249               1
-resize, bar cut     1.000   0.839     0.515       0.949   0.190               1
-tiles 2, bar kept   1.000   0.871     0.680       0.927   0.257               4 (1280 × 960)
-tiles 2, bar cut    1.000   0.871     0.653       0.926   0.266               4 (1280 × 960)
-==================  ======  ========  ==========  ======  ==================  ===============
+==========================  ==========  ==========
+variant                     1 label     2 labels
+==========================  ==========  ==========
+resize                      0.579       0.624
+resize + dihedral           0.628       0.691
+center                      0.631       0.654
+**center + dihedral**       **0.664**   **0.743**
+tiles 2 × 2 (+ dihedral)    0.593       0.627 (0.614 / 0.629)
+tiles 3 × 4 (+ dihedral)    0.561       0.553 (0.579 / 0.577)
+3 scales + dihedral, mean   0.646       0.673
+==========================  ==========  ==========
 
-Default: ``resize`` with the info bar cut. Every variant sorts all 31 images right by 1-NN.
-With one label per class, the few-shot use, resize beats tiles (0.95 vs 0.93) at a quarter of
-the forward passes; tiles make classes tighter (silhouette 0.68 vs 0.54) and win one image of
-31 in the leave-one-out logistic regression, but classes are sources here, so a tighter class
-is also a tighter source. Cutting the bar moves 1-shot accuracy by 0.006 (0.949 vs 0.955: a
-sixth of an image in a draw of 25 test images) and removes a cue that is not morphology:
-without it, dispersed wires and cellulose fibres (same instrument, same bar) look less alike
-(cosine 0.19 vs 0.25); the silhouette the bar adds is the bar recognising its instrument.
-``mode="tiles"`` stays available for large images whose structure is finer than a 224-px view
-can show.
+Default of EfficientNet-Lite0: ``center`` with ``dihedral``. Squeezing a 1024 × 700 image to a
+square distorts every fibre's width and angle; a centred square at the same scale does not, and
+the 8 views average out the orientation a single view is sensitive to (micrographs have no up).
+Finer tiles lose (likely: fibres and beads are resolved at 224 px of the short side already,
+and averaging tiles dilutes the few that hold a defect). On the earlier multi-source set
+(one class per source) every variant scored 0.93–0.97; it chose ``resize`` only because the
+source gave the class away there. The info bar is cut off (it identifies the instrument, not
+the morphology).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ from nanomorph.errors import InvalidParameterError
 from nanomorph.io.intensity import percentile_range
 from nanomorph.io.records import JsonRecord
 
-MODES = ("resize", "tiles")
+MODES = ("resize", "center", "tiles")
 # Part of every spec's key: raise it when a change of this module changes its output, so that
 # cached embeddings made by the old code are not served as the new code's.
 RULE_VERSION = 1
@@ -93,13 +95,16 @@ class PreprocessSpec(JsonRecord):
     percentiles : (float, float)
         Low / high percentiles (%) mapped to 0 / 1.
     mode : str
-        ``"resize"`` or ``"tiles"``.
+        ``"resize"``, ``"center"`` or ``"tiles"``.
     tiles_per_side : int
         ``tiles`` mode: tiles along the image's short side.
     crop_databar : bool
         Cut an SEM info bar off before anything else.
     equal_field_of_view_nm : float or None
         Field of view of each crop in nanometres for calibrated images (None: the whole image).
+    dihedral : bool
+        Test-time augmentation: every crop also in its 7 other flips and quarter turns (the
+        embedding is the mean of all; micrographs have no up). 8 × the forward passes.
     """
 
     size_px: int = 224
@@ -110,6 +115,7 @@ class PreprocessSpec(JsonRecord):
     tiles_per_side: int = 2
     crop_databar: bool = True
     equal_field_of_view_nm: float | None = None
+    dihedral: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -234,6 +240,9 @@ def preprocess_plane(plane: np.ndarray, spec: PreprocessSpec, *, databar_rows: i
     step = max(1, -(-max(plane.shape) // PERCENTILE_SAMPLE_SIDE_PX))
     lo, hi = percentile_range(plane[::step, ::step], *spec.percentiles)
     crops = _crops(plane, spec, pixel_size_nm, (lo, hi), notes)
+    if spec.dihedral:
+        crops = np.concatenate([np.rot90(flipped, turns, axes=(1, 2))
+                                for flipped in (crops, crops[:, :, ::-1]) for turns in range(4)])
     crops -= lo
     crops *= 1.0 / (hi - lo) if hi > lo else 1.0
     np.clip(crops, 0.0, 1.0, out=crops)  # float rounding only
@@ -262,6 +271,9 @@ def _crops(plane: np.ndarray, spec: PreprocessSpec, pixel_size_nm, clip: tuple[f
         grid = _field_of_view_grid(plane.shape, spec, pixel_size_nm, notes)
         if grid is not None:
             return _grid_crops(plane, *grid, size, clip)
+    if spec.mode == "center":
+        side = min(rows, cols)
+        return _grid_crops(plane, (side, side), (1, 1), size, clip)
     if spec.mode == "tiles" and spec.equal_field_of_view_nm is None:
         tile_px = min(rows, cols) / spec.tiles_per_side
         counts = (max(1, int(rows / tile_px + 1e-6)), max(1, int(cols / tile_px + 1e-6)))

@@ -156,8 +156,10 @@ def _builtin_specs() -> tuple[EncoderSpec, ...]:
         builder=efficientnet_lite0_imagenet,
         embedding_dim=1280,
         feature_channels=(16, 24, 40, 112, 1280),
-        # TensorFlow's Lite input scaling: (255·x − 127) / 128
-        preprocess=PreprocessSpec(mean=(127 / 255,) * 3, std=(128 / 255,) * 3),
+        # TensorFlow's Lite input scaling: (255·x − 127) / 128; the centred square of the
+        # image in its 8 flips and quarter turns (chosen by measurement: preprocess.py)
+        preprocess=PreprocessSpec(mean=(127 / 255,) * 3, std=(128 / 255,) * 3, mode="center",
+                                  dihedral=True),
         weights_id=LITE0_IMAGENET_ID,
         architecture="efficientnet-lite0",
     )

@@ -325,7 +325,7 @@ def encoder_metadata(spec, source: str | None = None) -> dict:
             "preprocess": spec.preprocess.as_json(), "preprocess_key": spec.preprocess.key()}
 
 
-def check_encoder_matches(encoder: dict) -> None:
+def check_encoder_matches(encoder: dict, *, own_preprocess: bool = False) -> None:
     """Check that this nanomorph has an encoder with the same weights and preprocessing (so that
     its embeddings are comparable).
 
@@ -333,6 +333,9 @@ def check_encoder_matches(encoder: dict) -> None:
     ----------
     encoder : dict
         :func:`encoder_metadata` of the encoder a classifier was trained on.
+    own_preprocess : bool
+        The caller embeds with the preprocessing the file records (``classify predict``), not
+        the encoder's default: check only that this nanomorph still has those rules.
 
     Raises
     ------
@@ -348,11 +351,23 @@ def check_encoder_matches(encoder: dict) -> None:
         raise NanomorphError(f"the classifier was trained on embeddings of encoder {source!r}, "
                              "which this nanomorph does not have") from None
     current = encoder_metadata(spec, source)
+    if own_preprocess and encoder.get("preprocess") is not None:
+        current["preprocess_key"] = _recorded_preprocess_key(encoder["preprocess"])
     for key, what in (("weights_id", "weights"), ("preprocess_key", "preprocessing")):
         if encoder.get(key) != current[key]:
             raise NanomorphError(
                 f"the classifier was trained with {what} {encoder.get(key)!r} of encoder "
                 f"{source!r}, but this nanomorph has {current[key]!r}: train it again")
+
+
+def _recorded_preprocess_key(fields: dict) -> str | None:
+    """The key this nanomorph gives a recorded preprocessing (None when it cannot read it)."""
+    from nanomorph.encoders.preprocess import PreprocessSpec
+
+    try:
+        return PreprocessSpec.from_json(fields).key()
+    except (TypeError, ValueError, NanomorphError):
+        return None
 
 
 def fit_temperature(logits: np.ndarray, y_index: np.ndarray) -> float:

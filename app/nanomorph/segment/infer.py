@@ -217,12 +217,16 @@ class TileForward:
         In eval mode, on ``device``.
     device : str
     batch_size : int
+    dihedral : bool
+        Test-time augmentation: each tile also in its 7 other flips and quarter turns, the
+        probabilities turned back and averaged (8 × the forward passes).
     """
 
-    def __init__(self, net, device: str, batch_size: int):
+    def __init__(self, net, device: str, batch_size: int, dihedral: bool = False):
         self.net = net
         self.device = device
         self.batch_size = max(1, int(batch_size))
+        self.dihedral = dihedral
 
     def __call__(self, tiles: np.ndarray) -> np.ndarray:
         out, first = [], 0
@@ -243,7 +247,18 @@ class TileForward:
 
         with torch.inference_mode(), _autocast(self.device):
             x = torch.from_numpy(np.ascontiguousarray(chunk)).to(self.device)
-            return torch.softmax(self.net(x).float(), dim=1).cpu().numpy()
+            if not self.dihedral:
+                return torch.softmax(self.net(x).float(), dim=1).cpu().numpy()
+            total = None
+            for flip in (False, True):
+                flipped = torch.flip(x, dims=(-1,)) if flip else x
+                for turns in range(4):
+                    view = torch.rot90(flipped, turns, dims=(-2, -1))
+                    p = torch.softmax(self.net(view).float(), dim=1)
+                    p = torch.rot90(p, -turns, dims=(-2, -1))
+                    p = torch.flip(p, dims=(-1,)) if flip else p
+                    total = p if total is None else total + p
+            return (total / 8).cpu().numpy()
 
     def _shrink(self, exc: BaseException, tile: tuple[int, int]) -> None:
         release_device_memory(self.device)
@@ -280,7 +295,8 @@ def _autocast(device: str):
 
 
 def predict_job(segmenter, image: np.ndarray, *, batch_size: int = 4, probabilities: bool = True,
-                databar_rows: int | None = None, cancel=None) -> Job[SegmentPrediction]:
+                databar_rows: int | None = None, tta: bool = False,
+                cancel=None) -> Job[SegmentPrediction]:
     """Segment one image (a job: progress per strip of tiles).
 
     Parameters
@@ -295,6 +311,8 @@ def predict_job(segmenter, image: np.ndarray, *, batch_size: int = 4, probabilit
     databar_rows : int, optional
         Info-bar rows at the bottom (background in the result); found from the pixels when the
         segmenter crops info bars and this is None.
+    tta : bool
+        Average the predictions of each tile's 8 flips and quarter turns (8 × the time).
     cancel : CancelToken, optional
 
     Returns
@@ -318,7 +336,7 @@ def predict_job(segmenter, image: np.ndarray, *, batch_size: int = 4, probabilit
     n_classes = len(segmenter.classes)
     labels = np.zeros(image.shape, np.uint8)
     maps = np.zeros((n_classes - 1, *image.shape), np.uint8) if probabilities else None
-    forward = TileForward(segmenter.net.eval(), segmenter.device, batch_size)
+    forward = TileForward(segmenter.net.eval(), segmenter.device, batch_size, dihedral=tta)
     strips = iter_probability_strips(
         forward, scanned, intensity_window(scanned, segmenter.percentiles), n_classes,
         tile_px=segmenter.tile_px, overlap_px=segmenter.overlap_px, batch_size=batch_size,

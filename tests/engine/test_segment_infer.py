@@ -190,3 +190,24 @@ def test_memory_grows_with_the_outputs_only():
     growth = result["peak"] - result["before"]
     assert growth < 0.09 * 2 * 1024 ** 3, f"peak grew by {growth / 2 ** 20:.0f} MiB"
     assert result["peak"] < 2 * 1024 ** 3
+
+
+def test_dihedral_tta_averages_views_turned_back_into_place():
+    segmenter = tiny_segmenter(tile_px=128, overlap_px=32)
+    net = segmenter.net
+    tiles = np.random.default_rng(5).random((2, 1, 64, 96)).astype(np.float32)
+    averaged = TileForward(net, "cpu", 4, dihedral=True)(tiles)
+    plain = TileForward(net, "cpu", 4)
+    views = []
+    for flip in (False, True):
+        flipped = tiles[..., ::-1] if flip else tiles
+        for turns in range(4):
+            p = plain(np.ascontiguousarray(np.rot90(flipped, turns, axes=(-2, -1))))
+            p = np.rot90(p, -turns, axes=(-2, -1))
+            views.append(p[..., ::-1] if flip else p)
+    assert averaged.shape == (2, 2, 64, 96)
+    assert np.allclose(averaged, np.mean(views, axis=0), atol=1e-5)
+    assert not np.allclose(averaged, plain(tiles), atol=1e-3)  # the views do differ
+    image = (tiles[0, 0] * 255).astype(np.uint8)
+    with_tta = predict_image(segmenter, image, tta=True, databar_rows=0)
+    assert with_tta.labels.shape == image.shape

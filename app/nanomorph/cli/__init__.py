@@ -35,6 +35,7 @@ COMMANDS = {
     "report": "report",
     "restore": "restore",
     "scalebar": "scalebar",
+    "explore": "explore",
 }
 
 

@@ -105,6 +105,35 @@ class LabelRepository(Repository):
                           " VALUES (?, ?, ?)", (image_id, row[0], time.time()))
         self._events.labels.emit([image_id])
 
+    def set_many(self, labels: dict[int, str | None]) -> None:
+        """Label (or unlabel) several images in one transaction and one change event (a bulk
+        label, or its undo).
+
+        Parameters
+        ----------
+        labels : dict
+            Image id → class name, or None to remove the image's label.
+
+        Raises
+        ------
+        ProjectError
+            When the project has no such class (nothing is changed then).
+        """
+        with self._db.write() as c:
+            ids = {r[1]: r[0] for r in c.execute("SELECT id, name FROM classes")}
+            unknown = {n for n in labels.values() if n is not None and n not in ids}
+            if unknown:
+                raise ProjectError(f"no class named {sorted(unknown)[0]!r} in this project",
+                                   self._db.folder)
+            now = time.time()
+            for image_id, name in labels.items():
+                if name is None:
+                    c.execute("DELETE FROM labels WHERE image_id = ?", (image_id,))
+                else:
+                    c.execute("INSERT OR REPLACE INTO labels(image_id, class_id, updated_at)"
+                              " VALUES (?, ?, ?)", (image_id, ids[name], now))
+        self._events.labels.emit(list(labels))
+
     def all(self) -> dict[int, str]:
         """Every label.
 

@@ -13,6 +13,7 @@ STEPS = (
     ("Project", "project", "ProjectWidget"),
     ("Mask", "mask", "MaskWidget"),
     ("Percolation", "percolation", "PercolationWidget"),
+    ("Explore", "explore", "ExploreWidget"),
     ("Classify", "classify", "ClassifyWidget"),
     ("Evaluation", "evaluation", "EvaluationWidget"),
     ("Segment", "segment", "SegmentWidget"),

@@ -1,0 +1,289 @@
+"""The Explore step: what is in the project before it is labelled — clusters of images on the
+classifier's embeddings (k-means with the number chosen by silhouette, or set; HDBSCAN with a
+noise group), the images most like the current one, and "label this cluster as …" with a
+review of its members and an undo."""
+
+from __future__ import annotations
+
+from nanomorph.jobs import call_as_job
+from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.signals import listen
+from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.table import ImageTable
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+)
+
+TABLE_COLUMNS = ("image", "cluster", "distance to centre", "similarity", "label")
+REVIEW_NAMES = 12  # members named in the review before a cluster is labelled
+
+
+class ExploreWidget(NanomorphDock):
+    """Clusters, similar images and bulk labelling for one viewer."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
+        self.embeddings = None
+        self.clustering = None  # (image ids, Clustering)
+        self.similar: dict[int, float] = {}
+        self._undo: dict[int, str | None] | None = None
+
+        self.method = QComboBox()
+        self.method.addItems(["kmeans", "hdbscan"])
+        self.method.setToolTip("k-means: a number of clusters (or the best silhouette); "
+                               "HDBSCAN: the data decide, images in no dense group are noise")
+        self.n_clusters = QSpinBox()
+        self.n_clusters.setRange(0, 50)
+        self.n_clusters.setSpecialValueText("auto")
+        self.n_clusters.setToolTip("k-means clusters; auto = the number with the best "
+                                   "silhouette (2-12)")
+        cluster_button = QPushButton("Cluster the images")
+        cluster_button.clicked.connect(self.cluster)
+        self.top = QSpinBox()
+        self.top.setRange(1, 100)
+        self.top.setValue(8)
+        similar_button = QPushButton("Find images like this one")
+        similar_button.clicked.connect(self.find_similar)
+        self.summary = QLabel("Cluster the images to see which kinds there are.")
+        self.summary.setWordWrap(True)
+        self.chosen_cluster = QComboBox()
+        self.target_class = QComboBox()
+        label_button = QPushButton("Label cluster as…")
+        label_button.clicked.connect(self.label_cluster)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.undo)
+        self.table = ImageTable(TABLE_COLUMNS)
+        self.table.image_clicked.connect(self._row_clicked)
+
+        grid = QGridLayout()
+        grid.addWidget(QLabel("method"), 0, 0)
+        grid.addWidget(self.method, 0, 1)
+        grid.addWidget(QLabel("clusters"), 0, 2)
+        grid.addWidget(self.n_clusters, 0, 3)
+        grid.addWidget(cluster_button, 1, 0, 1, 4)
+        grid.addWidget(QLabel("show"), 2, 0)
+        grid.addWidget(self.top, 2, 1)
+        grid.addWidget(similar_button, 2, 2, 1, 2)
+        grid.addWidget(self.chosen_cluster, 3, 0, 1, 2)
+        grid.addWidget(self.target_class, 3, 2, 1, 2)
+        grid.addWidget(label_button, 4, 0, 1, 3)
+        grid.addWidget(self.undo_button, 4, 3)
+        layout = self.scrolling_layout()
+        layout.addLayout(grid)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+
+        listen(self, self.session.project_changed, self._project_changed)
+        listen(self, self.session.images_changed, lambda *_: self._forget())
+        listen(self, self.session.labels_changed, lambda _ids: self.refresh())
+        listen(self, self.session.classes_changed, lambda *_: self._fill_classes())
+        self._project_changed(self.session.project)
+
+    # ------------------------------------------------------------------ state
+    def _project_changed(self, _project) -> None:
+        self._undo = None
+        self.undo_button.setEnabled(False)
+        self._forget()
+        self._fill_classes()
+
+    def _forget(self) -> None:
+        self.embeddings, self.clustering, self.similar = None, None, {}
+        self.chosen_cluster.clear()
+        self.refresh()
+
+    def _fill_classes(self) -> None:
+        project = self.session.project
+        self.target_class.clear()
+        if project is not None:
+            self.target_class.addItems(project.labels.classes())
+
+    # ------------------------------------------------------------------ work
+    def _with_embeddings(self, then) -> None:
+        """Call ``then()`` once the project's embeddings (the classifier's encoder, cached in
+        the project) are at hand, computing them in the job runner when needed."""
+        from nanomorph.workflows.classify import project_embeddings
+
+        if self.embeddings is not None:
+            then()
+            return
+        project, encoder = self.session.project, self.session.encoder
+
+        def done(embeddings) -> None:
+            if self.session.project is project:
+                self.embeddings = embeddings
+                then()
+
+        self.run_job(lambda token: project_embeddings(project, encoder=encoder, cancel=token),
+                     name="Embed images", on_done=done)
+
+    def cluster(self) -> None:
+        """Cluster the project's images (a background job)."""
+        from nanomorph.explore import cluster_embeddings
+
+        if self.session.project is None:
+            show_warning("open a project first")
+            return
+        method = self.method.currentText()
+        n = self.n_clusters.value() or "auto"
+
+        def compute():  # too few images, or more clusters than images: a clear error
+            embeddings = self.embeddings
+            return list(embeddings.ids), cluster_embeddings(
+                embeddings.matrix, n_clusters=n, method=method)
+
+        def show(result) -> None:
+            self.clustering = result
+            self.similar = {}
+            labels = result[1].labels
+            self.chosen_cluster.clear()
+            self.chosen_cluster.addItems([
+                f"cluster {c} ({int((labels == c).sum())} images)"
+                for c in range(result[1].n_clusters)])
+            self.refresh()
+
+        self._with_embeddings(lambda: self.run_job(lambda _t: call_as_job(compute),
+                                                   name="Cluster images", on_done=show))
+
+    def find_similar(self) -> None:
+        """The images most like the current one, by cosine similarity of embeddings."""
+        from nanomorph.explore import most_similar
+
+        record = self.session.current
+        if record is None:
+            show_warning("no current image: pick one in the Images dock first")
+            return
+
+        def search() -> None:
+            embeddings = self.embeddings
+            if record.id not in embeddings.ids:
+                show_warning(f"{record.name} could not be embedded: no similar images")
+                return
+            found = most_similar(embeddings.matrix, embeddings.ids.index(record.id),
+                                 top=self.top.value())
+            self.similar = {embeddings.ids[row]: score for row, score in found}
+            self.refresh()
+
+        self._with_embeddings(search)
+
+    def label_cluster(self) -> None:
+        """Label every member of the chosen cluster, after a review of its members."""
+        project = self.session.project
+        if project is None or self.clustering is None or self.chosen_cluster.currentIndex() < 0:
+            show_warning("cluster the images first")
+            return
+        members = self.cluster_members(self.chosen_cluster.currentIndex())
+        target = self.target_class.currentText()
+        if not members or not target:
+            return
+        names = [project.images.get(i).name for i in members]
+        shown = ", ".join(names[:REVIEW_NAMES]) + (" …" if len(names) > REVIEW_NAMES else "")
+        labels = project.labels.all()
+        relabelled = sum(1 for i in members if labels.get(i) not in (None, target))
+        question = (f"Label {len(members)} images as “{target}”?\n\n{shown}"
+                    + (f"\n\n{relabelled} of them have another label now, which this replaces."
+                       if relabelled else "") + "\n\nUndo brings the earlier labels back.")
+        if self.confirm(question):
+            self.apply_labels(members, target)
+
+    def confirm(self, question: str) -> bool:
+        """Ask the user (a dialog; tests replace it)."""
+        answer = QMessageBox.question(self, "Label a cluster", question)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def apply_labels(self, image_ids: list[int], target: str) -> None:
+        """Label images in one step that :meth:`undo` takes back.
+
+        Parameters
+        ----------
+        image_ids : list of int
+            The images.
+        target : str
+            Their class.
+        """
+        project = self.session.project
+        before = project.labels.all()
+        self._undo = {i: before.get(i) for i in image_ids}
+        if self.guarded(lambda: project.labels.set_many({i: target for i in image_ids})):
+            self.undo_button.setEnabled(True)
+            show_info(f"{len(image_ids)} images labelled {target}")
+
+    def undo(self) -> None:
+        """Bring back the labels the last bulk labelling replaced."""
+        project = self.session.project
+        if project is None or self._undo is None:
+            return
+        if self.guarded(lambda: project.labels.set_many(self._undo)):
+            self._undo = None
+            self.undo_button.setEnabled(False)
+
+    def cluster_members(self, cluster: int) -> list[int]:
+        """The image ids of one cluster.
+
+        Parameters
+        ----------
+        cluster : int
+            Its number.
+
+        Returns
+        -------
+        list of int
+            Ids, closest to the centre first.
+        """
+        ids, clustering = self.clustering
+        rows = [r for r in range(len(ids)) if clustering.labels[r] == cluster]
+        return [ids[r] for r in sorted(rows, key=lambda r: clustering.distances[r])]
+
+    # ------------------------------------------------------------------ display
+    def refresh(self) -> None:
+        """Fill the table (similar images first when a search ran) and the summary."""
+        project = self.session.project
+        if project is None:
+            self.table.set_rows([])
+            return
+        labels = project.labels.all()
+        names = {r.id: r.name for r in project.images.all()}
+        placed = {}
+        if self.clustering is not None:
+            ids, clustering = self.clustering
+            placed = {i: (int(c), round(float(d), 3))
+                      for i, c, d in zip(ids, clustering.labels, clustering.distances)}
+        shown = list(self.similar) or list(placed) or list(names)
+        rows = [(i, (names.get(i, "?"), *(placed.get(i) or (None, None)),
+                     None if i not in self.similar else round(self.similar[i], 3),
+                     labels.get(i))) for i in shown if i in names]
+        colors = project.labels.class_colors()
+        self.table.set_rows(rows, [colors.get(labels.get(i)) for i, _ in rows])
+        if self.similar:  # the most similar first
+            self.table.model.sort(3, Qt.SortOrder.DescendingOrder)
+        self.summary.setText(self._summary(labels))
+
+    def _summary(self, labels: dict[int, str]) -> str:
+        if self.clustering is None:
+            return "Cluster the images to see which kinds there are."
+        from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+        ids, clustering = self.clustering
+        sizes = [int((clustering.labels == c).sum()) for c in range(clustering.n_clusters)]
+        noise = int((clustering.labels < 0).sum())
+        text = (f"{clustering.n_clusters} clusters ({', '.join(map(str, sizes))} images"
+                + (f", {noise} noise" if noise else "") + ")")
+        known = [r for r, i in enumerate(ids) if i in labels]
+        if len(known) >= 2:
+            truth = [labels[ids[r]] for r in known]
+            found = [int(clustering.labels[r]) for r in known]
+            text += (f"; against your {len(known)} labels: NMI "
+                     f"{normalized_mutual_info_score(truth, found):.2f}, ARI "
+                     f"{adjusted_rand_score(truth, found):.2f}")
+        return text + (". Similar images are listed first." if self.similar else "")
+
+    def _row_clicked(self, image_id: int) -> None:
+        record = self.session.project.images.get(image_id)
+        self.session.set_current(record)
+

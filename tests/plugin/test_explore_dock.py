@@ -1,0 +1,85 @@
+"""The Explore step on the sample project: clusters on the classifier's embeddings, similar
+images, a cluster labelled after its review and the labels it replaced brought back."""
+
+from __future__ import annotations
+
+import pytest
+
+from nanomorph.jobs import run_job
+from nanomorph.workflows.sample_project import prepare_sample_project
+from napari_nanomorph.launcher import open_path
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sample_project(tmp_path_factory):
+    return run_job(prepare_sample_project(tmp_path_factory.mktemp("sample") / "project"))
+
+
+@pytest.fixture
+def explore(app, sample_project, tmp_path):
+    import shutil
+
+    folder = tmp_path / "project"
+    shutil.copytree(sample_project, folder)
+    open_path(app.viewer, folder)
+    app.wait_jobs(120000)
+    return app, app.docks["Explore"]
+
+
+def test_cluster_find_similar_label_and_undo(explore):
+    app, dock = explore
+    project = app.session.project
+    dock.n_clusters.setValue(4)
+    dock.cluster()
+    app.wait_jobs(120000)
+    ids, clustering = dock.clustering
+    assert clustering.n_clusters == 4 and len(ids) == 24
+    assert dock.table.rowCount() == 24
+    assert "4 clusters" in dock.summary.text() and "NMI" in dock.summary.text()
+    assert dock.chosen_cluster.count() == 4
+
+    app.session.set_current(project.images.get(ids[0]))
+    app.wait_jobs()
+    dock.top.setValue(5)
+    dock.find_similar()
+    app.wait_jobs()
+    assert len(dock.similar) == 5 and ids[0] not in dock.similar
+    shown = dock.table.shown_rows()
+    assert [row[3] for row in shown[:5]] == sorted((round(s, 3) for s in dock.similar.values()),
+                                                   reverse=True)
+
+    before = project.labels.all()
+    members = dock.cluster_members(0)
+    asked = []
+    dock.confirm = lambda question: asked.append(question) or True
+    dock.chosen_cluster.setCurrentIndex(0)
+    dock.target_class.setCurrentText("bundle")
+    dock.label_cluster()
+    assert f"Label {len(members)} images as “bundle”?" in asked[0]
+    after = project.labels.all()
+    assert all(after[i] == "bundle" for i in members)
+    assert dock.undo_button.isEnabled()
+    dock.undo()
+    assert project.labels.all() == before and not dock.undo_button.isEnabled()
+
+
+def test_declining_the_review_changes_nothing_and_too_many_clusters_is_one_message(
+        explore, monkeypatch):
+    import napari_nanomorph.jobrunner as jobrunner
+
+    app, dock = explore
+    project = app.session.project
+    dock.cluster()  # auto
+    app.wait_jobs(120000)
+    before = project.labels.all()
+    dock.confirm = lambda question: False
+    dock.label_cluster()
+    assert project.labels.all() == before and not dock.undo_button.isEnabled()
+    shown = []
+    monkeypatch.setattr(jobrunner, "show_error", shown.append)
+    dock.n_clusters.setValue(50)
+    dock.cluster()
+    app.wait_jobs()
+    assert len(shown) == 1 and "50 clusters asked of 24 images" in shown[0]

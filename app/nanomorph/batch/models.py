@@ -50,7 +50,7 @@ def cached_classifier(path: str):
     from nanomorph.fewshot.head import FewShotClassifier
 
     def load():
-        model = FewShotClassifier.load(path)
+        model = FewShotClassifier.load(path, own_preprocess=True)
         if model.encoder is None:
             raise NanomorphError("this classifier was not trained on image embeddings", path)
         return model

@@ -315,6 +315,7 @@ def _classify(done: list[tuple[BatchItem, dict]], config: BatchConfig) -> None:
     and probabilities to their rows (an image that cannot be embedded becomes an error)."""
     from nanomorph.batch.models import cached_classifier
     from nanomorph.embedding import embed_images
+    from nanomorph.fewshot.head import recorded_preprocess
     from nanomorph.jobs import run_job
     from nanomorph.workflows.classify import prediction_records
 
@@ -325,7 +326,7 @@ def _classify(done: list[tuple[BatchItem, dict]], config: BatchConfig) -> None:
         embedded = run_job(embed_images(
             [(item.path, row["sha256"]) for item, row in done], device=config.device,
             encoder=model.encoder.get("source") or model.encoder["name"],
-            batch_size=len(done)))
+            preprocess=recorded_preprocess(model.encoder), batch_size=len(done)))
     except NanomorphError as exc:
         for item, row in done:
             _fail(row, f"classification: {one_line(exc, item)}")

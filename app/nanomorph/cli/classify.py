@@ -166,22 +166,16 @@ def run_predict(args) -> int:
     from nanomorph.embedding import embed_images
     from nanomorph.fewshot.head import FewShotClassifier
 
-    from nanomorph.encoders.preprocess import PreprocessSpec
-    from nanomorph.fewshot.head import check_encoder_matches
+    from nanomorph.fewshot.head import recorded_preprocess
 
     try:
-        model = FewShotClassifier.load(args.model, check_encoder=False)
+        model = FewShotClassifier.load(args.model, own_preprocess=True)
         if model.encoder is None:
             raise NanomorphError("this classifier was not trained on image embeddings", args.model)
-        try:
-            check_encoder_matches(model.encoder, own_preprocess=True)
-        except NanomorphError as exc:
-            raise NanomorphError(exc.reason, args.model) from None
-        recorded = model.encoder.get("preprocess")
         embedded = run_with_progress(
             embed_images(args.images, device=args.device, cache=args.cache,
                          encoder=model.encoder.get("source") or model.encoder.get("name"),
-                         preprocess=PreprocessSpec.from_json(recorded) if recorded else None),
+                         preprocess=recorded_preprocess(model.encoder)),
             "embedding")
     except NanomorphError as exc:
         report_error(exc.path or args.model, exc)

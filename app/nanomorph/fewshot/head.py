@@ -259,7 +259,8 @@ class FewShotClassifier:
         _write_atomic(path, buffer.getvalue())
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, check_encoder: bool = True) -> "FewShotClassifier":
+    def load(cls, path: str | os.PathLike, *, check_encoder: bool = True,
+             own_preprocess: bool = False) -> "FewShotClassifier":
         """Read a classifier written by :meth:`save`.
 
         Parameters
@@ -269,6 +270,9 @@ class FewShotClassifier:
         check_encoder : bool
             Check that this nanomorph knows the file's encoder with the same weights and
             preprocessing (:func:`check_encoder_matches`).
+        own_preprocess : bool
+            The caller embeds with the preprocessing the file records
+            (:func:`recorded_preprocess`), not the encoder's default.
 
         Returns
         -------
@@ -299,7 +303,7 @@ class FewShotClassifier:
         _check_shapes(model, feature_dim, path)
         if check_encoder and model.encoder is not None:
             try:
-                check_encoder_matches(model.encoder)
+                check_encoder_matches(model.encoder, own_preprocess=own_preprocess)
             except NanomorphError as exc:
                 raise NanomorphError(exc.reason, path) from None
         return model
@@ -358,6 +362,25 @@ def check_encoder_matches(encoder: dict, *, own_preprocess: bool = False) -> Non
             raise NanomorphError(
                 f"the classifier was trained with {what} {encoder.get(key)!r} of encoder "
                 f"{source!r}, but this nanomorph has {current[key]!r}: train it again")
+
+
+def recorded_preprocess(encoder: dict | None):
+    """The preprocessing a classifier's embeddings were made with, as its file records it.
+
+    Parameters
+    ----------
+    encoder : dict or None
+        :func:`encoder_metadata` of the classifier's encoder.
+
+    Returns
+    -------
+    PreprocessSpec or None
+        None when the file records none (the encoder's own applies).
+    """
+    from nanomorph.encoders.preprocess import PreprocessSpec
+
+    fields = (encoder or {}).get("preprocess")
+    return PreprocessSpec.from_json(fields) if fields else None
 
 
 def _recorded_preprocess_key(fields: dict) -> str | None:

@@ -278,6 +278,9 @@ def test_classifier_adds_label_confidence_and_its_hash(images, tmp_path, classif
         assert row["confidence"] == pytest.approx(max(probabilities.values()))
         assert sum(probabilities.values()) == pytest.approx(1.0)
         assert len(row["classifier_sha256"]) == 64
+        wanted = {"network": True, "dispersed": False, "singular": False}.get(row["label"])
+        assert row["consistency"] == ("unknown" if wanted is None else
+                                      "ok" if row["percolates"] == wanted else "disagrees")
     assert [r["label"] for r in summary.rows] == ["network", "dispersed", "bundle", "singular"]
 
 

@@ -83,3 +83,39 @@ def test_declining_the_review_changes_nothing_and_too_many_clusters_is_one_messa
     dock.cluster()
     app.wait_jobs()
     assert len(shown) == 1 and "50 clusters asked of 24 images" in shown[0]
+
+
+def test_class_and_percolation_disagreements_are_listed(explore):
+    from nanomorph.workflows.consistency import class_connectivity
+
+    app, dock = explore
+    project = app.session.project
+    app.docks["Percolation"].run_all()
+    app.wait_jobs(120000)
+    dock.list_disagreements()
+    flags = dock.flags
+    labelled = project.labels.all()
+    assert set(labelled) <= set(flags)
+    verdicts = {i: r["result"]["percolates"]
+                for i, r in project.results.of_kind("percolation").items()}
+    for image_id, flag in flags.items():
+        wanted = class_connectivity(project)[flag["class"]]
+        expected = "unknown" if wanted is None else (
+            "ok" if verdicts[image_id] == wanted else "disagrees")
+        assert flag["flag"] == expected
+    assert "Class ↔ connectivity" in dock.summary.text()
+    # networks expected not to percolate: those that do now disagree, and only they are listed
+    grid = dock.expectations_grid
+    combos = {grid.itemAt(i - 1).widget().text(): grid.itemAt(i).widget()
+              for i in range(1, grid.count(), 2)}
+    combos["network"].setCurrentText("does not percolate")
+    assert class_connectivity(project)["network"] is False
+    disagreeing = {i for i, f in dock.flags.items() if f["flag"] == "disagrees"}
+    assert disagreeing == {i for i, f in dock.flags.items()
+                           if f["class"] == "network" and verdicts[i]}
+    assert disagreeing  # the sample's networks percolate
+    shown = dock.table.shown_rows()
+    assert len(shown) == len(disagreeing) and {row[5] for row in shown} == {"disagrees"}
+    table = app.docks["Classify"].table  # follows the project's change events
+    app.qtbot.waitUntil(lambda: sum(row[5] == "disagrees" for row in table.shown_rows())
+                        == len(disagreeing), timeout=5000)

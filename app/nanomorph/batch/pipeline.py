@@ -311,10 +311,13 @@ def _truth_scores(path: str, foreground: np.ndarray, rows: int) -> dict:
 
 
 def _classify(done: list[tuple[BatchItem, dict]], config: BatchConfig) -> None:
-    """Embed the chunk's analysed images in one batch and add label, confidence, class margin
-    and probabilities to their rows (an image that cannot be embedded becomes an error)."""
+    """Embed the chunk's analysed images in one batch and add label, confidence, class margin,
+    probabilities and the class ↔ connectivity consistency (the default expectations:
+    :mod:`nanomorph.explore.consistency`) to their rows (an image that cannot be embedded
+    becomes an error)."""
     from nanomorph.batch.models import cached_classifier
     from nanomorph.embedding import embed_images
+    from nanomorph.explore.consistency import consistency, expected_connectivity
     from nanomorph.fewshot.head import recorded_preprocess
     from nanomorph.jobs import run_job
     from nanomorph.workflows.classify import prediction_records
@@ -340,7 +343,9 @@ def _classify(done: list[tuple[BatchItem, dict]], config: BatchConfig) -> None:
             position += 1
             row.update(label=record["label"], confidence=record["confidence"],
                        class_margin=record["margin"],
-                       probabilities=json.dumps(record["probabilities"]))
+                       probabilities=json.dumps(record["probabilities"]),
+                       consistency=consistency(record["label"], row.get("percolates"),
+                                               expected_connectivity(model.classes_)))
         else:
             _fail(row, f"classification: {reasons.get(item.path, 'could not be embedded')}")
 

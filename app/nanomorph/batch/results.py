@@ -47,7 +47,7 @@ OVERLAYS_FOLDER = "overlays"
 LEADING_COLUMNS = ("path", "sha256", "status", "error", "shape", "method", "eps", "min_samples",
                    "margin", "percolates", "spans_x", "spans_y", "n_clusters", "noise_pixels",
                    "foreground_pixels", "foreground_fraction", "largest_cluster_fraction",
-                   "seconds", "label", "confidence", "class_margin", "probabilities",
+                   "seconds", "label", "confidence", "class_margin", "probabilities", "consistency",
                    "dice", "iou", "databar_rows", "polarity", "mask_source", "mask_path",
                    "mask_sha256", "truth_sha256")
 TRAILING_COLUMNS = ("mask_file", "overlay_file", "params", "config_sha256", "segmenter_sha256",

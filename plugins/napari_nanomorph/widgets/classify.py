@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from nanomorph import defaults
 from nanomorph.errors import NanomorphError
+from nanomorph.explore.consistency import consistency
 from nanomorph.jobs import call_as_job
 from nanomorph.workflows.classify import (
     live_predictions,
@@ -20,6 +21,7 @@ from nanomorph.workflows.classify import (
     store_live_model,
     train_and_predict,
 )
+from nanomorph.workflows.consistency import class_connectivity
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -37,7 +39,7 @@ from qtpy.QtWidgets import (
     QPushButton,
 )
 
-TABLE_COLUMNS = ("image", "your label", "prediction", "confidence", "margin")
+TABLE_COLUMNS = ("image", "your label", "prediction", "confidence", "margin", "connectivity")
 RETRAIN_DELAY_MS = 30  # merges quick key presses into one retraining
 SPREADING_SETTING = "classify.semi_supervised"  # the project setting of the check box
 
@@ -107,6 +109,9 @@ class ClassifyWidget(NanomorphDock):
         listen(self, self.session.labels_changed, lambda _ids: self.refresh())
         listen(self, self.session.classes_changed, self._classes_changed)
         listen(self, self.session.current_changed, self._show_current)
+        listen(self, self.session.results_changed, self._verdicts_changed)
+        listen(self, self.session.masks_changed, self._verdicts_changed)
+        listen(self, self.session.settings_changed, lambda *_: self.refresh())
         self._project_changed(self.session.project)
         self.compute_embeddings()
 
@@ -183,6 +188,7 @@ class ClassifyWidget(NanomorphDock):
     def _project_changed(self, project) -> None:
         self._fill_encoders()
         self.embeddings, self._temperature, self._records = None, None, None
+        self._percolates = None
         self.predictions = live_predictions(project) if project is not None else {}
         with_spreading = bool(project.settings.get(SPREADING_SETTING)) if project else False
         self.spreading.blockSignals(True)
@@ -296,6 +302,10 @@ class ClassifyWidget(NanomorphDock):
     def retrain_pending(self) -> bool:
         return self._retrain_timer.isActive()
 
+    def _verdicts_changed(self, *_) -> None:
+        self._percolates = None
+        self.refresh()
+
     def _spreading_toggled(self, on: bool) -> None:
         project = self.session.project
         if project is not None and not project.read_only:
@@ -364,13 +374,19 @@ class ClassifyWidget(NanomorphDock):
         badges, rows, row_colors = {}, [], []
         if self._records is None:  # read once per change of the images, not per label
             self._records = [(r.id, r.name) for r in project.images.all()]
+        if self._percolates is None:  # read once per change of the results, not per label
+            self._percolates = {i: None if r["stale"] else r["result"].get("percolates")
+                                for i, r in project.results.of_kind("percolation").items()}
+        expected = class_connectivity(project)
         for image_id, name in self._records:
             label, pred = labels.get(image_id), self.predictions.get(image_id)
             shown = pred if pred is not None and not label else None
+            name_of_class = label or (shown or {}).get("label")
             rows.append((image_id, [
                 name, label or "", "" if shown is None else shown["label"],
                 None if shown is None else round(shown["confidence"], 3),
-                None if shown is None else round(shown["margin"], 3)]))
+                None if shown is None else round(shown["margin"], 3),
+                consistency(name_of_class, self._percolates.get(image_id), expected)]))
             row_colors.append(colors.get(label or (shown or {}).get("label")))
             if label:
                 badges[image_id] = (f"■ {label}", colors.get(label))

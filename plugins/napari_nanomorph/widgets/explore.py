@@ -1,7 +1,8 @@
 """The Explore step: what is in the project before it is labelled — clusters of images on the
 classifier's embeddings (k-means with the number chosen by silhouette, or set; HDBSCAN with a
-noise group), the images most like the current one, and "label this cluster as …" with a
-review of its members and an undo."""
+noise group), the images most like the current one, "label this cluster as …" with a review of
+its members and an undo, and the images whose class and percolation disagree (with what each
+class is expected to do)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
+    QGroupBox,
     QLabel,
     QMessageBox,
     QPushButton,
     QSpinBox,
 )
 
-TABLE_COLUMNS = ("image", "cluster", "distance to centre", "similarity", "label")
+TABLE_COLUMNS = ("image", "cluster", "distance to centre", "similarity", "label",
+                 "connectivity")
+EXPECTATIONS = {"percolates": True, "does not percolate": False, "either": None}
 REVIEW_NAMES = 12  # members named in the review before a cluster is labelled
 
 
@@ -32,6 +36,7 @@ class ExploreWidget(NanomorphDock):
         self.embeddings = None
         self.clustering = None  # (image ids, Clustering)
         self.similar: dict[int, float] = {}
+        self.flags: dict[int, dict] | None = None  # consistency, once listed
         self._undo: dict[int, str | None] | None = None
 
         self.method = QComboBox()
@@ -59,6 +64,13 @@ class ExploreWidget(NanomorphDock):
         self.undo_button = QPushButton("Undo")
         self.undo_button.setEnabled(False)
         self.undo_button.clicked.connect(self.undo)
+        disagreements_button = QPushButton("List class ↔ connectivity disagreements")
+        disagreements_button.setToolTip("Images whose class (label, else prediction) and "
+                                        "percolation verdict disagree: mislabelled, "
+                                        "mis-masked, or interesting")
+        disagreements_button.clicked.connect(self.list_disagreements)
+        self.expectations = QGroupBox("What each class is expected to do")
+        self.expectations_grid = QGridLayout(self.expectations)
         self.table = ImageTable(TABLE_COLUMNS)
         self.table.image_clicked.connect(self._row_clicked)
 
@@ -77,6 +89,8 @@ class ExploreWidget(NanomorphDock):
         grid.addWidget(self.undo_button, 4, 3)
         layout = self.scrolling_layout()
         layout.addLayout(grid)
+        layout.addWidget(disagreements_button)
+        layout.addWidget(self.expectations)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
 
@@ -94,15 +108,37 @@ class ExploreWidget(NanomorphDock):
         self._fill_classes()
 
     def _forget(self) -> None:
-        self.embeddings, self.clustering, self.similar = None, None, {}
+        self.embeddings, self.clustering, self.similar, self.flags = None, None, {}, None
         self.chosen_cluster.clear()
         self.refresh()
 
     def _fill_classes(self) -> None:
+        from nanomorph.workflows.consistency import class_connectivity
+
         project = self.session.project
         self.target_class.clear()
-        if project is not None:
-            self.target_class.addItems(project.labels.classes())
+        while self.expectations_grid.count():
+            self.expectations_grid.takeAt(0).widget().deleteLater()
+        if project is None:
+            return
+        self.target_class.addItems(project.labels.classes())
+        for row, (name, wanted) in enumerate(class_connectivity(project).items()):
+            choice = QComboBox()
+            choice.addItems(list(EXPECTATIONS))
+            choice.setCurrentText(next(k for k, v in EXPECTATIONS.items() if v is wanted))
+            choice.currentTextChanged.connect(
+                lambda text, name=name: self._expectation_changed(name, text))
+            self.expectations_grid.addWidget(QLabel(name), row // 2, 2 * (row % 2))
+            self.expectations_grid.addWidget(choice, row // 2, 2 * (row % 2) + 1)
+
+    def _expectation_changed(self, name: str, text: str) -> None:
+        from nanomorph.workflows.consistency import set_class_connectivity
+
+        project = self.session.project
+        if project is not None and not project.read_only:
+            set_class_connectivity(project, name, EXPECTATIONS[text])
+            if self.flags is not None:
+                self.list_disagreements()
 
     # ------------------------------------------------------------------ work
     def _with_embeddings(self, then) -> None:
@@ -140,7 +176,7 @@ class ExploreWidget(NanomorphDock):
 
         def show(result) -> None:
             self.clustering = result
-            self.similar = {}
+            self.similar, self.flags = {}, None
             labels = result[1].labels
             self.chosen_cluster.clear()
             self.chosen_cluster.addItems([
@@ -150,6 +186,20 @@ class ExploreWidget(NanomorphDock):
 
         self._with_embeddings(lambda: self.run_job(lambda _t: call_as_job(compute),
                                                    name="Cluster images", on_done=show))
+
+    def list_disagreements(self) -> None:
+        """Show the images whose class and percolation disagree (first in the table)."""
+        from nanomorph.workflows.consistency import consistency_flags
+
+        project = self.session.project
+        if project is None:
+            return
+        self.flags = consistency_flags(project)
+        self.similar = {}
+        self.refresh()
+        if not any(f["flag"] == "disagrees" for f in self.flags.values()):
+            show_info("no image's class and percolation disagree"
+                      + ("" if self.flags else ": label images and run the percolation first"))
 
     def find_similar(self) -> None:
         """The images most like the current one, by cosine similarity of embeddings."""
@@ -168,6 +218,7 @@ class ExploreWidget(NanomorphDock):
             found = most_similar(embeddings.matrix, embeddings.ids.index(record.id),
                                  top=self.top.value())
             self.similar = {embeddings.ids[row]: score for row, score in found}
+            self.flags = None
             self.refresh()
 
         self._with_embeddings(search)
@@ -254,10 +305,13 @@ class ExploreWidget(NanomorphDock):
             ids, clustering = self.clustering
             placed = {i: (int(c), round(float(d), 3))
                       for i, c, d in zip(ids, clustering.labels, clustering.distances)}
-        shown = list(self.similar) or list(placed) or list(names)
+        disagreeing = [i for i, f in (self.flags or {}).items() if f["flag"] == "disagrees"]
+        shown = list(self.similar) or disagreeing or list(placed) or list(names)
+        flags = self.flags or {}
         rows = [(i, (names.get(i, "?"), *(placed.get(i) or (None, None)),
                      None if i not in self.similar else round(self.similar[i], 3),
-                     labels.get(i))) for i in shown if i in names]
+                     labels.get(i), flags.get(i, {}).get("flag")))
+                for i in shown if i in names]
         colors = project.labels.class_colors()
         self.table.set_rows(rows, [colors.get(labels.get(i)) for i, _ in rows])
         if self.similar:  # the most similar first
@@ -265,6 +319,8 @@ class ExploreWidget(NanomorphDock):
         self.summary.setText(self._summary(labels))
 
     def _summary(self, labels: dict[int, str]) -> str:
+        if self.flags is not None and not self.similar:
+            return self._disagreements_text()
         if self.clustering is None:
             return "Cluster the images to see which kinds there are."
         from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
@@ -282,6 +338,14 @@ class ExploreWidget(NanomorphDock):
                      f"{normalized_mutual_info_score(truth, found):.2f}, ARI "
                      f"{adjusted_rand_score(truth, found):.2f}")
         return text + (". Similar images are listed first." if self.similar else "")
+
+    def _disagreements_text(self) -> str:
+        flags = self.flags or {}
+        counts = {flag: sum(f["flag"] == flag for f in flags.values())
+                  for flag in ("ok", "disagrees", "unknown")}
+        return (f"Class ↔ connectivity: {counts['disagrees']} disagree (listed), "
+                f"{counts['ok']} agree, {counts['unknown']} unknown (no verdict, or a class "
+                "that may do either).")
 
     def _row_clicked(self, image_id: int) -> None:
         record = self.session.project.images.get(image_id)

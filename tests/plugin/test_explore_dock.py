@@ -39,6 +39,11 @@ def test_cluster_find_similar_label_and_undo(explore):
     assert dock.table.rowCount() == 24
     assert "4 clusters" in dock.summary.text() and "NMI" in dock.summary.text()
     assert dock.chosen_cluster.count() == 4
+    dock.chosen_cluster.setCurrentIndex(1)
+    app.wait_jobs()
+    grid = [dock.grid.item(r) for r in range(dock.grid.count())]
+    assert [item.data(256) for item in grid] == dock.cluster_members(1)  # Qt.UserRole
+    assert all(not item.icon().isNull() for item in grid)  # thumbnails arrived
 
     app.session.set_current(project.images.get(ids[0]))
     app.wait_jobs()

@@ -11,12 +11,16 @@ from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.table import ImageTable
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
+from qtpy.QtGui import QIcon
 from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
     QGroupBox,
     QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -26,6 +30,7 @@ TABLE_COLUMNS = ("image", "cluster", "distance to centre", "similarity", "label"
                  "connectivity")
 EXPECTATIONS = {"percolates": True, "does not percolate": False, "either": None}
 REVIEW_NAMES = 12  # members named in the review before a cluster is labelled
+GRID_ICON_PX = 72  # thumbnails of the chosen cluster's members
 
 
 class ExploreWidget(NanomorphDock):
@@ -71,6 +76,14 @@ class ExploreWidget(NanomorphDock):
         disagreements_button.clicked.connect(self.list_disagreements)
         self.expectations = QGroupBox("What each class is expected to do")
         self.expectations_grid = QGridLayout(self.expectations)
+        self.grid = QListWidget()  # the chosen cluster's members, closest to its centre first
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setIconSize(QSize(GRID_ICON_PX, GRID_ICON_PX))
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMaximumHeight(2 * GRID_ICON_PX + 48)
+        self.grid.itemClicked.connect(
+            lambda item: self._row_clicked(item.data(Qt.ItemDataRole.UserRole)))
+        self.chosen_cluster.currentIndexChanged.connect(self._show_members)
         self.table = ImageTable(TABLE_COLUMNS)
         self.table.image_clicked.connect(self._row_clicked)
 
@@ -92,6 +105,7 @@ class ExploreWidget(NanomorphDock):
         layout.addWidget(disagreements_button)
         layout.addWidget(self.expectations)
         layout.addWidget(self.summary)
+        layout.addWidget(self.grid)
         layout.addWidget(self.table, 1)
 
         listen(self, self.session.project_changed, self._project_changed)
@@ -110,6 +124,7 @@ class ExploreWidget(NanomorphDock):
     def _forget(self) -> None:
         self.embeddings, self.clustering, self.similar, self.flags = None, None, {}, None
         self.chosen_cluster.clear()
+        self.grid.clear()
         self.refresh()
 
     def _fill_classes(self) -> None:
@@ -222,6 +237,34 @@ class ExploreWidget(NanomorphDock):
             self.refresh()
 
         self._with_embeddings(search)
+
+    def _show_members(self, index: int) -> None:
+        """Fill the grid with the chosen cluster's members; thumbnails arrive from the job
+        runner (cached in the project)."""
+        from nanomorph.project.thumbnails import thumbnails_job
+        from napari_nanomorph.widgets.browser import gray_pixmap
+
+        self.grid.clear()
+        project = self.session.project
+        if project is None or self.clustering is None or index < 0:
+            return
+        members = [project.images.get(i) for i in self.cluster_members(index)]
+        items = {}
+        for record in members:
+            item = QListWidgetItem(record.name)
+            item.setData(Qt.ItemDataRole.UserRole, record.id)
+            self.grid.addItem(item)
+            items[record.id] = item
+
+        def arrived(event) -> None:
+            image_id, thumb = event.payload
+            item = items.get(image_id)
+            if item is not None and thumb is not None and self.grid.count():
+                item.setIcon(QIcon(gray_pixmap(thumb)))
+
+        present = [r for r in members if r.exists]
+        self.run_job(lambda token: thumbnails_job(project, present, cancel=token),
+                     name="Cluster thumbnails", on_progress=arrived)
 
     def label_cluster(self) -> None:
         """Label every member of the chosen cluster, after a review of its members."""

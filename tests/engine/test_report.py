@@ -75,6 +75,13 @@ def test_a_project_report_has_the_evaluation_and_segmentation_scores(tmp_path):
                  "Embedding map", "Segmentation against ground truth", "labelled by you"):
         assert part in text
     assert "12 images scored against the project's stored masks" in text
+    assert "<h2>Class ↔ connectivity</h2>" in text
+    with Project.open(folder) as project:
+        from nanomorph.workflows.consistency import consistency_flags
+
+        flags = consistency_flags(project).values()
+    disagreeing = sum(f["flag"] == "disagrees" for f in flags)
+    assert f"<b>{disagreeing} disagree</b>" in text
 
 
 def test_a_project_without_labels_says_how_to_get_an_evaluation(tmp_path):

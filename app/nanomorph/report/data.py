@@ -211,12 +211,16 @@ def _mask_description(config) -> str:
 # -- a project -----------------------------------------------------------------------------------
 def _project_data(folder: str, thumbnails: int, repeats: int, cancel) -> Job[ReportData]:
     from nanomorph.project import Project
+    from nanomorph.workflows.consistency import consistency_flags
 
     with Project.open(folder, read_only=True) as project:
         records = project.images.all()
         analyses = project.results.of_kind("percolation")
         labels = project.labels.all()
         rows = [_project_row(r, analyses.get(r.id), labels.get(r.id)) for r in records]
+        flags = consistency_flags(project)
+        for record, row in zip(records, rows):
+            row["consistency"] = flags.get(record.id, {}).get("flag")
         data = ReportData("project", f"Project — {project.name}", display_path(folder),
                           _project_params(project, records, analyses, labels), rows,
                           classes=project.labels.class_colors())

@@ -162,7 +162,8 @@ def render_html(data: ReportData) -> str:
     from nanomorph import __version__
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [_parameters(data), _percolation(data), _classes(data), _segmenter(data),
+    sections = [_parameters(data), _percolation(data), _classes(data), _consistency(data),
+                _segmenter(data),
                 _segmentation(data),
                 _failures(data), _image_table(data), _notes(data)]
     return "\n".join([
@@ -294,6 +295,29 @@ def _evaluation(evaluation: dict, colors: dict) -> str:
             f"</td><td class=\"num\">{r['repeats']}</td></tr>" for r in encoder["results"])
         parts.append(f'<table style="max-width:640px">{head}{body}</table>')
     return "".join(parts)
+
+
+def _consistency(data: ReportData) -> str:
+    """Class ↔ connectivity: how many images agree, and the ones that do not."""
+    from collections import Counter
+
+    flagged = [r for r in data.rows if r.get("consistency")]
+    if not flagged:
+        return ""
+    counts = Counter(r["consistency"] for r in flagged)
+    disagreeing = [r for r in flagged if r["consistency"] == "disagrees"]
+    rows = "".join(
+        f"<tr><td>{_e(_name(r))}</td><td>{_e(r.get('true_label') or r.get('label') or '')}</td>"
+        f"<td>{'percolates' if r.get('percolates') else 'does not percolate'}</td></tr>"
+        for r in disagreeing)
+    table = ("<table><tr><th>image</th><th>class</th><th>verdict</th></tr>" + rows
+             + "</table>") if disagreeing else ""
+    return ("<section><h2>Class ↔ connectivity</h2>"
+            f"<p>{counts['ok']} images agree with what their class expects (a network "
+            "percolates, dispersed wires and a single wire do not), "
+            f"<b>{counts['disagrees']} disagree</b> (mislabelled, mis-masked or interesting), "
+            f"{counts['unknown']} cannot tell (no verdict, or a class that may do either)."
+            f"</p>{table}</section>")
 
 
 def _segmentation(data: ReportData) -> str:

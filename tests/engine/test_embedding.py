@@ -300,3 +300,20 @@ def test_the_imagenet_encoder_on_real_micrographs(real_images, tmp_path):
     assert result.notes[real_images[0]] == ["info bar of 70 rows cut off"]
     assert result.notes[real_images[2]] == ["info bar of 64 rows cut off"]
     assert run(real_images, encoder="efficientnet-lite0", cache=tmp_path).from_cache == 3
+
+
+def test_a_region_embeds_like_the_same_pixels_saved_as_an_image(tmp_path):
+    import tifffile
+
+    from nanomorph.embedding import embed_images, embed_plane
+    from nanomorph.jobs import run_job
+    from nanomorph.synthetic import generate_morphology
+
+    plane = generate_morphology("network", shape=(300, 400), seed=2).image
+    path = tmp_path / "region.tif"
+    tifffile.imwrite(path, plane)
+    from_file = run_job(embed_images([str(path)], device="cpu")).embeddings[0]
+    direct = embed_plane(plane, device="cpu")
+    assert direct.shape == from_file.shape
+    cosine = direct @ from_file / np.linalg.norm(direct) / np.linalg.norm(from_file)
+    assert cosine > 0.999

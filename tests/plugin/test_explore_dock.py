@@ -124,3 +124,30 @@ def test_class_and_percolation_disagreements_are_listed(explore):
     table = app.docks["Classify"].table  # follows the project's change events
     app.qtbot.waitUntil(lambda: sum(row[5] == "disagrees" for row in table.shown_rows())
                         == len(disagreeing), timeout=5000)
+
+
+def test_images_like_a_drawn_box(explore, monkeypatch):
+    import numpy as np
+
+    from napari_nanomorph.layers import find_layer
+
+    app, dock = explore
+    project = app.session.project
+    record = next(r for r in project.images.all() if r.name.startswith("network"))
+    app.session.set_current(record)
+    app.wait_jobs(120000)
+    dock.find_like_box()  # the first click makes the layer
+    layer = find_layer(app.viewer, "query box")
+    assert layer is not None and layer.mode == "add_rectangle"
+    layer.add_rectangles(np.array([[20, 20], [200, 220]]))
+    dock.top.setValue(6)
+    dock.find_like_box()
+    app.wait_jobs(120000)
+    assert len(dock.similar) == 6
+    scores = list(dock.similar.values())
+    assert all(-1 <= s <= 1 for s in scores)
+    layer.data = [np.array([[5, 5], [10, 10], [10, 5], [5, 10]])]
+    shown = []
+    monkeypatch.setattr("napari_nanomorph.widgets.explore.show_warning", shown.append)
+    dock.find_like_box()
+    assert shown and "smaller than 16" in shown[0]

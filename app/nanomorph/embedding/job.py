@@ -238,3 +238,39 @@ def _result(items, hashes, vectors, failed, spec, preprocess, from_cache, notes)
         from_cache=from_cache,
         notes=notes,
     )
+
+
+def embed_plane(plane: np.ndarray, *, encoder=defaults.ENCODER,
+                device: str | None = None) -> np.ndarray:
+    """The embedding of one 2-D array (e.g. a region drawn inside a micrograph), with the
+    encoder's preprocessing except the info-bar cut (a region holds none).
+
+    Parameters
+    ----------
+    plane : ndarray, shape (rows, cols)
+        Gray levels.
+    encoder : str, path-like or EncoderSpec
+        As for :func:`embed_images`.
+    device : str, optional
+        ``auto``/``cpu``/``cuda``/``mps``.
+
+    Returns
+    -------
+    ndarray of float32, shape (embedding_dim,)
+        Comparable with :func:`embed_images`'s embeddings of the same encoder.
+
+    Raises
+    ------
+    InvalidParameterError, NanomorphError
+        For an array that is not 2-D, an unknown encoder or device.
+    """
+    from dataclasses import replace
+
+    from nanomorph.device import select_device
+    from nanomorph.embedding.models import loaded_encoder
+    from nanomorph.encoders.preprocess import preprocess_plane
+    from nanomorph.encoders.registry import get_encoder_spec
+
+    spec = get_encoder_spec(encoder)
+    prepared = preprocess_plane(plane, replace(spec.preprocess, crop_databar=False))
+    return loaded_encoder(spec, select_device(device)).embed(prepared.inputs).mean(axis=0)

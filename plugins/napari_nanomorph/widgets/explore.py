@@ -60,6 +60,10 @@ class ExploreWidget(NanomorphDock):
         self.top.setValue(8)
         similar_button = QPushButton("Find images like this one")
         similar_button.clicked.connect(self.find_similar)
+        box_button = QPushButton("… like the drawn box")
+        box_button.setToolTip("Draw a rectangle in the 'query box' layer (made at the first "
+                              "click) around a detail; images like that region are listed")
+        box_button.clicked.connect(self.find_like_box)
         self.summary = QLabel("Cluster the images to see which kinds there are.")
         self.summary.setWordWrap(True)
         self.chosen_cluster = QComboBox()
@@ -95,7 +99,8 @@ class ExploreWidget(NanomorphDock):
         grid.addWidget(cluster_button, 1, 0, 1, 4)
         grid.addWidget(QLabel("show"), 2, 0)
         grid.addWidget(self.top, 2, 1)
-        grid.addWidget(similar_button, 2, 2, 1, 2)
+        grid.addWidget(similar_button, 2, 2)
+        grid.addWidget(box_button, 2, 3)
         grid.addWidget(self.chosen_cluster, 3, 0, 1, 2)
         grid.addWidget(self.target_class, 3, 2, 1, 2)
         grid.addWidget(label_button, 4, 0, 1, 3)
@@ -265,6 +270,52 @@ class ExploreWidget(NanomorphDock):
         present = [r for r in members if r.exists]
         self.run_job(lambda token: thumbnails_job(project, present, cancel=token),
                      name="Cluster thumbnails", on_progress=arrived)
+
+    def find_like_box(self) -> None:
+        """The images most like the region drawn as a rectangle in the ``query box`` layer
+        (the layer is made, selected in rectangle mode, at the first click)."""
+        from nanomorph.embedding import embed_plane
+        from nanomorph.explore import most_similar
+        from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement
+
+        record, image = self.session.current, find_layer(self.viewer, "image")
+        if record is None or image is None:
+            show_warning("no current image: pick one in the Images dock first")
+            return
+        layer = find_layer(self.viewer, "query box")
+        if layer is None or not len(layer.data):
+            if layer is None:
+                layer = self.viewer.add_shapes(
+                    name="query box", edge_color="#00e5ff", face_color="transparent",
+                    edge_width=2, metadata={ROLE_KEY: "query box"},
+                    **overlay_placement(self.viewer, record))
+            self.viewer.layers.selection.active = layer
+            layer.mode = "add_rectangle"
+            show_info("draw a rectangle around the region in the 'query box' layer, then "
+                      "press the button again")
+            return
+        corners = layer.data[-1]
+        rows, cols = image.data.shape[-2:]
+        y0, x0 = (max(0, int(v)) for v in corners.min(axis=0)[-2:])
+        y1, x1 = min(rows, int(corners[:, -2].max()) + 1), min(cols, int(corners[:, -1].max()) + 1)
+        if y1 - y0 < 16 or x1 - x0 < 16:
+            show_warning("the drawn box is smaller than 16 × 16 pixels: draw a larger one")
+            return
+        region = image.data[..., y0:y1, x0:x1]
+        encoder = self.session.encoder
+
+        def search():
+            vector = embed_plane(region, encoder=encoder)
+            embeddings = self.embeddings
+            return {embeddings.ids[row]: score for row, score in
+                    most_similar(embeddings.matrix, vector, top=self.top.value())}
+
+        def show(found) -> None:
+            self.similar, self.flags = found, None
+            self.refresh()
+
+        self._with_embeddings(lambda: self.run_job(lambda _t: call_as_job(search),
+                                                   name="Find like the box", on_done=show))
 
     def label_cluster(self) -> None:
         """Label every member of the chosen cluster, after a review of its members."""

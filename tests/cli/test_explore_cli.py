@@ -41,6 +41,9 @@ def test_cluster_gives_one_object_per_image_in_input_order(samples, capsys):
     assert adjusted_rand_score(truth, [r["cluster"] for r in records]) > 0.3
     code, text, _ = run(capsys, "cluster", folder, "--method", "hdbscan", "--cache", cache)
     assert code == 0 and "clusters of" in text.splitlines()[-1]
+    code, out, _ = run(capsys, "cluster", folder, "--n-clusters", "4", "--pca", "8", "--json",
+                       "--cache", cache)
+    assert code == 0 and len(out.splitlines()) == len(written)
 
 
 def test_similar_excludes_the_query_and_ranks_by_score(samples, capsys):

@@ -1,7 +1,7 @@
 """``nanomorph explore cluster|similar``: what is in a set of images, before labelling it.
 
-- ``cluster IMAGES.csv|DIR [--n-clusters N|auto] [--method kmeans|hdbscan] [--encoder NAME]
-  [--json]``: one object per image, in input order, ``{"path", "cluster", "distance"}``
+- ``cluster IMAGES.csv|DIR [--n-clusters N|auto] [--method kmeans|hdbscan] [--pca N]
+  [--encoder NAME] [--json]``: one object per image, in input order, ``{"path", "cluster", "distance"}``
   (cluster −1 = noise; distance = cosine distance to the cluster's centroid). A ``label``
   column in the CSV is ignored by the clustering; with ``--json`` nothing else is printed on
   stdout, without it a line per image and the cluster sizes.
@@ -45,6 +45,8 @@ def add_parser(sub) -> None:
                          help="k-means clusters, or auto (best silhouette, the default)")
     cluster.add_argument("--method", choices=("kmeans", "hdbscan"), default="kmeans",
                          help="kmeans (default) or hdbscan (the data decide; noise = -1)")
+    cluster.add_argument("--pca", type=positive_int, default=None, metavar="N",
+                         help="reduce the embeddings to N principal components first")
     cluster.add_argument("--json", action="store_true", help="one JSON object per image")
     _embedding_options(cluster)
     cluster.set_defaults(run=run_cluster)
@@ -91,7 +93,7 @@ def run_cluster(args) -> int:
             raise NanomorphError(f"{len(embedded.paths)} image(s) could be embedded: "
                                  "clustering needs at least two", args.images)
         clustering = cluster_embeddings(embedded.embeddings, n_clusters=args.n_clusters,
-                                        method=args.method)
+                                        method=args.method, pca_components=args.pca)
     except NanomorphError as exc:
         report_error(exc.path or args.images, exc)
         return 2

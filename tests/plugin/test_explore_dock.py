@@ -113,7 +113,7 @@ def test_class_and_percolation_disagreements_are_listed(explore):
     grid = dock.expectations_grid
     combos = {grid.itemAt(i - 1).widget().text(): grid.itemAt(i).widget()
               for i in range(1, grid.count(), 2)}
-    combos["network"].setCurrentText("does not percolate")
+    combos["network"].setCurrentText("does not")
     assert class_connectivity(project)["network"] is False
     disagreeing = {i for i, f in dock.flags.items() if f["flag"] == "disagrees"}
     assert disagreeing == {i for i, f in dock.flags.items()

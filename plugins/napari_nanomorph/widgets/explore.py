@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 
 TABLE_COLUMNS = ("image", "cluster", "distance to centre", "similarity", "label",
                  "connectivity")
-EXPECTATIONS = {"percolates": True, "does not percolate": False, "either": None}
+EXPECTATIONS = {"percolates": True, "does not": False, "either": None}
 REVIEW_NAMES = 12  # members named in the review before a cluster is labelled
 GRID_ICON_PX = 72  # thumbnails of the chosen cluster's members
 
@@ -44,7 +44,7 @@ class ExploreWidget(NanomorphDock):
         self.flags: dict[int, dict] | None = None  # consistency, once listed
         self._undo: dict[int, str | None] | None = None
 
-        self.method = QComboBox()
+        self.method = _narrow(QComboBox())
         self.method.addItems(["kmeans", "hdbscan"])
         self.method.setToolTip("k-means: a number of clusters (or the best silhouette); "
                                "HDBSCAN: the data decide, images in no dense group are noise")
@@ -66,8 +66,8 @@ class ExploreWidget(NanomorphDock):
         box_button.clicked.connect(self.find_like_box)
         self.summary = QLabel("Cluster the images to see which kinds there are.")
         self.summary.setWordWrap(True)
-        self.chosen_cluster = QComboBox()
-        self.target_class = QComboBox()
+        self.chosen_cluster = _narrow(QComboBox())
+        self.target_class = _narrow(QComboBox())
         label_button = QPushButton("Label cluster as…")
         label_button.clicked.connect(self.label_cluster)
         self.undo_button = QPushButton("Undo")
@@ -97,21 +97,21 @@ class ExploreWidget(NanomorphDock):
         grid.addWidget(QLabel("clusters"), 0, 2)
         grid.addWidget(self.n_clusters, 0, 3)
         grid.addWidget(cluster_button, 1, 0, 1, 4)
-        grid.addWidget(QLabel("show"), 2, 0)
+        grid.addWidget(QLabel("similar"), 2, 0)
         grid.addWidget(self.top, 2, 1)
-        grid.addWidget(similar_button, 2, 2)
-        grid.addWidget(box_button, 2, 3)
-        grid.addWidget(self.chosen_cluster, 3, 0, 1, 2)
-        grid.addWidget(self.target_class, 3, 2, 1, 2)
-        grid.addWidget(label_button, 4, 0, 1, 3)
-        grid.addWidget(self.undo_button, 4, 3)
+        grid.addWidget(similar_button, 3, 0, 1, 2)
+        grid.addWidget(box_button, 3, 2, 1, 2)
+        grid.addWidget(self.chosen_cluster, 4, 0, 1, 2)
+        grid.addWidget(self.target_class, 4, 2, 1, 2)
+        grid.addWidget(label_button, 5, 0, 1, 3)
+        grid.addWidget(self.undo_button, 5, 3)
         layout = self.scrolling_layout()
         layout.addLayout(grid)
         layout.addWidget(disagreements_button)
-        layout.addWidget(self.expectations)
         layout.addWidget(self.summary)
         layout.addWidget(self.grid)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.expectations)
 
         listen(self, self.session.project_changed, self._project_changed)
         listen(self, self.session.images_changed, lambda *_: self._forget())
@@ -143,13 +143,13 @@ class ExploreWidget(NanomorphDock):
             return
         self.target_class.addItems(project.labels.classes())
         for row, (name, wanted) in enumerate(class_connectivity(project).items()):
-            choice = QComboBox()
+            choice = _narrow(QComboBox())
             choice.addItems(list(EXPECTATIONS))
             choice.setCurrentText(next(k for k, v in EXPECTATIONS.items() if v is wanted))
             choice.currentTextChanged.connect(
                 lambda text, name=name: self._expectation_changed(name, text))
-            self.expectations_grid.addWidget(QLabel(name), row // 2, 2 * (row % 2))
-            self.expectations_grid.addWidget(choice, row // 2, 2 * (row % 2) + 1)
+            self.expectations_grid.addWidget(QLabel(name), row, 0)
+            self.expectations_grid.addWidget(choice, row, 1)
 
     def _expectation_changed(self, name: str, text: str) -> None:
         from nanomorph.workflows.consistency import set_class_connectivity
@@ -445,3 +445,10 @@ class ExploreWidget(NanomorphDock):
         record = self.session.project.images.get(image_id)
         self.session.set_current(record)
 
+
+def _narrow(combo: QComboBox) -> QComboBox:
+    """A combo box as wide as about ten characters, not as its longest item: the step's
+    columns fit a 400-pixel workflow bar."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)
+    return combo

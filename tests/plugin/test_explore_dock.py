@@ -39,6 +39,11 @@ def test_cluster_find_similar_label_and_undo(explore):
     assert dock.table.rowCount() == 24
     assert "4 clusters" in dock.summary.text() and "NMI" in dock.summary.text()
     assert dock.chosen_cluster.count() == 4
+    app.qtbot.waitUntil(lambda: dock.map.idle and dock.map.extra is not None, timeout=60000)
+    assert not dock.map.isHidden() and len(dock.map.extra) == 24
+    x, y = dock.map.extra[5]
+    dock._map_clicked(float(x), float(y))  # a click on a point opens its image
+    assert app.session.current.id == ids[5]
     dock.chosen_cluster.setCurrentIndex(1)
     app.wait_jobs()
     grid = [dock.grid.item(r) for r in range(dock.grid.count())]

@@ -10,6 +10,7 @@ from nanomorph.jobs import call_as_job
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.liveplot import LivePlot
 from napari_nanomorph.widgets.table import ImageTable
 from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QIcon
@@ -31,6 +32,36 @@ TABLE_COLUMNS = ("image", "cluster", "distance to centre", "similarity", "label"
 EXPECTATIONS = {"percolates": True, "does not": False, "either": None}
 REVIEW_NAMES = 12  # members named in the review before a cluster is labelled
 GRID_ICON_PX = 72  # thumbnails of the chosen cluster's members
+MAP_HEIGHT_PX = 260
+PICK_RADIUS_PT = 6  # a map point is clicked within this many points of the cursor
+
+
+def draw_cluster_map(figure, data: tuple):
+    """The images on a 2-D PCA map of their embeddings, coloured by cluster (noise grey).
+    ``data`` is ``(xy, cluster labels)``.
+
+    Returns
+    -------
+    callable
+        Gives the points' positions in picture pixels (origin top left) once drawn.
+    """
+    import numpy as np
+
+    xy, labels = data
+    ax = figure.add_subplot()
+    for cluster in sorted(set(labels.tolist())):
+        mine = labels == cluster
+        ax.scatter(xy[mine, 0], xy[mine, 1], s=18,
+                   color="lightgray" if cluster < 0 else f"C{cluster % 10}",
+                   label="noise" if cluster < 0 else f"cluster {cluster}")
+    ax.set(title="clusters on a PCA map of the embeddings: click opens", xticks=[], yticks=[])
+    ax.legend(fontsize=6, markerscale=0.8)
+
+    def positions() -> np.ndarray:
+        display = ax.transData.transform(xy)
+        return np.column_stack([display[:, 0], figure.bbox.height - display[:, 1]])
+
+    return positions
 
 
 class ExploreWidget(NanomorphDock):
@@ -88,6 +119,10 @@ class ExploreWidget(NanomorphDock):
         self.grid.itemClicked.connect(
             lambda item: self._row_clicked(item.data(Qt.ItemDataRole.UserRole)))
         self.chosen_cluster.currentIndexChanged.connect(self._show_members)
+        self.map = LivePlot(draw_cluster_map)
+        self.map.setMinimumHeight(MAP_HEIGHT_PX)
+        self.map.clicked.connect(self._map_clicked)
+        self.map.hide()  # shown with the first clusters
         self.table = ImageTable(TABLE_COLUMNS)
         self.table.image_clicked.connect(self._row_clicked)
 
@@ -109,6 +144,7 @@ class ExploreWidget(NanomorphDock):
         layout.addLayout(grid)
         layout.addWidget(disagreements_button)
         layout.addWidget(self.summary)
+        layout.addWidget(self.map)
         layout.addWidget(self.grid)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.expectations)
@@ -128,6 +164,7 @@ class ExploreWidget(NanomorphDock):
 
     def _forget(self) -> None:
         self.embeddings, self.clustering, self.similar, self.flags = None, None, {}, None
+        self.map.hide()
         self.chosen_cluster.clear()
         self.grid.clear()
         self.refresh()
@@ -190,18 +227,23 @@ class ExploreWidget(NanomorphDock):
         n = self.n_clusters.value() or "auto"
 
         def compute():  # too few images, or more clusters than images: a clear error
+            from nanomorph.fewshot.maps import embedding_map
+
             embeddings = self.embeddings
-            return list(embeddings.ids), cluster_embeddings(
-                embeddings.matrix, n_clusters=n, method=method)
+            clustering = cluster_embeddings(embeddings.matrix, n_clusters=n, method=method)
+            return list(embeddings.ids), clustering, embedding_map(embeddings.matrix, "pca")
 
         def show(result) -> None:
-            self.clustering = result
+            ids, clustering, xy = result
+            self.clustering = ids, clustering
             self.similar, self.flags = {}, None
-            labels = result[1].labels
+            self.map.show()
+            self.map.show_data((xy, clustering.labels))
+            labels = clustering.labels
             self.chosen_cluster.clear()
             self.chosen_cluster.addItems([
                 f"cluster {c} ({int((labels == c).sum())} images)"
-                for c in range(result[1].n_clusters)])
+                for c in range(clustering.n_clusters)])
             self.refresh()
 
         self._with_embeddings(lambda: self.run_job(lambda _t: call_as_job(compute),
@@ -440,6 +482,19 @@ class ExploreWidget(NanomorphDock):
         return (f"Class ↔ connectivity: {counts['disagrees']} disagree (listed), "
                 f"{counts['ok']} agree, {counts['unknown']} unknown (no verdict, or a class "
                 "that may do either).")
+
+    def _map_clicked(self, x: float, y: float) -> None:
+        """Open the image of the map point nearest to a click (picture pixels)."""
+        import numpy as np
+
+        from napari_nanomorph.widgets.liveplot import DPI
+
+        if self.map.extra is None or self.clustering is None:
+            return
+        distance = np.hypot(self.map.extra[:, 0] - x, self.map.extra[:, 1] - y)
+        nearest = int(np.argmin(distance))
+        if distance[nearest] <= PICK_RADIUS_PT * DPI / 72:
+            self._row_clicked(self.clustering[0][nearest])
 
     def _row_clicked(self, image_id: int) -> None:
         record = self.session.project.images.get(image_id)

@@ -56,6 +56,10 @@ def test_cluster_find_similar_label_and_undo(explore):
     dock.find_similar()
     app.wait_jobs()
     assert len(dock.similar) == 5 and ids[0] not in dock.similar
+    app.wait_jobs()
+    grid = [dock.grid.item(r) for r in range(dock.grid.count())]
+    assert [item.data(256) for item in grid] == list(dock.similar)  # most similar first
+    assert grid[0].text().endswith(f"{max(dock.similar.values()):.3f}")
     shown = dock.table.shown_rows()
     assert [row[3] for row in shown[:5]] == sorted((round(s, 3) for s in dock.similar.values()),
                                                    reverse=True)

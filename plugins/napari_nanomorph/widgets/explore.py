@@ -111,7 +111,8 @@ class ExploreWidget(NanomorphDock):
         disagreements_button.clicked.connect(self.list_disagreements)
         self.expectations = QGroupBox("What each class is expected to do")
         self.expectations_grid = QGridLayout(self.expectations)
-        self.grid = QListWidget()  # the chosen cluster's members, closest to its centre first
+        # the chosen cluster's members (closest to its centre first), or the similar images
+        self.grid = QListWidget()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setIconSize(QSize(GRID_ICON_PX, GRID_ICON_PX))
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
@@ -282,23 +283,31 @@ class ExploreWidget(NanomorphDock):
             self.similar = {embeddings.ids[row]: score for row, score in found}
             self.flags = None
             self.refresh()
+            self._fill_grid(self.similar)
 
         self._with_embeddings(search)
 
     def _show_members(self, index: int) -> None:
-        """Fill the grid with the chosen cluster's members; thumbnails arrive from the job
-        runner (cached in the project)."""
+        """Fill the grid with the chosen cluster's members."""
+        self.grid.clear()
+        if self.session.project is None or self.clustering is None or index < 0:
+            return
+        self._fill_grid({i: None for i in self.cluster_members(index)})
+
+    def _fill_grid(self, shown: dict) -> None:
+        """Thumbnails of images in the grid, in order, each with its similarity when given;
+        the thumbnails arrive from the job runner (cached in the project)."""
         from nanomorph.project.thumbnails import thumbnails_job
         from napari_nanomorph.widgets.browser import gray_pixmap
 
         self.grid.clear()
         project = self.session.project
-        if project is None or self.clustering is None or index < 0:
-            return
-        members = [project.images.get(i) for i in self.cluster_members(index)]
+        members = [project.images.get(i) for i in shown]
         items = {}
         for record in members:
-            item = QListWidgetItem(record.name)
+            score = shown[record.id]
+            item = QListWidgetItem(record.name if score is None else
+                                   f"{record.name}\n{score:.3f}")
             item.setData(Qt.ItemDataRole.UserRole, record.id)
             self.grid.addItem(item)
             items[record.id] = item
@@ -355,6 +364,7 @@ class ExploreWidget(NanomorphDock):
         def show(found) -> None:
             self.similar, self.flags = found, None
             self.refresh()
+            self._fill_grid(found)
 
         self._with_embeddings(lambda: self.run_job(lambda _t: call_as_job(search),
                                                    name="Find like the box", on_done=show))

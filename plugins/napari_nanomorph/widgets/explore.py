@@ -54,7 +54,8 @@ def draw_cluster_map(figure, data: tuple):
         ax.scatter(xy[mine, 0], xy[mine, 1], s=18,
                    color="lightgray" if cluster < 0 else f"C{cluster % 10}",
                    label="noise" if cluster < 0 else f"cluster {cluster}")
-    ax.set(title="clusters on a PCA map of the embeddings: click opens", xticks=[], yticks=[])
+    ax.set(xticks=[], yticks=[])
+    ax.set_title("clusters, PCA map (click opens)", fontsize=9)
     ax.legend(fontsize=6, markerscale=0.8)
 
     def positions() -> np.ndarray:

@@ -14,12 +14,10 @@ from magicgui.widgets import ComboBox, Container, LineEdit, SpinBox
 from nanomorph.workflows.classify import evaluate_project, project_embeddings
 from napari.utils.notifications import show_warning
 from napari_nanomorph.widgets.base import NanomorphDock
-from napari_nanomorph.widgets.liveplot import DPI, LivePlot
+from napari_nanomorph.widgets.liveplot import LivePlot, point_positions
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLabel, QPushButton, QScrollArea, QTabWidget, QVBoxLayout
 
-# a point of the map is "clicked" within this many points (display units) of the cursor
-PICK_RADIUS = 6
 PLOTS = ("label efficiency", "confusion", "per class", "map")
 
 
@@ -98,12 +96,7 @@ def draw_map(figure, data: tuple):
     ax.scatter(xy[rest, 0], xy[rest, 1], s=10, color="lightgray")
     ax.set(title=f"{result['map']['method'].upper()} map: click opens", xticks=[], yticks=[])
     ax.legend(fontsize=6, markerscale=0.6)
-
-    def positions() -> np.ndarray:
-        display = ax.transData.transform(xy)
-        return np.column_stack([display[:, 0], figure.bbox.height - display[:, 1]])
-
-    return positions
+    return point_positions(figure, ax, xy)
 
 
 DRAW = {"label efficiency": draw_curve, "confusion": draw_confusion, "per class": draw_per_class,
@@ -212,11 +205,7 @@ class EvaluationWidget(NanomorphDock):
 
     def _clicked(self, x: float, y: float) -> None:
         """Open the image of the map point nearest to a click (picture pixels)."""
-        plot = self.plots["map"]
-        if plot.extra is None or self.result is None:
-            return
-        distance = np.hypot(plot.extra[:, 0] - x, plot.extra[:, 1] - y)
-        nearest = int(np.argmin(distance))
-        if distance[nearest] <= PICK_RADIUS * DPI / 72:
+        nearest = self.plots["map"].picked(x, y)
+        if nearest is not None and self.result is not None:
             image_id = self.result["map"]["ids"][nearest]
             self.session.set_current(self.session.project.images.get(image_id))

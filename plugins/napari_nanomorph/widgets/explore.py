@@ -10,7 +10,7 @@ from nanomorph.jobs import call_as_job
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
-from napari_nanomorph.widgets.liveplot import LivePlot
+from napari_nanomorph.widgets.liveplot import LivePlot, point_positions
 from napari_nanomorph.widgets.table import ImageTable
 from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QIcon
@@ -33,7 +33,6 @@ EXPECTATIONS = {"percolates": True, "does not": False, "either": None}
 REVIEW_NAMES = 12  # members named in the review before a cluster is labelled
 GRID_ICON_PX = 72  # thumbnails of the chosen cluster's members
 MAP_HEIGHT_PX = 260
-PICK_RADIUS_PT = 6  # a map point is clicked within this many points of the cursor
 
 
 def draw_cluster_map(figure, data: tuple):
@@ -45,8 +44,6 @@ def draw_cluster_map(figure, data: tuple):
     callable
         Gives the points' positions in picture pixels (origin top left) once drawn.
     """
-    import numpy as np
-
     xy, labels = data
     ax = figure.add_subplot()
     for cluster in sorted(set(labels.tolist())):
@@ -57,12 +54,7 @@ def draw_cluster_map(figure, data: tuple):
     ax.set(xticks=[], yticks=[])
     ax.set_title("clusters, PCA map (click opens)", fontsize=9)
     ax.legend(fontsize=6, markerscale=0.8)
-
-    def positions() -> np.ndarray:
-        display = ax.transData.transform(xy)
-        return np.column_stack([display[:, 0], figure.bbox.height - display[:, 1]])
-
-    return positions
+    return point_positions(figure, ax, xy)
 
 
 class ExploreWidget(NanomorphDock):
@@ -496,15 +488,8 @@ class ExploreWidget(NanomorphDock):
 
     def _map_clicked(self, x: float, y: float) -> None:
         """Open the image of the map point nearest to a click (picture pixels)."""
-        import numpy as np
-
-        from napari_nanomorph.widgets.liveplot import DPI
-
-        if self.map.extra is None or self.clustering is None:
-            return
-        distance = np.hypot(self.map.extra[:, 0] - x, self.map.extra[:, 1] - y)
-        nearest = int(np.argmin(distance))
-        if distance[nearest] <= PICK_RADIUS_PT * DPI / 72:
+        nearest = self.map.picked(x, y)
+        if nearest is not None and self.clustering is not None:
             self._row_clicked(self.clustering[0][nearest])
 
     def _row_clicked(self, image_id: int) -> None:

@@ -21,6 +21,34 @@ from qtpy.QtWidgets import QLabel, QSizePolicy
 FIGSIZE_IN = (4.0, 2.4)
 DPI = 90
 MIN_HEIGHT_PX = 120
+# a point of a scatter map is clicked within this many points (display units) of the cursor
+PICK_RADIUS_PT = 6
+
+
+def point_positions(figure, ax, xy: np.ndarray):
+    """For a ``draw`` that plots points: a callable giving their positions in picture pixels
+    (origin top left) once the figure is drawn, what :meth:`LivePlot.picked` compares a click
+    with.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        The figure being drawn.
+    ax : matplotlib.axes.Axes
+        The axes the points are in.
+    xy : ndarray, shape (N, 2)
+        The points, in data coordinates.
+
+    Returns
+    -------
+    callable
+        ``positions() -> ndarray (N, 2)``.
+    """
+    def positions() -> np.ndarray:
+        display = ax.transData.transform(xy)
+        return np.column_stack([display[:, 0], figure.bbox.height - display[:, 1]])
+
+    return positions
 
 
 def render_rgba(draw: Callable, data, figsize=FIGSIZE_IN,
@@ -123,6 +151,26 @@ class LivePlot(QLabel):
         x = event.position().x() - (self.width() - width) / 2
         y = event.position().y() - (self.height() - height) / 2
         self.clicked.emit(x * ratio, y * ratio)
+
+    def picked(self, x: float, y: float) -> int | None:
+        """The point of the picture on show nearest to a click, if within
+        :data:`PICK_RADIUS_PT` (its ``draw`` returned :func:`point_positions`).
+
+        Parameters
+        ----------
+        x, y : float
+            The click, in picture pixels (``clicked``'s arguments).
+
+        Returns
+        -------
+        int or None
+            The point's index; None when no point is near or none is drawn.
+        """
+        if self.extra is None or not len(self.extra):
+            return None
+        distance = np.hypot(self.extra[:, 0] - x, self.extra[:, 1] - y)
+        nearest = int(np.argmin(distance))
+        return nearest if distance[nearest] <= PICK_RADIUS_PT * DPI / 72 else None
 
     def _drawn(self, result) -> None:
         rgba, axes, self.extra = result

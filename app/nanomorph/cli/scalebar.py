@@ -100,7 +100,7 @@ def _open(folder: str):
 def _apply(project, path: str, reading, args) -> bool:
     """Store one reading as its image's calibration; False (reported) when it cannot be."""
     from nanomorph.io.hashing import sha256_file
-    from nanomorph.workflows.scalebar import KIND, apply_reading, file_disagreement
+    from nanomorph.workflows.scalebar import KIND, apply_reading, reading_result
 
     records = project.images.all()
     record = next((r for r in records if os.path.abspath(r.path) == os.path.abspath(path)),
@@ -115,7 +115,7 @@ def _apply(project, path: str, reading, args) -> bool:
         report_error(path, f"confidence {reading.confidence:.2f} below "
                            f"{args.min_confidence:g}: not applied")
         return False
-    result = {**reading.as_json(), "file_disagreement": file_disagreement(record, reading)}
+    result = reading_result(record, reading)
     project.results.save(record.id, KIND, {}, result, None)
     try:
         apply_reading(project, record.id, result, force=args.force)

@@ -47,6 +47,23 @@ def set_class_connectivity(project: "Project", name: str, percolates: bool | Non
     project.settings.set(SETTING, stored)
 
 
+def percolation_verdicts(project: "Project") -> dict:
+    """Each analysed image's stored percolation verdict.
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+
+    Returns
+    -------
+    dict
+        Image id → True / False, or None when the result is older than the image's mask.
+    """
+    return {image_id: None if entry["stale"] else entry["result"].get("percolates")
+            for image_id, entry in project.results.of_kind("percolation").items()}
+
+
 def consistency_flags(project: "Project", predictions: dict[int, dict] | None = None) -> dict:
     """The consistency of every image that has a class.
 
@@ -68,14 +85,12 @@ def consistency_flags(project: "Project", predictions: dict[int, dict] | None = 
     expected = class_connectivity(project)
     labels = project.labels.all()
     predicted = live_predictions(project) if predictions is None else predictions
-    results = project.results.of_kind("percolation")
+    verdicts = percolation_verdicts(project)
     flags = {}
     for image_id in set(labels) | set(predicted):
         source = "label" if image_id in labels else "prediction"
         name = labels.get(image_id) or predicted[image_id]["label"]
-        stored = results.get(image_id)
-        percolates = None if stored is None or stored["stale"] else \
-            stored["result"].get("percolates")
+        percolates = verdicts.get(image_id)
         flags[image_id] = {"class": name, "source": source, "percolates": percolates,
                            "flag": consistency(name, percolates, expected)}
     return flags

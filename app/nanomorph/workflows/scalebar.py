@@ -73,6 +73,25 @@ def file_disagreement(record: ImageRecord, reading: ScaleBarReading) -> float | 
     return abs(reading.pixel_size_nm - file_nm) / file_nm
 
 
+def reading_result(record: "ImageRecord", reading: "ScaleBarReading") -> dict:
+    """A reading as the project keeps it: its JSON and how far it lies from the file's own
+    pixel size (:func:`file_disagreement`).
+
+    Parameters
+    ----------
+    record : ImageRecord
+        The image.
+    reading : ScaleBarReading
+        Its reading.
+
+    Returns
+    -------
+    dict
+        :meth:`ScaleBarReading.as_json` with ``file_disagreement``.
+    """
+    return {**reading.as_json(), "file_disagreement": file_disagreement(record, reading)}
+
+
 def read_project_scale_bars(project: Project, image_ids: list[int], *,
                             cancel: CancelToken | None = None) -> Job[dict]:
     """Read the scale bar of each image and keep the readings with the images (a job).
@@ -107,7 +126,7 @@ def read_project_scale_bars(project: Project, image_ids: list[int], *,
             yield Progress(n + 1, len(image_ids), f"{record.name}: {exc.reason}",
                            payload=(image_id, None, exc.reason))
             continue
-        result = {**reading.as_json(), "file_disagreement": file_disagreement(record, reading)}
+        result = reading_result(record, reading)
         project.results.save(image_id, KIND, {}, result, None)
         readings[image_id] = result
         yield Progress(n + 1, len(image_ids), f"read the bar of {record.name}",

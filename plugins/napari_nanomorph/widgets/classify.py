@@ -21,7 +21,7 @@ from nanomorph.workflows.classify import (
     store_live_model,
     train_and_predict,
 )
-from nanomorph.workflows.consistency import class_connectivity
+from nanomorph.workflows.consistency import class_connectivity, percolation_verdicts
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -375,8 +375,7 @@ class ClassifyWidget(NanomorphDock):
         if self._records is None:  # read once per change of the images, not per label
             self._records = [(r.id, r.name) for r in project.images.all()]
         if self._percolates is None:  # read once per change of the results, not per label
-            self._percolates = {i: None if r["stale"] else r["result"].get("percolates")
-                                for i, r in project.results.of_kind("percolation").items()}
+            self._percolates = percolation_verdicts(project)
         expected = class_connectivity(project)
         for image_id, name in self._records:
             label, pred = labels.get(image_id), self.predictions.get(image_id)

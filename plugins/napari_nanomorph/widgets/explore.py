@@ -66,6 +66,7 @@ class ExploreWidget(NanomorphDock):
         self.clustering = None  # (image ids, Clustering)
         self.similar: dict[int, float] = {}
         self.flags: dict[int, dict] | None = None  # consistency, once listed
+        self._names: dict[int, str] | None = None  # image id → name
         self._undo: dict[int, str | None] | None = None
 
         self.method = _narrow(QComboBox())
@@ -158,6 +159,7 @@ class ExploreWidget(NanomorphDock):
 
     def _forget(self) -> None:
         self.embeddings, self.clustering, self.similar, self.flags = None, None, {}, None
+        self._names = None
         self.map.hide()
         self.chosen_cluster.clear()
         self.grid.clear()
@@ -438,7 +440,9 @@ class ExploreWidget(NanomorphDock):
             self.table.set_rows([])
             return
         labels = project.labels.all()
-        names = {r.id: r.name for r in project.images.all()}
+        if self._names is None:  # read once per change of the images, not per label
+            self._names = {r.id: r.name for r in project.images.all()}
+        names = self._names
         placed = {}
         if self.clustering is not None:
             ids, clustering = self.clustering

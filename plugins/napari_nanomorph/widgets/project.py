@@ -267,10 +267,8 @@ class ProjectWidget(NanomorphDock):
         from napari_nanomorph.widgets.scalebar_review import ScaleBarReview
 
         dialog = ScaleBarReview(rows, failed, self)
-        self._review = dialog  # reachable from tests while it is open
         if dialog.exec():
             self.apply_readings(dialog.chosen())
-        self._review = None
 
     def apply_readings(self, rows) -> None:
         """Make readings the calibration of their images (the user has chosen them).

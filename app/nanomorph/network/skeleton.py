@@ -40,11 +40,10 @@ from skimage.morphology import skeletonize
 
 from nanomorph.errors import CalibrationError, InvalidParameterError
 from nanomorph.io.calibration import nm_per_unit
+from nanomorph.network.graph import skeleton_links
 
 # Units kept as given (key suffix in records); other length units are converted to nm.
 _KEY_SUFFIX = {"px": "px", "pm": "pm", "nm": "nm", "µm": "um", "mm": "mm"}
-# Link offsets (dy, dx) that visit every pair of 8-neighbours once.
-_OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 
 @dataclass(frozen=True)
@@ -159,34 +158,6 @@ def _pixel_size(spacing, unit: str) -> tuple[tuple[float, float], str]:
     return (float(sy) * factor, float(sx) * factor), "nm"
 
 
-def _links(skeleton: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Links between 8-neighbouring skeleton pixels, each once, without triangle diagonals.
-
-    Returns
-    -------
-    first, second : ndarray of int
-        Flat indices (into ``skeleton``) of the two pixels of each link.
-    offsets : ndarray of int, shape (n_links, 2)
-        ``(dy, dx)`` from ``first`` to ``second``.
-    """
-    padded = np.pad(skeleton, 1)
-    rows, cols = skeleton.shape
-
-    def shifted(dy: int, dx: int) -> np.ndarray:
-        return padded[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols]
-
-    firsts, seconds, offsets = [], [], []
-    for dy, dx in _OFFSETS:
-        linked = skeleton & shifted(dy, dx)
-        if dy and dx:  # a diagonal is redundant when a corner pixel joins its two ends
-            linked &= ~(shifted(0, dx) | shifted(dy, 0))
-        y, x = np.nonzero(linked)
-        firsts.append(y * cols + x)
-        seconds.append((y + dy) * cols + (x + dx))
-        offsets.append(np.broadcast_to((dy, dx), (len(y), 2)))
-    return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(offsets)
-
-
 def _segment_lengths(junction: np.ndarray, first: np.ndarray, second: np.ndarray,
                      lengths: np.ndarray) -> np.ndarray:
     """Length of every segment: its links plus its links onto junction pixels.
@@ -196,7 +167,7 @@ def _segment_lengths(junction: np.ndarray, first: np.ndarray, second: np.ndarray
     junction : ndarray of bool
         Junction pixels of the skeleton.
     first, second : ndarray of int
-        Flat pixel indices of the links (from :func:`_links`).
+        Flat pixel indices of the links (from :func:`.graph.skeleton_links`).
     lengths : ndarray of float
         Length of each link.
     """
@@ -243,7 +214,7 @@ def network_metrics(mask: np.ndarray, spacing: float | tuple[float, float] | Non
         raise InvalidParameterError(f"network metrics need a 2-D mask, got shape {mask.shape}")
     (sy, sx), unit = _pixel_size(spacing, unit)
     skeleton = skeletonize(mask.astype(bool))
-    first, second, offsets = _links(skeleton)
+    first, second, offsets = skeleton_links(skeleton)
     lengths = np.hypot(offsets[:, 0] * sy, offsets[:, 1] * sx)
     degree = np.bincount(np.concatenate([first, second]), minlength=skeleton.size)
     degree = degree.reshape(skeleton.shape)

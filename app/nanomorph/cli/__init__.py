@@ -27,6 +27,7 @@ COMMANDS = {
     "info": "info",
     "mask": "mask",
     "percolate": "percolate",
+    "measure": "measure",
     "embed": "embed",
     "classify": "classify",
     "segment": "segment",

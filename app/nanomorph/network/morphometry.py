@@ -12,10 +12,11 @@ each give, plus densities tied to stick percolation:
   radii + 4 px), where widths are biased.
   Per image: mean, median, sd, p10, p90 of the samples (length-weighted); per wire: their mean, sd.
 - *Wires*: branches chained through crossings (:mod:`.wires`). Length = arc length of the smoothed
-  axis plus the straight runs across junctions; orientation = angle of the chord (end to end);
-  straightness = chord / length; a wire whose mask comes within one pixel of the frame's border
-  ``touches_border`` (its length is a lower bound and stays out of the length statistics). Pieces
-  shorter than their own diameter are particles, not wires, and are left out.
+  axis plus the straight runs across junctions; orientation = angle of the chord (end to end,
+  taken from points two local radii inside the ends, where thinning bends a square-cut end
+  towards a corner); straightness = chord / length; a wire whose mask comes within one pixel of
+  the frame's border ``touches_border`` (its length is a lower bound and stays out of the length
+  statistics). Pieces shorter than their own diameter are particles, not wires, and are left out.
 - *Orientation of the image*: local directions of all wire axes, weighted by length
   (:func:`.orientation.order_parameter`).
 - *Densities* (calibrated masks): wires, junctions per µm² of the frame; ``n·L²`` from all wires
@@ -258,6 +259,12 @@ def _wires(graph, paths: BranchPaths, chains: Chains, valid: np.ndarray, shape: 
             continue  # a particle or a blob, not a wire
         chord = np.diff(ends, axis=0)[0]
         chord_length = math.hypot(chord[0] * sy, chord[1] * sx)
+        # Direction from points a little inside the ends: thinning bends the last pixels of a
+        # square-cut end towards a corner.
+        trim = int(min(2 * np.median(paths.radius_px[index]), (len(index) - 1) // 4))
+        axis = paths.points[index[-1 - trim]] - paths.points[index[trim]]
+        if not axis.any():
+            axis = chord
         weights = paths.weight[index]
         wire_id = len(wires) + 1
         wire_of_branch[[b for b, _ in chain]] = wire_id
@@ -268,7 +275,7 @@ def _wires(graph, paths: BranchPaths, chains: Chains, valid: np.ndarray, shape: 
         wires.append(Wire(
             id=wire_id, length=length, diameter_mean=diameter,
             diameter_sd=float(widths.std()) if len(widths) else math.nan,
-            orientation_deg=math.degrees(math.atan2(-chord[0] * sy, chord[1] * sx)) % 180.0,
+            orientation_deg=math.degrees(math.atan2(-axis[0] * sy, axis[1] * sx)) % 180.0,
             straightness=min(chord_length / length, 1.0),
             touches_border=bool(near_border[index].any()),
             centroid=tuple(np.average(paths.points[index], axis=0,

@@ -187,6 +187,43 @@ def analyse_project(project: "Project", image_ids: list[int], settings: Percolat
     dict
         Image id → summary, for the images analysed.
     """
+    def analyse(mask: np.ndarray, record: "ImageRecord") -> dict:
+        return analyse_image_mask(mask, record, settings, image_databar_rows(record))[0]
+
+    return (yield from analyse_stored_masks(project, image_ids, "percolation", settings.as_json(),
+                                            analyse, cancel=cancel))
+
+
+def analyse_stored_masks(project: "Project", image_ids: list[int], kind: str, params: dict,
+                         analyse, *, cancel: CancelToken | None = None) -> Job[dict[int, dict]]:
+    """Run one analysis over the latest stored mask of some images, storing each result (a job).
+
+    Parameters
+    ----------
+    project : Project
+        The open project (results are stored in it under ``kind`` with the mask version).
+    image_ids : list of int
+        The images; those without a mask are reported as such.
+    kind : str
+        The result kind (``percolation``, ``morphometry``).
+    params : dict
+        The settings stored beside each result.
+    analyse : callable
+        ``analyse(mask, image_record) -> summary dict``; may raise NanomorphError.
+    cancel : CancelToken, optional
+        Checked before each image.
+
+    Yields
+    ------
+    Progress
+        One per image, payload ``(image_id, summary or None, error message or None)``: an image
+        whose analysis fails is reported there and the others go on.
+
+    Returns
+    -------
+    dict
+        Image id → summary, for the images analysed.
+    """
     done: dict[int, dict] = {}
     for i, image_id in enumerate(image_ids):
         check_cancel(cancel)
@@ -197,16 +234,13 @@ def analyse_project(project: "Project", image_ids: list[int], settings: Percolat
             error = "no mask yet"
         else:
             try:
-                mask = project.masks.read(image_id, version)
-                summary, _ = analyse_image_mask(mask, record, settings,
-                                                image_databar_rows(record))
+                summary = analyse(project.masks.read(image_id, version), record)
             except NanomorphError as e:
                 error = e.reason
             else:
-                project.results.save(image_id, "percolation", settings.as_json(), summary,
-                                      version)
+                project.results.save(image_id, kind, params, summary, version)
                 done[image_id] = summary
-        yield Progress(i + 1, len(image_ids), f"percolation of {record.name}",
+        yield Progress(i + 1, len(image_ids), f"{kind} of {record.name}",
                        payload=(image_id, summary, error))
     return done
 

@@ -69,6 +69,16 @@ def test_existing_masks_with_foreground_values(tmp_path, capsys):
     assert {r["mask_source"] for r in rows} == {"masks"}
 
 
+def test_morphometry_columns_on_request(tmp_path, capsys):
+    make_images(tmp_path / "images", 2)
+    code = main(["batch", str(tmp_path / "images"), "--out", str(tmp_path / "out"),
+                 "--morphometry", "--workers", "0"])
+    assert code == 0, capsys.readouterr().err
+    rows = read_csv(tmp_path / "out" / "results.csv")
+    assert all(int(r["wires"]) > 0 and float(r["diameter_mean"]) > 0 for r in rows)
+    assert {"order_parameter", "length_mean", "nL2_over_threshold"} <= set(rows[0])
+
+
 def test_a_project_is_analysed_with_its_stored_masks(tmp_path, capsys):
     folder = make_project(tmp_path, 2)
     assert main(["batch", str(folder), "--out", str(tmp_path / "out"), "--workers", "0"]) == 0

@@ -266,8 +266,22 @@ def test_masks_and_overlays_are_written_on_request(images, tmp_path):
     overlay = np.asarray(Image.open(tmp_path / "out" / rows[1]["overlay_file"]))
     assert overlay.shape == (96, 96, 3)
     assert rows[0]["total_length_px"] > 0 and rows[0]["junctions"] >= 0
+    assert "diameter_mean" not in rows[0]
     run_file = read_run_file(tmp_path / "out")
     assert run_file["n_images"] == 3 and run_file["counts"]["ok"] == 3
+
+
+def test_morphometry_adds_the_measure_summary_as_columns(images, tmp_path):
+    from nanomorph.cli.measure import measure_mask_file
+
+    config = BatchConfig(write_masks=True, morphometry=True)
+    row = run(images[:1], tmp_path / "out", config).rows[0]
+    measured = measure_mask_file(str(tmp_path / "out" / row["mask_file"]), "auto", None)
+    assert row["wires"] == measured["n_wires"] > 0
+    assert row["diameter_mean"] == pytest.approx(measured["diameter"]["mean"])
+    assert row["order_parameter"] == pytest.approx(measured["orientation"]["order_parameter"])
+    assert row["morphometry_unit"] == measured["unit"]
+    assert {"length_mean", "wires_complete", "nL2_over_threshold", "junctions_per_um2"} <= set(row)
 
 
 def test_classifier_adds_label_confidence_and_its_hash(images, tmp_path, classifier):

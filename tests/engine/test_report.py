@@ -47,6 +47,28 @@ def test_a_results_report_is_one_escaped_self_contained_file(results_dir, tmp_pa
     assert "a&lt;b&gt;&amp;&quot;c&quot;.png" in text and "<b>&" not in text
     assert "Confidence of the predictions" in text and "Classifier evaluation" not in text
     assert "Segmentation against ground truth" not in text
+    assert "Wire morphometry" not in text  # batch ran without --morphometry
+
+
+def test_a_results_report_shows_morphometry_per_image(tmp_path):
+    make_images(tmp_path / "images", 4)
+    run([tmp_path / "images"], tmp_path / "out", BatchConfig(morphometry=True))
+    text = write_report(tmp_path / "out", tmp_path / "r.html").read_text("utf-8")
+    assert "<h2>Wire morphometry</h2>" in text and "4 images measured" in text
+    assert "one value per image" in text
+    assert text.count("<tr><td>img_0") >= 4
+
+
+def test_a_project_report_shows_every_wire_measured(tmp_path):
+    from nanomorph.workflows.morphometry import measure_project
+
+    folder = make_project(tmp_path, 3)
+    with Project.open(folder) as project:
+        run_job(measure_project(project, [r.id for r in project.images.all()]))
+    text = write_report(folder, tmp_path / "report.html").read_text("utf-8")
+    assert_self_contained(text)
+    assert "<h2>Wire morphometry</h2>" in text and "3 images measured" in text
+    assert "every traced wire" in text
 
 
 def test_overlays_show_percolating_images_first(results_dir, tmp_path):

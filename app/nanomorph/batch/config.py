@@ -47,6 +47,10 @@ class BatchConfig(JsonRecord):
         DBSCAN and spanning-test settings (as ``nanomorph percolate``).
     skeleton : bool
         Also compute skeleton metrics (length, junctions, segments).
+    morphometry : bool
+        Also trace and measure every wire (``nanomorph measure``): diameter, length, orientation
+        and density columns (:func:`nanomorph.workflows.morphometry.summary_columns`); its traced
+        ``wires_per_um2`` replaces the skeleton's end-point estimate.
     write_masks, write_overlays : bool
         Write each mask (``masks/<name>.png``) and percolation overlay
         (``overlays/<name>.png``) into the output folder.
@@ -63,6 +67,7 @@ class BatchConfig(JsonRecord):
     classifier: str | None = None
     percolation: PercolationSettings = field(default_factory=PercolationSettings)
     skeleton: bool = False
+    morphometry: bool = False
     write_masks: bool = False
     write_overlays: bool = False
     device: str | None = None

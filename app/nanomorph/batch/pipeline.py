@@ -8,7 +8,8 @@ Per image (:func:`analyse_item`):
    existing mask file (``--foreground`` rules of ``nanomorph percolate``) or the project's
    stored mask (label 1 = wire);
 3. percolation (:func:`nanomorph.workflows.percolation.percolate_foreground`) of the frame
-   without the SEM info bar, as the GUI analyses it; skeleton metrics on request; Dice and IoU against a
+   without the SEM info bar, as the GUI analyses it; skeleton metrics and wire morphometry
+   (:func:`nanomorph.workflows.morphometry.summary_columns`) on request; Dice and IoU against a
    project's stored mask when the mask was computed;
 4. write the mask and the overlay when asked.
 
@@ -179,6 +180,8 @@ def analyse_item(item: BatchItem, config: BatchConfig) -> ImageAnalysis:
         row.update(mask_path=item.mask_path, mask_sha256=files[1][3])
     if config.skeleton:
         row.update(_plain(_network(foreground[:rows], pixel_size_nm).as_record()))
+    if config.morphometry:
+        row.update(_morphometry(foreground[:rows], pixel_size_nm, item.path))
     if item.truth_path:
         truth_state = _file_state(item.truth_path)
         files.append(truth_state)
@@ -299,6 +302,13 @@ def _network(foreground: np.ndarray, pixel_size_nm):
     if pixel_size_nm:
         return network_metrics(foreground, spacing=pixel_size_nm, unit="nm")
     return network_metrics(foreground)
+
+
+def _morphometry(foreground: np.ndarray, pixel_size_nm, path: str) -> dict:
+    from nanomorph.network import measure_wires
+    from nanomorph.workflows.morphometry import summary_columns
+
+    return summary_columns(measure_wires(foreground, pixel_size_nm).as_record(path))
 
 
 def _truth_scores(path: str, foreground: np.ndarray, rows: int) -> dict:

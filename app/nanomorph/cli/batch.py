@@ -84,6 +84,9 @@ def add_parser(sub) -> None:
                       help="units of eps and margin (nm/um need calibrated images)")
     p.add_argument("--skeleton", action="store_true",
                    help="also skeleton metrics (length, junctions, segments)")
+    p.add_argument("--morphometry", action="store_true",
+                   help="also trace every wire: diameter, length, orientation, order parameter "
+                        "and n·L² columns (as nanomorph measure)")
     p.add_argument("--write-masks", action="store_true", help="write DIR/masks/<name>.png")
     p.add_argument("--write-overlays", action="store_true",
                    help="write DIR/overlays/<name>.png (clusters coloured)")
@@ -186,7 +189,8 @@ def build_config(args):
                        polarity=args.polarity, masks_dir=args.masks,
                        foreground=args.foreground or "auto", segmenter=args.segmenter,
                        classifier=args.classifier, percolation=percolation,
-                       skeleton=args.skeleton, write_masks=args.write_masks,
+                       skeleton=args.skeleton, morphometry=args.morphometry,
+                       write_masks=args.write_masks,
                        write_overlays=args.write_overlays, device=args.device)
 
 

@@ -67,6 +67,9 @@ class ReportData:
         A project's newest segmentation model: ``name``, ``config``, ``history`` (per epoch),
         ``rows`` (image, Dice, IoU, ``trained`` on it or held out) and ``overlays``
         (Thumbnails of held-out predictions against their masks).
+    morphometry : list of dict
+        A project's stored ``nanomorph measure`` records (every wire); a results folder has
+        the per-image columns in ``rows`` instead.
     notes : list of str
         What could not be shown, and why.
     """
@@ -80,6 +83,7 @@ class ReportData:
     classes: dict = field(default_factory=dict)
     evaluation: dict | None = None
     segmenter: dict | None = None
+    morphometry: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -212,6 +216,8 @@ def _mask_description(config) -> str:
 def _project_data(folder: str, thumbnails: int, repeats: int, cancel) -> Job[ReportData]:
     from nanomorph.project import Project
     from nanomorph.workflows.consistency import consistency_flags
+    from nanomorph.workflows.morphometry import KIND as MORPHOMETRY
+    from nanomorph.workflows.morphometry import summary_columns
 
     with Project.open(folder, read_only=True) as project:
         records = project.images.all()
@@ -219,11 +225,15 @@ def _project_data(folder: str, thumbnails: int, repeats: int, cancel) -> Job[Rep
         labels = project.labels.all()
         rows = [_project_row(r, analyses.get(r.id), labels.get(r.id)) for r in records]
         flags = consistency_flags(project)
+        measured = project.results.of_kind(MORPHOMETRY)
         for record, row in zip(records, rows):
             row["consistency"] = flags.get(record.id, {}).get("flag")
+            if record.id in measured:
+                row.update(summary_columns(measured[record.id]["result"]))
         data = ReportData("project", f"Project — {project.name}", display_path(folder),
                           _project_params(project, records, analyses, labels), rows,
                           classes=project.labels.class_colors())
+        data.morphometry = [measured[r.id]["result"] for r in records if r.id in measured]
         _add_batch_scores(data, project)
         yield Progress(0, 3, "segmentation model")
         data.segmenter = _segmenter(project, records, thumbnails)

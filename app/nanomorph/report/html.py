@@ -162,8 +162,8 @@ def render_html(data: ReportData) -> str:
     from nanomorph import __version__
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [_parameters(data), _percolation(data), _classes(data), _consistency(data),
-                _segmenter(data),
+    sections = [_parameters(data), _percolation(data), _morphometry(data), _classes(data),
+                _consistency(data), _segmenter(data),
                 _segmentation(data),
                 _failures(data), _image_table(data), _notes(data)]
     return "\n".join([
@@ -318,6 +318,44 @@ def _consistency(data: ReportData) -> str:
             f"<b>{counts['disagrees']} disagree</b> (mislabelled, mis-masked or interesting), "
             f"{counts['unknown']} cannot tell (no verdict, or a class that may do either)."
             f"</p>{table}</section>")
+
+
+def _morphometry(data: ReportData) -> str:
+    """Diameter, length and orientation distributions, and the numbers of each measured image."""
+    from nanomorph.report.morphometry import (
+        image_distributions,
+        morphometry_png,
+        wire_distributions,
+    )
+
+    measured = [r for r in data.rows if r.get("wires") is not None]
+    if not measured:
+        return ""
+    per_wire = bool(data.morphometry)
+    dist = wire_distributions(data.morphometry) if per_wire else image_distributions(measured)
+    what = ("every traced wire of the measured images (lengths: wires that stay inside the "
+            "frame; rose weighted by length)" if per_wire else
+            "one value per image (its mean diameter and mean length; rose weighted by each "
+            "image's order parameter)")
+    left_out = (f" {dist.left_out} images measured in another unit are left out of the plots."
+                if dist.left_out else "")
+    unit = dist.unit
+    head = ["image", "wires", f"diameter ({unit})", f"length ({unit})", "direction °", "S",
+            "n·L² / threshold"]
+    body = "".join(
+        f"<tr><td>{_e(_name(r))}</td>{_num(r['wires'], 'd')}"
+        f"<td class=\"num\">{_fmt(r.get('diameter_mean'), '.3g')} ± "
+        f"{_fmt(r.get('diameter_sd'), '.2g')}</td>{_num(r.get('length_mean'), '.4g')}"
+        f"{_num(r.get('orientation_deg'), '.0f')}{_num(r.get('order_parameter'), '.2f')}"
+        f"{_num(r.get('nL2_over_threshold'), '.2f')}</tr>" for r in measured[:MAX_TABLE_ROWS])
+    header = "".join(f"<th>{h}</th>" for h in head)
+    return ("<section><h2>Wire morphometry</h2>"
+            f"<p>{len(measured)} images measured: diameters along the centre lines away from "
+            "ends and crossings, wires traced through crossings, S = order parameter (0 "
+            "isotropic, 1 aligned), n·L² of the film over the stick-percolation threshold "
+            f"5.637 (above 1: a film of such sticks percolates).{left_out}</p>"
+            + _figure(morphometry_png(dist), f"Distributions over {what}.")
+            + f"<table><tr>{header}</tr>{body}</table></section>")
 
 
 def _segmentation(data: ReportData) -> str:

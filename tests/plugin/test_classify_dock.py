@@ -3,7 +3,6 @@ save and load."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from nanomorph.jobs import run_job

@@ -84,6 +84,11 @@ def run(args) -> int:
     int
         0 when every mask was measured, 2 when one failed (each printed as
         ``error: <path>: <reason>``), 1 for a bad command line.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a pixel size that is not positive (the CLI turns it into exit code 1).
     """
     from nanomorph.errors import InvalidParameterError
 

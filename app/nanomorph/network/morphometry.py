@@ -284,6 +284,25 @@ def _wires(graph, paths: BranchPaths, chains: Chains, valid: np.ndarray, shape: 
     return wires, wire_of_branch, diameters, pieces
 
 
+def _pixel_wires(graph, wire_of_branch: np.ndarray, size: int) -> np.ndarray:
+    """Wire id of every skeleton pixel (flat): a branch's own wire; a junction's pixels and the
+    dropped pieces inside a crossing (spurs, the link between two halves of a crossing) take the
+    wire of an arm that reaches the junction."""
+    group_wire = np.zeros(len(graph.group_pixels) + 1, dtype=np.int32)  # last: no group
+    for end in (0, 1):
+        attached = (graph.end_group[:, end] >= 0) & (wire_of_branch > 0)
+        group_wire[graph.end_group[attached, end]] = wire_of_branch[attached]
+    dropped = wire_of_branch == 0
+    wires = wire_of_branch.copy()
+    wires[dropped] = np.maximum(group_wire[graph.end_group[dropped, 0]],
+                                group_wire[graph.end_group[dropped, 1]])
+    pixel_wire = np.zeros(size, dtype=np.int32)
+    pixel_wire[graph.pixels] = np.repeat(wires, np.diff(graph.starts))
+    for group, pixels in enumerate(graph.group_pixels):
+        pixel_wire[pixels] = group_wire[group]
+    return pixel_wire
+
+
 def measure_wires(mask: np.ndarray, pixel_size_nm: float | tuple[float, float] | None = None
                   ) -> Morphometry:
     """Diameter, length, orientation and crossings of every wire of a 2-D mask.
@@ -334,13 +353,7 @@ def measure_wires(mask: np.ndarray, pixel_size_nm: float | tuple[float, float] |
     valid = _valid_samples(graph, paths, group_radius, scale)
     wires, wire_of_branch, diameters, pieces = _wires(graph, paths, chains, valid, mask.shape,
                                                       spacing)
-    owner_wire = np.zeros(mask.size, dtype=np.int32)
-    owner_wire[graph.pixels] = np.repeat(wire_of_branch, np.diff(graph.starts))
-    for end in (0, 1):  # junction pixels take the wire of an arm that reaches them
-        attached = (graph.end_group[:, end] >= 0) & (wire_of_branch > 0)
-        for group, wire in zip(graph.end_group[attached, end], wire_of_branch[attached]):
-            owner_wire[graph.group_pixels[group]] = wire
-    labels[mask] = owner_wire[owner]
+    labels[mask] = _pixel_wires(graph, wire_of_branch, mask.size)[owner]
     angles = np.concatenate([a for a, _ in pieces]) if pieces else np.zeros(0)
     weights = np.concatenate([w for _, w in pieces]) if pieces else np.zeros(0)
     dominant, order = order_parameter(angles, weights)

@@ -113,20 +113,26 @@ def _number(value) -> float:
         return math.nan
 
 
-def draw_morphometry(fig, data: Distributions) -> None:
+def draw_morphometry(fig, data: Distributions, rows: int = 1) -> None:
     """Draw the diameter histogram, the length histogram and the orientation rose into a figure.
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
-        An empty figure (three panels side by side are added).
+        An empty figure.
     data : Distributions
         What to show.
+    rows : int
+        1: the three panels side by side; 2: the histograms above, the rose below (a narrow
+        dock).
     """
+    grid = fig.add_gridspec(rows, 3 if rows == 1 else 2)
+    places = (grid[0, 0], grid[0, 1], grid[0, 2]) if rows == 1 else (grid[0, 0], grid[0, 1],
+                                                                     grid[1, :])
     count = "wires" if data.per == "wire" else "images"
     for index, (values, name, colour) in enumerate(
             ((data.diameters, "diameter", "#3278dc"), (data.lengths, "length", "#e64b28"))):
-        ax = fig.add_subplot(1, 3, index + 1)
+        ax = fig.add_subplot(places[index])
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(colors=TEXT, labelsize=8)
         if len(values):
@@ -142,7 +148,7 @@ def draw_morphometry(fig, data: Distributions) -> None:
         ax.set_xlabel(f"{name}{qualifier if data.per == 'wire' else ' (mean)'}, {data.unit}",
                       fontsize=9, color=TEXT)
         ax.set_ylabel(count, fontsize=9, color=TEXT)
-    rose = fig.add_subplot(1, 3, 3, projection="polar")
+    rose = fig.add_subplot(places[2], projection="polar")
     edges = np.radians(np.linspace(0, 180, ROSE_BINS + 1))
     counts, _ = np.histogram(np.radians(data.angles_deg), bins=edges, weights=data.weights)
     width = edges[1] - edges[0]

@@ -81,6 +81,44 @@ def measure_project(project: "Project", image_ids: list[int], *,
     return (yield from analyse_stored_masks(project, image_ids, KIND, {}, measure, cancel=cancel))
 
 
+def measure_with_labels(project: "Project", image_id: int, *,
+                        cancel: CancelToken | None = None) -> Job[tuple]:
+    """Measure one image's stored mask, store the summary, and keep its wire labels (a job).
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    image_id : int
+        The image.
+    cancel : CancelToken, optional
+        Checked before it starts.
+
+    Yields
+    ------
+    Progress
+        One, as :func:`measure_project`.
+
+    Returns
+    -------
+    (dict or None, ndarray or None, str or None)
+        The summary, the wire id of every mask pixel (the frame without an info bar), and the
+        reason when there is no result (e.g. ``no mask yet``).
+    """
+    kept: dict = {}
+
+    def measure(mask: np.ndarray, record: "ImageRecord") -> dict:
+        summary, result = measure_image_mask(mask, record, image_databar_rows(record))
+        kept.update(summary=summary, labels=result.labels)
+        return summary
+
+    error = None
+    for event in analyse_stored_masks(project, [image_id], KIND, {}, measure, cancel=cancel):
+        error = event.payload[2]
+        yield event
+    return kept.get("summary"), kept.get("labels"), error
+
+
 def wire_rows(summary: dict) -> list[dict]:
     """One flat row per wire of a ``measure`` record (for tables and CSV files).
 

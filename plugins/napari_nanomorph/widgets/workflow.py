@@ -13,6 +13,7 @@ STEPS = (
     ("Project", "project", "ProjectWidget"),
     ("Mask", "mask", "MaskWidget"),
     ("Percolation", "percolation", "PercolationWidget"),
+    ("Measure", "measure", "MeasureWidget"),
     ("Explore", "explore", "ExploreWidget"),
     ("Classify", "classify", "ClassifyWidget"),
     ("Evaluation", "evaluation", "EvaluationWidget"),

@@ -3,7 +3,8 @@
 One picture per workflow step, ``docs/gui/<n>-<step>-<width>x<height>.png``, of the whole
 window as the app opens it on a screen of that size, after the step has done its work on the
 sample project: a network image and its mask (Mask), the cluster overlay and the table
-(Percolation), four clusters and the images like the current one (Explore), predictions for
+(Percolation), every wire traced with its numbers and distributions (Measure), four clusters
+and the images like the current one (Explore), predictions for
 every image (Classify), the label-efficiency curve
 (Evaluation), a short training run with its curves, Dice table and the prediction's difference
 to the mask (Segment), the Pretrain panel, and a batch run (Batch & Report). The README's tour
@@ -102,20 +103,31 @@ def main(out: str) -> int:
     for layer in [layer for layer in viewer.layers if layer.name == "clusters"]:
         viewer.layers.remove(layer)
 
+    measure = docks["Measure"]
+    measure.run_all()
+    wait_until(idle)
+    measure.run_current()
+    wait_until(lambda: idle() and measure.plot.idle)
+    longest = max(measure.summary["wires"], key=lambda wire: wire["length"])
+    measure.select_wire(longest["id"])
+    shoot(4, "Measure")
+    for layer in [layer for layer in viewer.layers if layer.name == "wires"]:
+        viewer.layers.remove(layer)
+
     explore = docks["Explore"]
     explore.n_clusters.setValue(4)
     explore.cluster()
     wait_until(idle)
     explore.find_similar()
     wait_until(idle)
-    shoot(4, "Explore")
-    shoot(5, "Classify")
+    shoot(5, "Explore")
+    shoot(6, "Classify")
     evaluation = docks["Evaluation"]
     evaluation.form["ks"].value = "1, 2"
     evaluation.form["repeats"].value = 10
     evaluation.run()
     wait_until(lambda: idle() and all(p.idle for p in evaluation.plots.values()))
-    shoot(6, "Evaluation")
+    shoot(7, "Evaluation")
 
     segment = docks["Segment"]
     for row in range(segment.training_list.count()):  # train on two images per class
@@ -132,14 +144,14 @@ def main(out: str) -> int:
     mask.visible = False  # the difference layer shows where the prediction departs
     segment.predict_all()
     wait_until(lambda: idle() and segment.plot.idle, 1200)
-    shoot(7, "Segment")
+    shoot(8, "Segment")
     mask.visible = True
 
-    shoot(8, "Pretrain")
+    shoot(9, "Pretrain")
     batch = docks["Batch & Report"]
     batch.run_batch()
     wait_until(idle, 1200)
-    shoot(9, "Batch & Report")
+    shoot(10, "Batch & Report")
     viewer.close()
     return 0
 

@@ -260,6 +260,7 @@ def test_batch_and_report_step(opened, tmp_path):
     assert len(rows) == 3 and {r["status"] for r in rows} == {"ok"}
     verdicts = {r["path"].rsplit("/", 1)[-1]: r["percolates"] for r in rows}
     assert verdicts["network_01.tif"] == "True" and verdicts["singular_01.tif"] == "False"
+    assert all(int(r["wires"]) >= 1 and r["order_parameter"] for r in rows)
     dock.write_report(str(tmp_path / "report.html"))
     app.wait_jobs(120000)
     html = (tmp_path / "report.html").read_text()

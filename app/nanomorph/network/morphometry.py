@@ -17,7 +17,7 @@ each give, plus densities tied to stick percolation:
   towards a corner); straightness = chord / length; a wire whose mask comes within one pixel of
   the frame's border ``touches_border`` (its length is a lower bound and stays out of the length
   statistics). Pieces shorter than their own diameter are particles, not wires, and are left out.
-- *Orientation of the image*: local directions of all wire axes, weighted by length
+- *Orientation of the image*: the wires' orientations weighted by their lengths
   (:func:`.orientation.order_parameter`).
 - *Densities* (calibrated masks): wires, junctions per µm² of the frame; ``n·L²`` from all wires
   per µm² (``n``) and the mean length of complete wires in µm (``L``), divided by the
@@ -106,7 +106,7 @@ class Morphometry:
     junctions : int
         Crossings and branch points (three or more arms).
     dominant_deg, order_parameter : float
-        Length-weighted orientation of all wire axes (NaN without wires).
+        Orientation of the wires weighted by their lengths (NaN without wires).
     labels : ndarray of int32, shape ``shape``
         Wire id of every mask pixel (0 = background or a particle).
     seconds : float
@@ -241,9 +241,9 @@ def _valid_samples(graph, paths: BranchPaths, group_radius_px: np.ndarray,
 
 def _wires(graph, paths: BranchPaths, chains: Chains, valid: np.ndarray, shape: tuple,
            spacing: tuple[float, float]) -> tuple[list, np.ndarray, np.ndarray, list]:
-    """Per-wire numbers: wires, each branch's wire id, diameter samples, direction pieces."""
+    """Per-wire numbers: the wires, each branch's wire id, and the diameter samples."""
     sy, sx = spacing
-    wires, samples, pieces = [], [], []
+    wires, samples = [], []
     wire_of_branch = np.zeros(graph.n_branches, dtype=np.int32)
     near_border = _to_border(paths, shape) <= paths.radius_px + 1.0
     for chain, bridges, ends in zip(chains.branches, chains.bridges, chains.ends):
@@ -269,9 +269,6 @@ def _wires(graph, paths: BranchPaths, chains: Chains, valid: np.ndarray, shape: 
         wire_id = len(wires) + 1
         wire_of_branch[[b for b, _ in chain]] = wire_id
         samples.append(sampled)
-        pieces.append((paths.angle[index], weights))
-        pieces += [(np.array([math.atan2(-dy * sy, dx * sx)]),
-                    np.array([math.hypot(dy * sy, dx * sx)])) for dy, dx in bridge_steps]
         wires.append(Wire(
             id=wire_id, length=length, diameter_mean=diameter,
             diameter_sd=float(widths.std()) if len(widths) else math.nan,
@@ -281,7 +278,7 @@ def _wires(graph, paths: BranchPaths, chains: Chains, valid: np.ndarray, shape: 
             centroid=tuple(np.average(paths.points[index], axis=0,
                                       weights=weights if weights.sum() > 0 else None))))
     diameters = np.concatenate(samples) if samples else np.zeros(0)
-    return wires, wire_of_branch, diameters, pieces
+    return wires, wire_of_branch, diameters
 
 
 def _pixel_wires(graph, wire_of_branch: np.ndarray, size: int) -> np.ndarray:
@@ -351,11 +348,9 @@ def measure_wires(mask: np.ndarray, pixel_size_nm: float | tuple[float, float] |
     chains = trace_chains(graph, paths, group_radius, spacing)
     scale = math.sqrt(spacing[0] * spacing[1])
     valid = _valid_samples(graph, paths, group_radius, scale)
-    wires, wire_of_branch, diameters, pieces = _wires(graph, paths, chains, valid, mask.shape,
-                                                      spacing)
+    wires, wire_of_branch, diameters = _wires(graph, paths, chains, valid, mask.shape, spacing)
     labels[mask] = _pixel_wires(graph, wire_of_branch, mask.size)[owner]
-    angles = np.concatenate([a for a, _ in pieces]) if pieces else np.zeros(0)
-    weights = np.concatenate([w for _, w in pieces]) if pieces else np.zeros(0)
-    dominant, order = order_parameter(angles, weights)
+    dominant, order = order_parameter(np.radians([w.orientation_deg for w in wires]),
+                                      np.array([w.length for w in wires]))
     return Morphometry(mask.shape, pixel_size, tuple(wires), diameters, chains.junctions, dominant,
                        order, labels, time.perf_counter() - started)

@@ -1,4 +1,4 @@
-"""Smoothed centre lines of skeleton branches: arc length, local width and direction per pixel.
+"""Smoothed centre lines of skeleton branches: arc length and local width per pixel.
 
 Works on the branches of :func:`nanomorph.network.graph.skeleton_graph`, all at once (arrays over
 the concatenated branch pixels; no Python loop over pixels).
@@ -14,8 +14,6 @@ the concatenated branch pixels; no Python loop over pixels).
   is an unbiased estimate of area, so this avoids the ~1 px bias of 2 × the distance transform
   (measured on straight synthetic wires: 2 × EDT − 1 reads 2.4 px for 3-px wires and 28.9 px for
   30-px wires).
-- *Direction*: the chord between the smoothed points ``DIRECTION_HALF_WINDOW`` pixels before and
-  after a pixel.
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ from nanomorph.network.graph import SkeletonGraph
 SMOOTH_HALF_WINDOW = 3
 MAX_SMOOTH_HALF_WINDOW = 12
 WIDTH_HALF_WINDOW = 4
-DIRECTION_HALF_WINDOW = 4
 
 
 @dataclass(frozen=True)
@@ -49,8 +46,6 @@ class BranchPaths:
     radius_px : ndarray of float, shape (n_pixels,)
         Farthest owned mask pixel from each skeleton pixel, + 0.5, in pixels (the local half width
         used for margins and the border test).
-    angle : ndarray of float, shape (n_pixels,)
-        Local direction in radians, counter-clockwise from +x as displayed.
     lengths : ndarray of float, shape (n_branches,)
         Arc length of every branch, physical units.
     """
@@ -60,7 +55,6 @@ class BranchPaths:
     weight: np.ndarray
     width: np.ndarray
     radius_px: np.ndarray
-    angle: np.ndarray
     lengths: np.ndarray
 
 
@@ -104,7 +98,7 @@ def owned_reach(owner: np.ndarray, owner_distance: np.ndarray, shape: tuple) -> 
 
 def branch_paths(graph: SkeletonGraph, owned_area: np.ndarray, reach: np.ndarray,
                  spacing: tuple[float, float]) -> BranchPaths:
-    """Smoothed centre lines, arc lengths, local widths and directions of all branches.
+    """Smoothed centre lines, arc lengths and local widths of all branches.
 
     Parameters
     ----------
@@ -149,8 +143,4 @@ def branch_paths(graph: SkeletonGraph, owned_area: np.ndarray, reach: np.ndarray
     low, high = _window(starts, counts, WIDTH_HALF_WINDOW)
     with np.errstate(invalid="ignore", divide="ignore"):
         width = _window_sums(area, low, high) / _window_sums(weight, low, high)
-
-    low, high = _window(starts, counts, DIRECTION_HALF_WINDOW)
-    chord = points[np.maximum(high - 1, low)] - points[low]
-    angle = np.arctan2(-chord[:, 0] * sy, chord[:, 1] * sx)
-    return BranchPaths(points, arc, weight, width, radius_px, angle, lengths)
+    return BranchPaths(points, arc, weight, width, radius_px, lengths)

@@ -1,6 +1,6 @@
 """The Batch & Report step: analyse every image of the project with the batch engine (the
-Percolation step's settings as they are shown, stored masks, skeleton metrics, the live
-classifier), and write the project's HTML report (opened only when asked)."""
+Percolation step's settings as they are shown, stored masks, skeleton metrics, wire morphometry,
+the live classifier), and write the project's HTML report (opened only when asked)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ class BatchReportWidget(NanomorphDock):
         self.batch_button = QPushButton("Analyse all images")
         self.batch_button.setToolTip(
             "Percolation (with the Percolation step's settings) of every stored mask, skeleton "
-            "metrics, and the live classifier's classes: results.csv/parquet in batch/<time>/")
+            "metrics, wire morphometry, and the live classifier's classes: results.csv/parquet "
+            "in batch/<time>/")
         self.batch_button.clicked.connect(self.run_batch)
         self.settings_label = QLabel()
         self.settings_label.setWordWrap(True)
@@ -93,7 +94,8 @@ class BatchReportWidget(NanomorphDock):
             show_warning("Open a project first (Project step)")
             return
         live = [m for m in project.models.list("classifier") if m["name"] == "live"]
-        config = BatchConfig(mask_source="project", skeleton=True, write_overlays=True,
+        config = BatchConfig(mask_source="project", skeleton=True, morphometry=True,
+                             write_overlays=True,
                              percolation=self.percolation_settings(),
                              classifier=str(project.models.path(live[0])) if live else None)
         out = project.folder / "batch" / time.strftime("%Y%m%d-%H%M%S")

@@ -104,6 +104,7 @@ def main(out: str) -> int:
         viewer.layers.remove(layer)
 
     measure = docks["Measure"]
+    workflow.show_step("Measure")  # the plots are drawn at the size they are shown
     measure.run_all()
     wait_until(idle)
     measure.run_current()

@@ -39,7 +39,7 @@ def test_measure_the_current_image_pick_a_wire_and_export(measured, tmp_path):
     app = measured
     dock = app.docks["Measure"]
     record = select(app, "dispersed_01")
-    assert "Measure this image" in dock.numbers.text()
+    assert "Measure image" in dock.numbers.text()
     dock.run_current()
     app.wait_jobs()
     stored = app.session.project.results.get(record.id, "morphometry")
@@ -50,6 +50,7 @@ def test_measure_the_current_image_pick_a_wire_and_export(measured, tmp_path):
     assert dock.table.rowCount() == summary["n_wires"]
     overlay = find_layer(app.viewer, "wires")
     assert overlay is not None and overlay.visible
+    assert app.viewer.layers.selection.active is not overlay  # the mask stays the active layer
     assert set(np.unique(overlay.data)) == set(range(summary["n_wires"] + 1))
     assert tuple(overlay.scale) == tuple(find_layer(app.viewer, "image").scale)
     app.qtbot.waitUntil(lambda: dock.plot.axes_count == 3, timeout=20000)
@@ -106,7 +107,7 @@ def test_measure_all_reports_images_without_masks_and_switching_shows_stored(mea
     stored = project.results.get(network.id, "morphometry")["result"]
     assert dock.table.rowCount() == stored["n_wires"]
     assert find_layer(app.viewer, "wires") is not None
-    dock.scope.value = "all measured images"
+    dock.scope.value = "all images"
     app.qtbot.waitUntil(lambda: dock.plot.axes_count == 3, timeout=20000)
 
 

@@ -22,7 +22,7 @@ from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton
 ROLE = "wires"
 WIRE_TABLE_COLUMNS = ("wire", "length", "diameter", "diameter sd", "orientation °",
                       "straightness", "leaves frame")
-PLOT_SCOPES = ("this image", "all measured images")
+PLOT_SCOPES = ("this image", "all images")
 
 
 def draw_plots(figure, data) -> None:
@@ -79,13 +79,16 @@ class MeasureWidget(NanomorphDock):
         super().__init__(napari_viewer)
         self.masks = controller_for(self.session)
         self.summary: dict | None = None
-        self.run_button = QPushButton("Measure this image")
+        self.run_button = QPushButton("Measure image")
+        self.run_button.setToolTip("trace and measure every wire of the current image's mask")
         self.run_button.clicked.connect(self.run_current)
-        self.run_all_button = QPushButton("Measure all images")
+        self.run_all_button = QPushButton("Measure all")
+        self.run_all_button.setToolTip("measure every image that has a mask (in the background)")
         self.run_all_button.clicked.connect(self.run_all)
-        self.export_button = QPushButton("Export wires CSV…")
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("every wire of every measured image, one row each")
         self.export_button.clicked.connect(self.export_csv)
-        self.overlay_box = CheckBox(text="colour each traced wire", value=True)
+        self.overlay_box = CheckBox(text="colour each wire", value=True)
         self.overlay_box.changed.connect(self._toggle_overlay)
         self.scope = ComboBox(choices=PLOT_SCOPES, value=PLOT_SCOPES[0],
                               tooltip="plots of this image, or of every measured image pooled")
@@ -198,7 +201,7 @@ class MeasureWidget(NanomorphDock):
         if stored is None:
             masked = record is not None and project is not None and \
                 project.masks.latest_version(record.id) is not None
-            self.numbers.setText("no result yet: press <i>Measure this image</i>" if masked else
+            self.numbers.setText("no result yet: press <i>Measure image</i>" if masked else
                                  "no mask yet: paint one or accept an auto-mask in the Mask step, "
                                  "then measure")
             self.summary = None
@@ -243,12 +246,15 @@ class MeasureWidget(NanomorphDock):
         layer = find_layer(self.viewer, ROLE)
         placement = overlay_placement(self.viewer, record)
         if layer is None:
-            active = self.viewer.layers.selection.active  # painting stays where it was
+            selection = self.viewer.layers.selection  # painting stays where it was
+            before, active = set(selection), selection.active
             layer = self.viewer.add_labels(labels, name="wires", opacity=0.6,
                                            metadata={ROLE_KEY: ROLE}, **placement)
             layer.editable = False
+            selection.clear()
+            selection.update(before)
             if active is not None:
-                self.viewer.layers.selection.active = active
+                selection.active = active
         else:
             layer.data = labels
             place(layer, placement["scale"], placement["units"])

@@ -145,20 +145,52 @@ def analyse_image_mask(mask: np.ndarray, record: "ImageRecord", settings: Percol
     NanomorphError
         When ``settings`` are in physical units and the image is uncalibrated.
     """
-    from nanomorph.network import network_metrics
-
     calibration = record.calibration
     if settings.units != "px" and not calibration.is_length:
         raise NanomorphError(f"{record.name} is uncalibrated: give eps in px or set its pixel "
                              "size in the Project dock")
     pixel_size_nm = calibration.pixel_size_nm() if calibration.is_length else None
     foreground = mask[: mask.shape[0] - databar_rows] == WIRE_LABEL
+    summary, result = analyse_foreground(foreground, settings, pixel_size_nm)
+    summary.update(calibration=calibration.as_json(), databar_rows=databar_rows)
+    return summary, result
+
+
+def analyse_foreground(foreground: np.ndarray, settings: PercolationSettings,
+                       pixel_size_nm: tuple[float, float] | None
+                       ) -> tuple[dict, "PercolationResult"]:
+    """Percolation and skeleton metrics of a wire mask.
+
+    Parameters
+    ----------
+    foreground : ndarray of bool, 2-D
+        Wire pixels.
+    settings : PercolationSettings
+        How to analyse.
+    pixel_size_nm : (float, float) or None
+        Pixel size (y, x) in nm; None when uncalibrated.
+
+    Returns
+    -------
+    summary : dict
+        The percolation record with the skeleton metrics under ``network`` (lengths in nm when
+        calibrated).
+    result : PercolationResult
+        With the cluster labels.
+
+    Raises
+    ------
+    NanomorphError
+        When ``settings`` are in physical units and there is no pixel size.
+    """
+    from nanomorph.network import network_metrics
+
+    if settings.units != "px" and pixel_size_nm is None:
+        raise NanomorphError("the mask has no pixel size: give eps in px")
     result = percolate_foreground(foreground, settings, pixel_size_nm)
     network = (network_metrics(foreground, spacing=pixel_size_nm, unit="nm") if pixel_size_nm
                else network_metrics(foreground))
-    summary = {**result.as_record(), "network": network.as_record(),
-               "calibration": calibration.as_json(), "databar_rows": databar_rows}
-    return summary, result
+    return {**result.as_record(), "network": network.as_record()}, result
 
 
 def analyse_project(project: "Project", image_ids: list[int], settings: PercolationSettings, *,
@@ -264,24 +296,56 @@ def export_analyses_csv(project: "Project", path) -> int:
     int
         Rows written.
     """
+    records = {r.id: r for r in project.images.all()}
+    rows = []
+    for image_id, entry in sorted(project.results.of_kind("percolation").items()):
+        record = records[image_id]
+        rows.append({"image": record.name, "path": record.path, "sha256": record.sha256,
+                     "mask_version": entry["mask_version"], "stale": entry["stale"],
+                     **_flat(entry["result"], entry["params"])})
+    return _write_rows(path, rows)
+
+
+def export_summaries_csv(path, summaries: dict[str, dict], settings: PercolationSettings) -> int:
+    """Write percolation summaries of masks outside a project (e.g. napari layers) as CSV.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file to write (atomically).
+    summaries : dict
+        Mask name → summary (:func:`analyse_foreground`).
+    settings : PercolationSettings
+        The settings they were analysed with.
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    rows = [{"image": name, **_flat(summary, settings.as_json())}
+            for name, summary in summaries.items()]
+    return _write_rows(path, rows)
+
+
+def _flat(summary: dict, params: dict) -> dict:
+    """A summary as one row: the percolation record, ``setting_*``, the skeleton metrics."""
+    result = dict(summary)
+    network = result.pop("network", {})
+    calibration = result.pop("calibration", {})
+    result["shape"] = "x".join(map(str, result["shape"]))
+    pixel = calibration.get("pixel_size")
+    return {**result, **{f"setting_{k}": v for k, v in params.items()}, **network,
+            "pixel_size_x": pixel[1] if pixel else None, "pixel_unit": calibration.get("unit")}
+
+
+def _write_rows(path, rows: list[dict]) -> int:
+    """Rows as an atomic CSV file, the columns in first-seen order."""
     import csv
     import io
 
     from nanomorph.io.atomic import atomic_write_bytes
 
-    records = {r.id: r for r in project.images.all()}
-    rows = []
-    for image_id, entry in sorted(project.results.of_kind("percolation").items()):
-        record, result = records[image_id], dict(entry["result"])
-        network = result.pop("network", {})
-        calibration = result.pop("calibration", {})
-        result["shape"] = "x".join(map(str, result["shape"]))
-        pixel = calibration.get("pixel_size")
-        rows.append({"image": record.name, "path": record.path, "sha256": record.sha256,
-                     "mask_version": entry["mask_version"], "stale": entry["stale"], **result,
-                     **{f"setting_{k}": v for k, v in entry["params"].items()}, **network,
-                     "pixel_size_x": pixel[1] if pixel else None,
-                     "pixel_unit": calibration.get("unit")})
     columns = list(dict.fromkeys(k for row in rows for k in row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")

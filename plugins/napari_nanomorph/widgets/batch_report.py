@@ -5,6 +5,7 @@ the live classifier), and write the project's HTML report (opened only when aske
 from __future__ import annotations
 
 from napari.utils.notifications import show_warning
+from napari_nanomorph.layer_mode import NoProjectBanner
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from qtpy.QtWidgets import QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
@@ -50,7 +51,12 @@ class BatchReportWidget(NanomorphDock):
         grid.addWidget(self.report_button, 0, 0)
         grid.addWidget(self.open_button, 0, 1)
         grid.addWidget(self.report_label, 1, 0, 1, 2)
+        self.banner = NoProjectBanner(
+            self, "The batch analysis and the report cover a project's images; "
+                  "<code>nanomorph batch</code> analyses folders from the command line.",
+            project_only=[self.batch_button, self.report_button])
         layout = self.scrolling_layout()
+        layout.addWidget(self.banner)
         layout.addWidget(batch)
         layout.addWidget(report)
         layout.addStretch(1)

@@ -23,6 +23,7 @@ from nanomorph.workflows.classify import (
 )
 from nanomorph.workflows.consistency import class_connectivity, percolation_verdicts
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layer_mode import NoProjectBanner
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.table import ImageTable
@@ -82,6 +83,12 @@ class ClassifyWidget(NanomorphDock):
         save_button.clicked.connect(self.save_dialog)
         load_button = QPushButton("Load classifier…")
         load_button.clicked.connect(self.load_dialog)
+        self.banner = NoProjectBanner(
+            self, "Sorting images into classes from a few labels needs the images together in "
+                  "a project: make one from the open Image layers (files are referenced, other "
+                  "layers saved), then label here.",
+            project_only=[self.encoder, edit_button, self.spreading, next_button, save_button,
+                          load_button, self.table])
 
         top = QHBoxLayout()
         top.addWidget(QLabel("encoder"))
@@ -90,6 +97,7 @@ class ClassifyWidget(NanomorphDock):
         files.addWidget(save_button)
         files.addWidget(load_button)
         layout = self.scrolling_layout()
+        layout.addWidget(self.banner)
         layout.addLayout(top)
         layout.addLayout(self.class_buttons)
         layout.addWidget(edit_button)
@@ -219,6 +227,9 @@ class ClassifyWidget(NanomorphDock):
         unlabel.clicked.connect(lambda: self.label_current(None))
         n = len(self.classes()[:9])
         self.class_buttons.addWidget(unlabel, n // 2, n % 2)
+        if self.session.project is None:
+            unlabel.setEnabled(False)
+            unlabel.setToolTip("needs a project: Make a project from these layers (above)")
 
     def edit_classes(self) -> None:
         text, ok = QInputDialog.getText(self, "Classes", "Class names, separated by commas:",
@@ -241,7 +252,11 @@ class ClassifyWidget(NanomorphDock):
     def label_current(self, class_name: str | None) -> None:
         """Label (or unlabel) the current image; the classifier retrains in the background."""
         record = self.session.current
-        if record is None or self.session.project is None:
+        if self.session.project is None:
+            show_warning("labelling needs a project: Make a project from these layers (Classify "
+                         "step)")
+            return
+        if record is None:
             show_warning("no current image: pick one in the Images dock")
             return
         if self.guarded(lambda: self.session.project.labels.set(record.id, class_name)):

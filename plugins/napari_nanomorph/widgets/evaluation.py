@@ -13,6 +13,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, LineEdit, SpinBox
 from nanomorph.workflows.classify import evaluate_project, project_embeddings
 from napari.utils.notifications import show_warning
+from napari_nanomorph.layer_mode import NoProjectBanner
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.liveplot import LivePlot, point_positions
 from qtpy.QtCore import Qt
@@ -136,7 +137,12 @@ class EvaluationWidget(NanomorphDock):
         anchors.setWidget(self.anchors)
         anchors.setWidgetResizable(True)
         self.tabs.addTab(anchors, "anchors")
+        self.banner = NoProjectBanner(
+            self, "The label-efficiency evaluation repeats train/test splits of a project's "
+                  "labelled images: make a project from the open Image layers and label them in "
+                  "the Classify step.", project_only=[self.form.native, self.run_button])
         layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
         layout.addWidget(self.form.native)
         layout.addWidget(self.run_button)
         layout.addWidget(self.summary)

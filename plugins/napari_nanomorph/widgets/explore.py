@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from nanomorph.jobs import call_as_job
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layer_mode import NoProjectBanner
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.liveplot import LivePlot, point_positions
@@ -135,7 +136,13 @@ class ExploreWidget(NanomorphDock):
         grid.addWidget(self.target_class, 4, 2, 1, 2)
         grid.addWidget(label_button, 5, 0, 1, 3)
         grid.addWidget(self.undo_button, 5, 3)
+        self.banner = NoProjectBanner(
+            self, "Clusters and similar images are found among a project's images: make one "
+                  "from the open Image layers, then explore.",
+            project_only=[cluster_button, similar_button, box_button, label_button,
+                          disagreements_button])
         layout = self.scrolling_layout()
+        layout.addWidget(self.banner)
         layout.addLayout(grid)
         layout.addWidget(disagreements_button)
         layout.addWidget(self.summary)

@@ -17,6 +17,14 @@ from nanomorph.jobs import call_as_job
 from nanomorph.masks import METHOD_DEFAULTS, METHODS, RIDGE_FILTERS, MaskParams
 from nanomorph.workflows.mask import AUTO_POLARITY, auto_mask_project
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layer_mode import (
+    PAIRED_KEY,
+    LayerChoice,
+    NoProjectBanner,
+    paired_mask,
+    plane,
+    user_layers,
+)
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.mask_layer import WIRE_COLOR, controller_for
 from napari_nanomorph.signals import listen
@@ -57,11 +65,22 @@ class MaskWidget(NanomorphDock):
         self.apply_all_button = QPushButton("Apply to all images")
         self.apply_all_button.clicked.connect(self.apply_to_all)
         import_button = QPushButton("Import masks…")
-        import_button.setToolTip("Mask files matched to images by name; you choose the label "
-                                 "of every value found in them before anything is stored")
         import_button.clicked.connect(self.import_dialog)
         export_button = QPushButton("Export masks…")
         export_button.clicked.connect(self.export_dialog)
+        import_button.setToolTip("Mask files matched to images by name; you choose the label "
+                                 "of every value found in them before anything is stored")
+        export_button.setToolTip("Every image's latest mask as PNG")
+        self.image_choice = LayerChoice(napari_viewer, "image", "image layer:")
+        self.banner = NoProjectBanner(self, "The auto-mask works on the chosen Image layer: "
+                                            "<i>Accept</i> puts it into that image's mask (a "
+                                            "Labels layer at its scale) to paint on with "
+                                            "napari's tools. Without a project, open mask files "
+                                            "with File › Open and save a mask layer with File › "
+                                            "Save Selected Layers.",
+                                      layer_only=[self.image_choice],
+                                      project_only=[import_button, export_button])
+        self.image_choice.box.currentTextChanged.connect(lambda _n: self._current_changed(None))
 
         auto = QGroupBox("Auto-mask")
         auto_layout = QVBoxLayout(auto)
@@ -83,6 +102,8 @@ class MaskWidget(NanomorphDock):
                                        (WIRE_COLOR[3], "3 third class"),
                                        (PREVIEW_COLOR, "auto-mask preview")])
         layout = self.scrolling_layout()
+        layout.addWidget(self.banner)
+        layout.addWidget(self.image_choice)
         layout.addWidget(self.status)
         layout.addWidget(legend)
         layout.addWidget(auto)
@@ -98,7 +119,11 @@ class MaskWidget(NanomorphDock):
         self.remember(self.form, "mask")
         listen(self, self.session.current_changed, self._current_changed)
         listen(self, self.session.masks_changed, lambda _ids: self._show_status())
+        listen(self, self.session.project_changed, self._mode_changed)
         self._form_changed()
+        self._mode_changed(self.session.project)
+
+    def _mode_changed(self, _project) -> None:
         self._show_status()
 
     # ------------------------------------------------------------------ parameters
@@ -172,7 +197,11 @@ class MaskWidget(NanomorphDock):
             self._preview_timer.start()
 
     def update_preview(self) -> None:
-        """Compute the auto-mask of the current image in the background and show it."""
+        """Compute the auto-mask of the current image (without a project: of the chosen Image
+        layer) in the background and show it."""
+        if self.session.project is None:
+            self._preview_layer()
+            return
         record = self.session.current
         if record is None or not self.guarded(self.params):
             return
@@ -184,27 +213,75 @@ class MaskWidget(NanomorphDock):
             if serial != self._preview_serial or self.session.current is None \
                     or self.session.current.id != record.id:
                 return  # a newer preview, or another image, replaced this one
-            placement = overlay_placement(self.viewer, record)
-            layer = find_layer(self.viewer, "preview")
-            if layer is None:
-                from napari.utils.colormaps import DirectLabelColormap
-
-                layer = self.viewer.add_labels(mask, name="auto-mask preview", opacity=0.6,
-                                               metadata={ROLE_KEY: "preview"}, **placement)
-                layer.colormap = DirectLabelColormap(color_dict={**WIRE_COLOR, 1: PREVIEW_COLOR})
-                layer.contour = 1
-                layer.editable = False
-            else:
-                layer.data = mask
-                place(layer, placement["scale"], placement["units"])
-            layer.metadata["image_id"] = record.id
+            self._show_preview(mask, overlay_placement(self.viewer, record), record.id)
 
         self.run_job(
             lambda _t: call_as_job(_auto_mask_image, record.path, params, polarity),
             name="Auto-mask preview", on_done=show)
 
+    def _preview_layer(self) -> None:
+        """The auto-mask preview of the chosen Image layer (no project)."""
+        from nanomorph.masks.auto import auto_mask_plane
+
+        image = self.image_choice.layer
+        if image is None or not self.guarded(self.params) or \
+                not self.guarded(lambda: plane(image)):
+            return
+        params, polarity, pixels = self.params(), self.polarity, plane(image)
+        self._preview_serial += 1
+        serial = self._preview_serial
+
+        def show(result) -> None:
+            if serial == self._preview_serial:
+                self._show_preview(result[0].astype("uint8"),
+                                   {"scale": tuple(image.scale), "translate": tuple(image.translate),
+                                    "units": tuple(str(u) for u in image.units)}, image.name)
+
+        self.run_job(lambda _t: call_as_job(auto_mask_plane, pixels, params, polarity),
+                     name="Auto-mask preview", on_done=show)
+
+    def _show_preview(self, mask, placement: dict, owner) -> None:
+        """Show an auto-mask in the preview layer (made on first use); ``owner`` is the image
+        id or layer name it belongs to."""
+        layer = find_layer(self.viewer, "preview")
+        if layer is None:
+            from napari.utils.colormaps import DirectLabelColormap
+
+            layer = self.viewer.add_labels(mask, name="auto-mask preview", opacity=0.6,
+                                           metadata={ROLE_KEY: "preview"}, **placement)
+            layer.colormap = DirectLabelColormap(color_dict={**WIRE_COLOR, 1: PREVIEW_COLOR})
+            layer.contour = 1
+            layer.editable = False
+        else:
+            layer.data = mask
+            place(layer, placement["scale"], placement["units"])
+            if "translate" in placement:
+                layer.translate = placement["translate"]
+        layer.metadata["image_id"] = owner
+
+    def _accept_into_layer(self) -> None:
+        """Make the preview the chosen Image layer's mask: a new Labels layer at its scale,
+        ready for painting (a mask already there is kept: nothing painted is replaced)."""
+        preview, image = find_layer(self.viewer, "preview"), self.image_choice.layer
+        if preview is None or image is None or preview.metadata.get("image_id") != image.name:
+            show_warning("no preview of the chosen image layer: tick 'live preview' first")
+            return
+        mask = self._add_mask_layer(image, preview.data.copy())
+        self.viewer.layers.selection.active = mask
+        mask.mode = "paint"
+        self._show_status()
+
+    def _add_mask_layer(self, image, mask):
+        """A new Labels layer that masks ``image`` (its scale, translate and units)."""
+        return self.viewer.add_labels(mask, name=f"{image.name} mask", scale=image.scale,
+                                      translate=image.translate, units=image.units,
+                                      metadata={PAIRED_KEY: image.name})
+
     def accept_preview(self) -> None:
         """Copy the preview into the editable mask (saved now as a new version)."""
+        if self.session.project is None:
+            self._accept_into_layer()
+            return
         layer = find_layer(self.viewer, "preview")
         current = self.session.current
         if layer is None or current is None or layer.metadata.get("image_id") != current.id:
@@ -214,7 +291,10 @@ class MaskWidget(NanomorphDock):
 
     def apply_to_all(self) -> None:
         project = self.session.project
-        if project is None or not self.guarded(self.params):
+        if project is None:
+            self._apply_to_layers()
+            return
+        if not self.guarded(self.params):
             return
         self.masks.save_now()
         params, polarity, replace = self.params(), self.polarity, self.replace_box.value
@@ -234,6 +314,36 @@ class MaskWidget(NanomorphDock):
             lambda token: auto_mask_project(project, ids, params, polarity, replace=replace,
                                             cancel=token),
             name="Auto-mask all images", on_progress=progressed, on_done=done)
+
+    def _apply_to_layers(self) -> None:
+        """Auto-mask every Image layer into a new mask layer (no project); images that have a
+        mask are left out unless *replace existing masks* is ticked (the old layer stays)."""
+        from nanomorph.masks.auto import auto_mask_plane
+        from nanomorph.workflows.arrays import analyse_arrays
+
+        if not self.guarded(self.params):
+            return
+        params, polarity, replace = self.params(), self.polarity, self.replace_box.value
+        images = [layer for layer in user_layers(self.viewer, "image")
+                  if replace or paired_mask(self.viewer, layer) is None]
+        items = [(layer.name, plane(layer), None) for layer in images
+                 if self.guarded(lambda layer=layer: plane(layer))]
+        if not items:
+            show_info("auto-mask: every image layer has a mask already (tick 'replace existing "
+                      "masks' to redo them)" if user_layers(self.viewer, "image") else
+                      "auto-mask: no image layer is open")
+            return
+        by_name = {layer.name: layer for layer in images}
+
+        def done(results) -> None:
+            for name, (mask, _polarity) in results.items():
+                self._add_mask_layer(by_name[name], mask.astype("uint8"))
+            show_info(f"auto-mask: {len(results)} image layers masked")
+            self._show_status()
+
+        self.run_job(lambda token: analyse_arrays(
+            items, lambda pixels, _px: auto_mask_plane(pixels, params, polarity), cancel=token),
+            name="Auto-mask all image layers", on_done=done)
 
     # ------------------------------------------------------------------ files
     def import_dialog(self) -> None:
@@ -333,7 +443,19 @@ class MaskWidget(NanomorphDock):
     # ------------------------------------------------------------------ status
     def _show_status(self) -> None:
         record, project = self.session.current, self.session.project
-        if record is None or project is None:
+        if project is None:
+            image = self.image_choice.layer
+            if image is None:
+                self.status.setText("Open an image (File › Open, or a sample: File › Open "
+                                    "Sample › nanomorph) to mask it.")
+                return
+            mask = paired_mask(self.viewer, image)
+            self.status.setText(f"<b>{image.name}</b>: " + (
+                f"its mask is the Labels layer <i>{mask.name}</i>; paint on it with napari's "
+                "brush (label 1 = nanowire)." if mask is not None else
+                "no mask layer yet: accept an auto-mask, or add a Labels layer and paint."))
+            return
+        if record is None:
             self.status.setText("Open an image to paint its mask.")
             return
         versions = project.masks.versions(record.id)

@@ -10,6 +10,13 @@ from magicgui.widgets import CheckBox, ComboBox
 from nanomorph.jobs import call_as_job
 from nanomorph.workflows.morphometry import KIND, measure_project, measure_with_labels
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layer_mode import (
+    LayerChoice,
+    NoProjectBanner,
+    pixel_size_nm,
+    plane,
+    user_layers,
+)
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
@@ -102,6 +109,12 @@ class MeasureWidget(NanomorphDock):
         self.plot.setMinimumHeight(300)
         self.table = ImageTable(WIRE_TABLE_COLUMNS)
         self.table.image_clicked.connect(self.select_wire)
+        self.labels_choice = LayerChoice(napari_viewer, "labels", "mask layer:")
+        self.banner = NoProjectBanner(self, "<i>Measure image</i> measures the chosen Labels "
+                                            "layer (every non-zero pixel is wire) at its scale; "
+                                            "<i>Measure all</i> every Labels layer.",
+                                      layer_only=[self.labels_choice])
+        self.layer_summaries: dict[str, dict] = {}  # without a project: layer name → summary
 
         buttons = QHBoxLayout()
         for b in (self.run_button, self.run_all_button, self.export_button):
@@ -111,6 +124,8 @@ class MeasureWidget(NanomorphDock):
         options.addWidget(QLabel("plots:"))
         options.addWidget(self.scope.native)
         layout = self.scrolling_layout()
+        layout.addWidget(self.banner)
+        layout.addWidget(self.labels_choice)
         layout.addLayout(buttons)
         layout.addLayout(options)
         layout.addWidget(self.numbers)
@@ -123,11 +138,25 @@ class MeasureWidget(NanomorphDock):
         self.destroyed.connect(lambda *_: clicked in callbacks and callbacks.remove(clicked))
         listen(self, self.session.current_changed, self._show_stored)
         listen(self, self.session.results_changed, self._results_changed)
-        self._show_stored(self.session.current)
+        listen(self, self.session.project_changed, self._mode_changed)
+        self._mode_changed(self.session.project)
+
+    def _mode_changed(self, project) -> None:
+        """With a project the dock measures its images; without one, the viewer's layers."""
+        self._show_stored(self.session.current if project is not None else None)
 
     # ------------------------------------------------------------------ running
     def run_current(self) -> None:
-        """Measure the current image's mask, store the result and show it with its overlay."""
+        """Measure the current image's mask, store the result and show it with its overlay
+        (without a project: the chosen Labels layer)."""
+        if self.session.project is None:
+            layer = self.labels_choice.layer
+            if layer is None:
+                show_warning("no Labels layer to measure: open a mask, or make one in the Mask "
+                             "step (auto-mask, then Accept)")
+                return
+            self._measure_layers([layer], shown=layer)
+            return
         record = self.session.current
         if record is None:
             show_warning("no current image: pick one in the Images dock")
@@ -151,7 +180,12 @@ class MeasureWidget(NanomorphDock):
         """Measure every image that has a mask (one job; a failing image does not stop it)."""
         project = self.session.project
         if project is None:
-            show_warning("open a project first (Project step)")
+            layers = user_layers(self.viewer, "labels")
+            if not layers:
+                show_warning("no Labels layer to measure: open masks, or make them in the Mask "
+                             "step")
+                return
+            self._measure_layers(layers, shown=self.labels_choice.layer)
             return
         self.masks.save_now()
         image_ids = [r.id for r in project.images.all()]
@@ -170,6 +204,33 @@ class MeasureWidget(NanomorphDock):
 
         self.run_job(lambda token: measure_project(project, image_ids, cancel=token),
                      name="Measure all images", on_progress=progressed, on_done=done)
+
+    def _measure_layers(self, layers: list, shown) -> None:
+        """Measure Labels layers (no project); show ``shown``'s wires and numbers."""
+        from nanomorph.network import measure_wires
+        from nanomorph.workflows.arrays import analyse_arrays
+
+        items = [(layer.name, plane(layer) != 0, pixel_size_nm(layer)) for layer in layers
+                 if self.guarded(lambda layer=layer: plane(layer))]
+
+        def measure(wire, pixel_size):
+            result = measure_wires(wire, pixel_size)
+            return result.as_record(""), result.labels
+
+        def done(results) -> None:
+            for name, (summary, _labels) in results.items():
+                self.layer_summaries[name] = {**summary, "path": name}
+            if shown is not None and shown.name in results:
+                summary, labels = results[shown.name]
+                self._show_summary(self.layer_summaries[shown.name])
+                self._put_overlay(labels, {"scale": tuple(shown.scale),
+                                           "translate": tuple(shown.translate),
+                                           "units": tuple(str(u) for u in shown.units)})
+            if len(items) > 1:
+                show_info(f"morphometry: {len(results)} of {len(items)} layers measured")
+
+        self.run_job(lambda token: analyse_arrays(items, measure, cancel=token),
+                     name="Measure wires", on_done=done)
 
     def _recompute_overlay(self, record) -> None:
         """Wire labels of a stored result, for the overlay (background job, nothing stored)."""
@@ -216,6 +277,13 @@ class MeasureWidget(NanomorphDock):
         if self.scope.value == PLOT_SCOPES[1]:
             self._plot()
 
+    def _all_summaries(self) -> list[dict]:
+        """Every measured image's record (every measured layer's without a project)."""
+        project = self.session.project
+        if project is None:
+            return list(self.layer_summaries.values())
+        return [e["result"] for e in project.results.of_kind(KIND).values()]
+
     def _show_summary(self, summary: dict, stale: bool = False) -> None:
         self.summary = summary
         note = ["<i>(stale: the mask changed since; measure again)</i>"] if stale else []
@@ -233,18 +301,19 @@ class MeasureWidget(NanomorphDock):
     def _plot(self) -> None:
         from nanomorph.report.morphometry import wire_distributions
 
-        project = self.session.project
-        if self.scope.value == PLOT_SCOPES[1] and project is not None:
-            summaries = [e["result"] for e in project.results.of_kind(KIND).values()]
+        if self.scope.value == PLOT_SCOPES[1]:
+            summaries = self._all_summaries()
         else:
             summaries = [self.summary] if self.summary else []
         self.plot.show_data(wire_distributions(summaries))
 
     def _show_overlay(self, labels, record) -> None:
-        if labels is None or not self._is_current(record):
-            return
+        if labels is not None and self._is_current(record):
+            self._put_overlay(labels, overlay_placement(self.viewer, record))
+
+    def _put_overlay(self, labels, placement: dict) -> None:
+        """Show the wire labels in the ``wires`` layer (made on first use)."""
         layer = find_layer(self.viewer, ROLE)
-        placement = overlay_placement(self.viewer, record)
         if layer is None:
             selection = self.viewer.layers.selection  # painting stays where it was
             before, active = set(selection), selection.active
@@ -258,6 +327,8 @@ class MeasureWidget(NanomorphDock):
         else:
             layer.data = labels
             place(layer, placement["scale"], placement["units"])
+            if "translate" in placement:
+                layer.translate = placement["translate"]
         layer.visible = self.overlay_box.value
 
     def _toggle_overlay(self, visible: bool) -> None:
@@ -296,8 +367,8 @@ class MeasureWidget(NanomorphDock):
 
     # ------------------------------------------------------------------ export
     def export_csv(self) -> None:
-        if self.session.project is None:
-            show_warning("open a project and measure its images first")
+        if not self._all_summaries():
+            show_warning("nothing measured yet: press Measure all first")
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export every measured wire", "",
                                               "CSV (*.csv)")
@@ -314,9 +385,9 @@ class MeasureWidget(NanomorphDock):
         """
         from nanomorph.workflows.morphometry import write_wires_csv
 
-        summaries = [e["result"] for e in self.session.project.results.of_kind(KIND).values()]
+        summaries = self._all_summaries()
         if not summaries:
-            show_warning("no image measured yet: press Measure all images first")
+            show_warning("nothing measured yet: press Measure all first")
             return
         self.run_job(lambda _t: call_as_job(write_wires_csv, path, summaries),
                      name="Export wires", on_done=lambda n: show_info(f"wrote {n} wires to {path}"))

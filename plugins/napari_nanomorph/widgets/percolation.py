@@ -10,6 +10,13 @@ from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
 from nanomorph.workflows.percolation import UNITS, PercolationSettings, analyse_project
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layer_mode import (
+    LayerChoice,
+    NoProjectBanner,
+    pixel_size_nm,
+    plane,
+    user_layers,
+)
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
@@ -37,6 +44,14 @@ def overlay_labels(labels: np.ndarray, spanning: set[int]) -> np.ndarray:
     if spanning:
         out[np.isin(labels, list(spanning))] = SPANNING
     return out
+
+
+def _row(name: str, r: dict, status: str) -> list:
+    """A table row of one percolation summary."""
+    return [name, "yes" if r["percolates"] else "no", "yes" if r["spans_x"] else "no",
+            "yes" if r["spans_y"] else "no", r["n_clusters"],
+            round(100 * r["foreground_fraction"], 2), round(100 * r["largest_cluster_fraction"], 1),
+            status]
 
 
 def network_lines(n: dict) -> list[str]:
@@ -92,12 +107,20 @@ class PercolationWidget(NanomorphDock):
         self.details.setWordWrap(True)
         self.table = ImageTable(TABLE_COLUMNS)
         self.table.image_clicked.connect(self._row_clicked)
+        self.labels_choice = LayerChoice(napari_viewer, "labels", "mask layer:")
+        self.banner = NoProjectBanner(self, "<i>Run on this image</i> analyses the chosen Labels "
+                                            "layer (every non-zero pixel is wire) at its scale; "
+                                            "<i>Run on all images</i> every Labels layer.",
+                                      layer_only=[self.labels_choice])
+        self.layer_results: dict[str, dict] = {}  # without a project: layer name → summary
 
         buttons = QHBoxLayout()
         for b in (self.run_button, self.run_all_button, self.export_button):
             buttons.addWidget(b)
         layout = self.scrolling_layout()
         form = QFormLayout()
+        layout.addWidget(self.banner)
+        layout.addWidget(self.labels_choice)
         layout.addWidget(self.form_grid(self.settings_form))
         layout.addLayout(buttons)
         layout.addWidget(self.overlay_box.native)
@@ -111,7 +134,7 @@ class PercolationWidget(NanomorphDock):
         listen(self, self.session.images_changed, self.refresh_table)
         listen(self, self.session.masks_changed, lambda _ids: self.refresh_table())
         listen(self, self.session.results_changed, lambda _ids: self.refresh_table())
-        self.refresh_table()
+        listen(self, self.session.project_changed, lambda _p: self.refresh_table())
 
     # ------------------------------------------------------------------ settings
     def _store_settings(self, _values=None) -> None:
@@ -134,6 +157,14 @@ class PercolationWidget(NanomorphDock):
 
     # ------------------------------------------------------------------ running
     def run_current(self) -> None:
+        if self.session.project is None:
+            layer = self.labels_choice.layer
+            if layer is None:
+                show_warning("no Labels layer to analyse: open a mask, or make one in the Mask "
+                             "step (auto-mask, then Accept)")
+                return
+            self._run_layers([layer], overlay_for=layer)
+            return
         record = self.session.current
         if record is None:
             show_warning("no current image: pick one in the Images dock")
@@ -143,6 +174,12 @@ class PercolationWidget(NanomorphDock):
 
     def run_all(self) -> None:
         if self.session.project is None:
+            layers = user_layers(self.viewer, "labels")
+            if not layers:
+                show_warning("no Labels layer to analyse: open masks, or make them in the Mask "
+                             "step")
+                return
+            self._run_layers(layers, overlay_for=self.labels_choice.layer)
             return
         self.masks.save_now()
         self._run([r.id for r in self.session.project.images.all()], overlay_for=None)
@@ -175,6 +212,50 @@ class PercolationWidget(NanomorphDock):
             lambda token: analyse_project(project, image_ids, settings, cancel=token),
             name="Percolation", on_progress=progressed, on_done=done)
 
+    def _run_layers(self, layers: list, overlay_for) -> None:
+        """Analyse Labels layers (no project): verdicts in the dock and the table, the cluster
+        overlay over ``overlay_for``."""
+        from nanomorph.workflows.arrays import analyse_arrays
+        from nanomorph.workflows.percolation import analyse_foreground
+
+        if not self.guarded(self.settings):
+            return
+        settings, items = self.settings(), []
+        for layer in layers:  # copies: the user may keep painting while the job runs
+            if self.guarded(lambda layer=layer: plane(layer)):
+                items.append((layer.name, plane(layer) != 0, pixel_size_nm(layer)))
+        placements = {layer.name: layer for layer in layers}
+        failures = []
+
+        def analyse(foreground, pixel_size):
+            summary, result = analyse_foreground(foreground, settings, pixel_size)
+            spanning = {c.label for c in result.clusters if c.spans_x and c.spans_y}
+            return summary, overlay_labels(result.labels, spanning)
+
+        def progressed(event) -> None:
+            name, _result, error = event.payload
+            if error is not None:
+                failures.append(f"{name}: {error}")
+
+        def done(results) -> None:
+            for failure in failures:
+                show_warning(failure)
+            self.layer_results.update({name: summary for name, (summary, _) in results.items()})
+            self.refresh_table()
+            shown = overlay_for.name if overlay_for is not None else None
+            if shown in results:
+                summary, overlay = results[shown]
+                self._show_summary(summary)
+                layer = placements[shown]
+                self._put_overlay(overlay, {"scale": tuple(layer.scale),
+                                            "units": tuple(str(u) for u in layer.units),
+                                            "translate": tuple(layer.translate)})
+            if len(items) > 1:
+                show_info(f"percolation: {len(results)} of {len(items)} layers analysed")
+
+        self.run_job(lambda token: analyse_arrays(items, analyse, cancel=token),
+                     name="Percolation", on_progress=progressed, on_done=done)
+
     def _compute_overlay(self, record, settings: PercolationSettings) -> None:
         """Cluster labels of the current image at display resolution (background job)."""
         from nanomorph.workflows.percolation import (
@@ -197,22 +278,27 @@ class PercolationWidget(NanomorphDock):
         def show(overlay) -> None:
             if self.session.current is None or self.session.current.id != record.id:
                 return
-            layer = find_layer(self.viewer, "clusters")
-            placement = overlay_placement(self.viewer, record)
-            if layer is None:
-                from napari.utils.colormaps import DirectLabelColormap
-
-                layer = self.viewer.add_labels(overlay, name="clusters", opacity=0.7,
-                                               metadata={ROLE_KEY: "clusters"}, **placement)
-                layer.colormap = DirectLabelColormap(color_dict=OVERLAY_COLOURS)
-                layer.editable = False
-            else:
-                layer.data = overlay
-                place(layer, placement["scale"], placement["units"])
-            layer.visible = self.overlay_box.value
+            self._put_overlay(overlay, overlay_placement(self.viewer, record))
 
         self.run_job(lambda _t: call_as_job(compute), name="Cluster overlay",
                                 on_done=show)
+
+    def _put_overlay(self, overlay, placement: dict) -> None:
+        """Show the cluster colours in the ``clusters`` layer (made on first use)."""
+        layer = find_layer(self.viewer, "clusters")
+        if layer is None:
+            from napari.utils.colormaps import DirectLabelColormap
+
+            layer = self.viewer.add_labels(overlay, name="clusters", opacity=0.7,
+                                           metadata={ROLE_KEY: "clusters"}, **placement)
+            layer.colormap = DirectLabelColormap(color_dict=OVERLAY_COLOURS)
+            layer.editable = False
+        else:
+            layer.data = overlay
+            place(layer, placement["scale"], placement["units"])
+            if "translate" in placement:
+                layer.translate = placement["translate"]
+        layer.visible = self.overlay_box.value
 
     def _toggle_overlay(self, visible: bool) -> None:
         layer = find_layer(self.viewer, "clusters")
@@ -250,10 +336,12 @@ class PercolationWidget(NanomorphDock):
         self.details.setText("<br>".join(lines))
 
     def refresh_table(self) -> None:
-        """One row per image: its stored verdict, or why there is none."""
+        """One row per image (per analysed layer without a project): its stored verdict, or
+        why there is none."""
         project = self.session.project
         if project is None:
-            self.table.set_rows([])
+            self.table.set_rows([(i, _row(name, summary, "ok")) for i, (name, summary) in
+                                 enumerate(self.layer_results.items())])
             return
         stored = project.results.of_kind("percolation")
         masked = project.masks.latest_versions()
@@ -264,16 +352,17 @@ class PercolationWidget(NanomorphDock):
                 status = "not analysed" if record.id in masked else "no mask"
                 rows.append((record.id, [record.name, *[None] * 6, status]))
                 continue
-            r = entry["result"]
-            rows.append((record.id, [
-                record.name, "yes" if r["percolates"] else "no",
-                "yes" if r["spans_x"] else "no", "yes" if r["spans_y"] else "no",
-                r["n_clusters"], round(100 * r["foreground_fraction"], 2),
-                round(100 * r["largest_cluster_fraction"], 1),
-                "stale" if entry["stale"] else "ok"]))
+            rows.append((record.id, _row(record.name, entry["result"],
+                                         "stale" if entry["stale"] else "ok")))
         self.table.set_rows(rows)
 
     def _row_clicked(self, image_id: int) -> None:
+        if self.session.project is None:  # a layer's row: select that layer
+            name = list(self.layer_results)[image_id]
+            layer = next((lay for lay in self.viewer.layers if lay.name == name), None)
+            if layer is not None:
+                self.viewer.layers.selection.active = layer
+            return
         self.session.set_current(self.session.project.images.get(image_id))
 
     def export_csv(self) -> None:
@@ -290,9 +379,20 @@ class PercolationWidget(NanomorphDock):
         path : str
             The CSV file.
         """
-        from nanomorph.workflows.percolation import export_analyses_csv
+        from nanomorph.workflows.percolation import export_analyses_csv, export_summaries_csv
 
         project = self.session.project
+        if project is None:
+            if not self.layer_results:
+                show_warning("nothing to export yet: run the analysis on a Labels layer first")
+                return
+            if not self.guarded(self.settings):
+                return
+            summaries, settings = dict(self.layer_results), self.settings()
+            self.run_job(lambda _t: call_as_job(export_summaries_csv, path, summaries, settings),
+                         name="Export percolation results",
+                         on_done=lambda n: show_info(f"wrote {n} rows to {path}"))
+            return
         self.run_job(lambda _t: call_as_job(export_analyses_csv, project, path),
                      name="Export percolation results", on_done=lambda _r: show_info(
                          f"wrote {path}"))

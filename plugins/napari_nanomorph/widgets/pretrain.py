@@ -9,6 +9,7 @@ import os
 from magicgui.widgets import ComboBox, Container, LineEdit, SpinBox
 from nanomorph.jobs import call_as_job
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layer_mode import NoProjectBanner
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.liveplot import LivePlot
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
@@ -70,7 +71,13 @@ class PretrainWidget(NanomorphDock):
         actions = QHBoxLayout()
         for b in (self.start_button, self.resume_button, self.use_button):
             actions.addWidget(b)
+        self.banner = NoProjectBanner(
+            self, "Pretraining learns from a project's images (no labels needed): make a "
+                  "project from the open Image layers first.",
+            project_only=[self.form.native, gpu_button, cpu_button, self.start_button,
+                          self.resume_button, self.use_button])
         layout = self.scrolling_layout()
+        layout.addWidget(self.banner)
         layout.addWidget(self.form.native)
         layout.addLayout(defaults)
         layout.addLayout(actions)

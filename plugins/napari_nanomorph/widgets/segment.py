@@ -23,6 +23,7 @@ from nanomorph.workflows.segment import (
     train_project_segmenter,
 )
 from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layer_mode import LayerChoice, NoProjectBanner, plane, user_layers
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
@@ -123,8 +124,25 @@ class SegmentWidget(NanomorphDock):
         dice_help = QLabel(DICE_EXPLAINED)
         dice_help.setWordWrap(True)
         dice_help.setStyleSheet("color: gray;")
+        self.image_choice = LayerChoice(napari_viewer, "image", "image layer:")
+        model_file_button = QPushButton("Model file…")
+        model_file_button.setToolTip("a segmenter saved by nanomorph (Segment step or "
+                                     "nanomorph segment train)")
+        model_file_button.clicked.connect(self.choose_model_file)
+        self.train_button.setToolTip("train on the checked images' masks")
+        self.banner = NoProjectBanner(
+            self, "<i>Predict this image</i> segments the chosen Image layer with a model file "
+                  "into a Labels layer (<i>Predict all images</i>: every Image layer). Training "
+                  "keeps its training set and model in a project: make one from the open layers "
+                  "(an image with a mask layer becomes a training pair).",
+            layer_only=[self.image_choice, model_file_button],
+            project_only=[self.training_list, self.settings_form.native, self.train_button,
+                          self.model_box, self.accept_button, self.metrics])
 
         layout = self.scrolling_layout()
+        layout.addWidget(self.banner)
+        layout.addWidget(self.image_choice)
+        layout.addWidget(model_file_button)
         layout.addWidget(QLabel("Training images (those with masks):"))
         layout.addWidget(self.training_list)
         layout.addWidget(self.settings_form.native)
@@ -262,13 +280,83 @@ class SegmentWidget(NanomorphDock):
 
     # ------------------------------------------------------------------ prediction
     def predict_current(self) -> None:
+        if self.session.project is None:
+            layer = self.image_choice.layer
+            if layer is None:
+                show_warning("no Image layer to segment: open an image first")
+                return
+            self._predict_layers([layer])
+            return
         record = self.session.current
-        if record is not None:
-            self._predict([record.id])
+        if record is None:
+            show_warning("no current image: pick one in the Images dock")
+            return
+        self._predict([record.id])
 
     def predict_all(self) -> None:
-        if self.session.project is not None:
-            self._predict([r.id for r in self.session.project.images.all() if r.exists])
+        if self.session.project is None:
+            layers = user_layers(self.viewer, "image")
+            if not layers:
+                show_warning("no Image layer to segment: open images first")
+                return
+            self._predict_layers(layers)
+            return
+        self._predict([r.id for r in self.session.project.images.all() if r.exists])
+
+    def choose_model_file(self) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "A nanomorph segmenter", "",
+                                              "Segmenter (*.pt);;All files (*)")
+        if path:
+            self.load_model_file(path)
+
+    def load_model_file(self, path: str) -> None:
+        """Load a segmenter from a file (no project needed; in the job runner).
+
+        Parameters
+        ----------
+        path : str
+            A model file saved by nanomorph.
+        """
+        from nanomorph.segment import load_segmenter
+
+        def loaded(segmenter) -> None:
+            self.segmenter, self.model_file = segmenter, path
+            self.status.setText(f"model {os.path.basename(path)}: best epoch "
+                                f"{segmenter.best_epoch}; press Predict this image")
+
+        self.run_job(lambda _t: call_as_job(load_segmenter, path), name="Load segmenter",
+                     on_done=loaded)
+
+    def _predict_layers(self, layers: list) -> None:
+        """Segment Image layers (no project) into ``<name> prediction`` Labels layers."""
+        from nanomorph.workflows.arrays import analyse_arrays
+
+        if self.segmenter is None:
+            show_warning("no segmenter yet: choose a model file (Model file…), or make a "
+                         "project from these layers to train one")
+            return
+        segmenter = self.segmenter
+        items = [(layer.name, plane(layer), None) for layer in layers
+                 if self.guarded(lambda layer=layer: plane(layer))]
+        by_name = {layer.name: layer for layer in layers}
+
+        def done(results) -> None:
+            for name, prediction in results.items():
+                image, title = by_name[name], f"{name} prediction"
+                existing = next((lay for lay in self.viewer.layers if lay.name == title), None)
+                if existing is not None:
+                    existing.data = prediction.labels
+                    continue
+                self.viewer.add_labels(prediction.labels, name=title, scale=image.scale,
+                                       translate=image.translate, units=image.units,
+                                       opacity=0.6)
+            show_info(f"segmented {len(results)} of {len(items)} image layers")
+
+        self.run_job(lambda token: analyse_arrays(
+            items, lambda pixels, _px: segmenter.predict(pixels), cancel=token),
+            name="Segment image layers", on_done=done)
 
     def _predict(self, image_ids: list[int]) -> None:
         if self.segmenter is None:

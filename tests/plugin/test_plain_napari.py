@@ -113,7 +113,7 @@ def test_segment_predicts_with_a_model_file_into_a_labels_layer(plain, shown, tm
     from tests.engine.test_batch import segmenter
 
     dock = plain.dock("Segment")
-    assert not dock.train_button.isEnabled() and "needs a project" in dock.train_button.toolTip()
+    assert not dock.model_box.isEnabled() and "needs a project" in dock.model_box.toolTip()
     dock.predict_current()
     assert shown and "model file" in shown[-1][1]
     dock.load_model_file(str(segmenter.__wrapped__(tmp_path_factory)))
@@ -193,6 +193,15 @@ def test_make_a_project_from_the_layers_keeps_what_was_painted(plain, tmp_path):
     np.testing.assert_array_equal(project.masks.read(record.id), painted.astype(np.uint8))
     assert project.masks.versions(record.id)[0]["source"] == "layer"
     assert plain.mask in plain.viewer.layers  # the user's layers stay
+    # the same docks now work on the project: its image is current, results are stored
+    assert plain.session.current is not None and plain.session.current.id == record.id
+    percolation.run_current()
+    plain.wait()
+    assert record.id in project.results.of_kind("percolation")
+    measure = plain.dock("Measure")
+    measure.run_current()
+    plain.wait()
+    assert project.results.get(record.id, "morphometry") is not None
 
 
 def test_a_non_empty_folder_is_refused_with_one_message(plain, tmp_path, shown):
@@ -205,3 +214,16 @@ def test_a_non_empty_folder_is_refused_with_one_message(plain, tmp_path, shown):
     assert plain.session.project is None
     assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
     assert [m for level, m in shown if level == "error" and "is not empty" in m]
+
+
+def test_segment_trains_on_image_and_mask_layers_and_saves_the_model(plain, tmp_path):
+    dock = plain.dock("Segment")
+    dock.settings_form["epochs"].value = 1
+    dock.settings_form["patch_px"].value = 64
+    dock._train_on_layers(str(tmp_path / "segmenter.pt"))
+    plain.wait(600000)
+    assert (tmp_path / "segmenter.pt").is_file() and dock.segmenter is not None
+    assert "saved" in dock.status.text() and dock.history
+    dock.predict_current()
+    plain.wait(120000)
+    assert any(layer.name == f"{plain.image.name} prediction" for layer in plain.viewer.layers)

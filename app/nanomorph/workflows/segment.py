@@ -62,6 +62,48 @@ def _read(record: "ImageRecord"):
     return read_image(record.path, page=0 if len(record.shape) == 3 else None)
 
 
+def train_file_segmenter(images: list, masks: list, names: list[str], config: "TrainConfig",
+                         path, *, cancel: CancelToken | None = None) -> Job["Segmenter"]:
+    """Train a segmenter on images and masks that belong to no project and save it (a job).
+
+    Parameters
+    ----------
+    images : list of ndarray
+        Gray-level planes.
+    masks : list of ndarray
+        Their labels (0 background, 1 wire, 2… other classes), same shapes.
+    names : list of str
+        For messages.
+    config : TrainConfig
+        Training settings.
+    path : str or os.PathLike
+        The model file to write (``.pt``).
+    cancel : CancelToken, optional
+        A cancel keeps the best epoch so far.
+
+    Yields
+    ------
+    Progress
+        As :func:`nanomorph.segment.train_segmenter`.
+
+    Returns
+    -------
+    Segmenter
+        The best model (also saved to ``path``).
+
+    Raises
+    ------
+    NanomorphError
+        When a mask does not fit its image, or training fails.
+    """
+    from nanomorph.segment import prepare_pairs, save_segmenter, train_segmenter
+
+    pairs, classes = prepare_pairs(images, masks, names=names, nanowire_value=WIRE_LABEL)
+    segmenter = yield from train_segmenter(pairs, classes, config, cancel=cancel)
+    save_segmenter(segmenter, path)
+    return segmenter
+
+
 def train_project_segmenter(project: "Project", image_ids: list[int], config: "TrainConfig",
                             *, cancel: CancelToken | None = None) -> Job[tuple]:
     """Train a segmenter on some images' latest masks and keep it in the project (a job).

@@ -132,12 +132,12 @@ class SegmentWidget(NanomorphDock):
         self.train_button.setToolTip("train on the checked images' masks")
         self.banner = NoProjectBanner(
             self, "<i>Predict this image</i> segments the chosen Image layer with a model file "
-                  "into a Labels layer (<i>Predict all images</i>: every Image layer). Training "
-                  "keeps its training set and model in a project: make one from the open layers "
-                  "(an image with a mask layer becomes a training pair).",
+                  "into a Labels layer (<i>Predict all images</i>: every Image layer); "
+                  "<i>Train</i> learns from every Image layer that has a mask layer and saves "
+                  "the model to a file you choose. A project also keeps training sets, models "
+                  "and scores.",
             layer_only=[self.image_choice, model_file_button],
-            project_only=[self.training_list, self.settings_form.native, self.train_button,
-                          self.model_box, self.accept_button, self.metrics])
+            project_only=[self.training_list, self.model_box, self.accept_button, self.metrics])
 
         layout = self.scrolling_layout()
         layout.addWidget(self.banner)
@@ -238,12 +238,16 @@ class SegmentWidget(NanomorphDock):
         return TrainConfig(encoder=self.session.encoder, epochs=v["epochs"],
                            patch_px=v["patch_px"], unfreeze_stages=v["unfreeze_stages"],
                            seed=v["seed"], threads=threads,
-                           device=self.session.project.settings.get("device"),
+                           device=(self.session.project.settings.get("device")
+                                   if self.session.project is not None else None),
                            time_limit_s=v["time_limit_min"] * 60 or None)
 
     def train(self) -> None:
         project, ids = self.session.project, self.training_ids()
-        if project is None or not ids:
+        if project is None:
+            self._train_on_layers()
+            return
+        if not ids:
             show_warning("no training images: paint or import masks first")
             return
         self.masks.save_now()
@@ -251,14 +255,6 @@ class SegmentWidget(NanomorphDock):
             return
         config = self.config()
         self.history = []
-
-        def progressed(event) -> None:
-            if isinstance(event.payload, dict) and "epoch" in event.payload:
-                self.history.append(event.payload)
-                self._plot_history(self.history)
-                p = event.payload
-                self.status.setText(f"epoch {p['epoch']}: train loss {p['train_loss']:.3f}, "
-                                    f"validation Dice {p['val_dice']:.3f}")
 
         def done(result) -> None:
             segmenter, file = result
@@ -273,7 +269,55 @@ class SegmentWidget(NanomorphDock):
 
         self.run_job(
             lambda token: train_project_segmenter(project, ids, config, cancel=token),
-            name="Train segmenter", on_progress=progressed, on_done=done, notify_done=True)
+            name="Train segmenter", on_progress=self._epoch_done, on_done=done, notify_done=True)
+
+    def _epoch_done(self, event) -> None:
+        """An epoch's losses and Dice: into the live plot and the status line."""
+        if isinstance(event.payload, dict) and "epoch" in event.payload:
+            self.history.append(event.payload)
+            self._plot_history(self.history)
+            p = event.payload
+            self.status.setText(f"epoch {p['epoch']}: train loss {p['train_loss']:.3f}, "
+                                f"validation Dice {p['val_dice']:.3f}")
+
+    def _train_on_layers(self, path: str | None = None) -> None:
+        """Train on every Image layer that has a mask layer (no project) and save the model to
+        a file (asked for when ``path`` is None)."""
+        from nanomorph.workflows.segment import train_file_segmenter
+        from napari_nanomorph.layer_mode import paired_mask
+
+        pairs = [(image, paired_mask(self.viewer, image))
+                 for image in user_layers(self.viewer, "image")]
+        pairs = [(image, mask) for image, mask in pairs
+                 if mask is not None and np.asarray(mask.data).any()]
+        if not pairs:
+            show_warning("nothing to learn from: an Image layer needs a mask layer of its shape "
+                         "(Mask step: auto-mask, Accept, then correct it)")
+            return
+        if not self.guarded(self.config) or not self.guarded(
+                lambda: [plane(layer) for pair in pairs for layer in pair]):
+            return
+        if path is None:
+            from qtpy.QtWidgets import QFileDialog
+
+            path, _ = QFileDialog.getSaveFileName(self, "Save the segmenter as", "segmenter.pt",
+                                                  "Segmenter (*.pt)")
+            if not path:
+                return
+        images = [plane(image) for image, _ in pairs]
+        masks = [plane(mask).astype(np.uint8) for _, mask in pairs]
+        names = [image.name for image, _ in pairs]
+        config, self.history = self.config(), []
+
+        def done(segmenter) -> None:
+            self.segmenter, self.model_file = segmenter, path
+            self.status.setText(f"saved {path} (trained on {len(pairs)} image layers, best "
+                                f"epoch {segmenter.best_epoch}); press Predict")
+
+        self.run_job(lambda token: train_file_segmenter(images, masks, names, config, path,
+                                                        cancel=token),
+                     name="Train segmenter", on_progress=self._epoch_done, on_done=done,
+                     notify_done=True)
 
     def _plot_history(self, history: list[dict]) -> None:
         self.plot.show_data(list(history))

@@ -15,7 +15,7 @@ from PIL import Image
 
 from nanomorph.cli import main
 
-KEYS = ["path", "format", "shape", "dtype", "pixel_size", "unit"]
+KEYS = ["path", "format", "shape", "dtype", "pixel_size", "unit", "frames", "frame_interval_s"]
 
 
 @pytest.fixture
@@ -39,10 +39,31 @@ def test_json_lines_in_input_order_with_exactly_the_contract_keys(images, capsys
     records = json_lines(capsys.readouterr().out)
     assert [list(r) for r in records] == [KEYS] * 3
     assert records[0] == {"path": str(images["tif"]), "format": "TIFF (ImageJ)", "shape": [4, 6],
-                          "dtype": "uint16", "pixel_size": [0.5, 0.25], "unit": "nm"}
+                          "dtype": "uint16", "pixel_size": [0.5, 0.25], "unit": "nm",
+                          "frames": 1, "frame_interval_s": None}
     assert records[1] == {"path": str(images["png"]), "format": "PNG", "shape": [3, 5],
-                          "dtype": "uint8", "pixel_size": None, "unit": None}
+                          "dtype": "uint8", "pixel_size": None, "unit": None,
+                          "frames": 1, "frame_interval_s": None}
     assert records[2]["shape"] == [2, 3, 4] and records[2]["dtype"] == "float32"
+    assert records[2]["frames"] == 2 and records[2]["frame_interval_s"] is None
+
+
+def test_frames_and_their_interval(tmp_path, capsys):
+    stack = tmp_path / "movie.tif"
+    tifffile.imwrite(stack, np.zeros((5, 8, 8), np.uint8), imagej=True,
+                     metadata={"axes": "TYX", "finterval": 250, "tunit": "ms"})
+    assert main(["info", str(stack), "--json"]) == 0
+    (movie,) = json_lines(capsys.readouterr().out)
+    assert (movie["frames"], movie["frame_interval_s"]) == (5, 0.25)
+    assert main(["info", str(stack)]) == 0
+    assert "5 frames, one every 0.25 s" in capsys.readouterr().out
+
+
+def test_a_velox_time_series_gives_its_frame_interval(shared_data, capsys):
+    emd = shared_data / "microscope_formats" / "fei_example_tem_stack.emd"
+    assert main(["info", str(emd), "--json"]) == 0
+    (velox,) = json_lines(capsys.readouterr().out)
+    assert (velox["frames"], velox["frame_interval_s"]) == (2, pytest.approx(0.8))
 
 
 def test_failing_input_is_reported_and_the_others_continue(images, tmp_path, capsys):

@@ -158,12 +158,14 @@ def test_unreadable_files_become_error_rows_and_the_others_go_on(images, tmp_pat
 def test_stacks_nan_floats_and_non_utf8_names_work_and_resume(tmp_path):
     files = make_odd_but_valid_files(tmp_path / "odd")
     first = run([tmp_path / "odd"], tmp_path / "out")
-    assert [r["status"] for r in first.rows] == ["ok"] * 3
-    assert first.rows[2]["shape"] == "64x80"  # the first page of the stack
+    assert [r["status"] for r in first.rows] == ["ok"] * 7  # two stills, five frames
+    frames = [r for r in first.rows if r.get("frame") is not None]
+    assert [r["frame"] for r in frames] == [0, 1, 2, 3, 4]
+    assert {r["shape"] for r in frames} == {"64x80"}  # each frame of the stack on its own
     table = pq.read_table(tmp_path / "out" / PARQUET_FILE).to_pylist()
     assert table[0]["path"] == display_path(files["non_utf8_name"])
     assert table[0]["path"].endswith("caf\\xe9.tif")
-    assert run([tmp_path / "odd"], tmp_path / "out").reused == 3
+    assert run([tmp_path / "odd"], tmp_path / "out").reused == 7
 
 
 # -- masks ---------------------------------------------------------------------------------------

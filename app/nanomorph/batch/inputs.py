@@ -47,6 +47,10 @@ class BatchItem:
         A project's stored mask, the ground truth of a computed mask.
     calibration : Calibration or None
         A project's effective calibration; None takes the file's.
+    frame : int or None
+        The frame of a movie or stack (0-based); None for a still image.
+    time_s : float or None
+        The frame's time in seconds (frame × the file's frame interval), when recorded.
     """
 
     index: int
@@ -57,6 +61,8 @@ class BatchItem:
     mask_missing: bool = False
     truth_path: str | None = None
     calibration: Calibration | None = None
+    frame: int | None = None
+    time_s: float | None = None
 
     def files(self) -> list[str]:
         """The files an image's result depends on.
@@ -125,9 +131,44 @@ def collect_items(inputs: list, config: BatchConfig) -> list[BatchItem]:
     entries = _project_entries(project, config) if project else _file_entries(inputs)
     if config.mask_source == "masks":
         entries = _with_mask_files(entries, config.masks_dir)
-    names = _unique_names([path for path, _ in entries])
+    if not project:
+        entries = _frames(entries, config)
+    files = [(path, extra) for path, extra in entries if not extra.get("frame")]
+    stems = iter(_unique_names([path for path, _ in files]))  # one stem per file, not frame
+    names = []
+    for _path, extra in entries:
+        if not extra.get("frame"):
+            stem = next(stems)
+        names.append(stem if extra.get("frame") is None else f"{stem}-f{extra['frame']:05d}")
     return [BatchItem(index=i, path=path, name=name, **extra)
             for i, ((path, extra), name) in enumerate(zip(entries, names))]
+
+
+def _frames(entries: list[tuple[str, dict]], config: BatchConfig) -> list[tuple[str, dict]]:
+    """One entry per frame of each movie or stack, with its time when the file records the
+    frame interval. An unreadable file stays one entry (its row reports why); a movie cannot
+    take its masks from a folder of single masks."""
+    from nanomorph.io.readers import read_info
+
+    expanded = []
+    for path, extra in entries:
+        try:
+            info = read_info(path)
+        except NanomorphError:
+            expanded.append((path, extra))
+            continue
+        if info.frames == 1:
+            expanded.append((path, extra))
+        elif config.mask_source == "masks":
+            expanded.append((path, {**extra, "mask_path": None, "mask_error": (
+                f"a movie of {info.frames} frames needs a mask per frame: analyse it with an "
+                "auto-mask or a segmenter")}))
+        else:
+            interval = info.frame_interval_s
+            expanded.extend((path, {**extra, "frame": frame,
+                                    "time_s": None if interval is None else frame * interval})
+                            for frame in range(info.frames))
+    return expanded
 
 
 def _file_entries(inputs: list) -> list[tuple[str, dict]]:

@@ -154,7 +154,7 @@ def analyse_item(item: BatchItem, config: BatchConfig) -> ImageAnalysis:
     from nanomorph.masks import databar_rows_of
     from nanomorph.workflows.percolation import percolate_foreground
 
-    image = read_image(item.path)
+    image = read_image(item.path, page=item.frame)
     files = [_file_state(item.path)]
     plane = image.plane(0)
     bar = databar_rows_of(image, 0)
@@ -175,7 +175,7 @@ def analyse_item(item: BatchItem, config: BatchConfig) -> ImageAnalysis:
     record["shape"] = "x".join(map(str, record["shape"]))
     row = {"path": item.path, "sha256": files[0][3], "status": "ok", "error": None,
            **_plain(record), "databar_rows": int(bar), "mask_source": config.mask_label,
-           **extra}
+           **extra, **_frame_columns(item)}
     if item.mask_path:
         row.update(mask_path=item.mask_path, mask_sha256=files[1][3])
     if config.skeleton:
@@ -207,7 +207,13 @@ def error_row(item: BatchItem, config: BatchConfig, exc: BaseException) -> dict:
         Its path, ``status="error"`` and a one-line reason.
     """
     return {"path": item.path, "sha256": None, "status": "error", "error": one_line(exc, item),
-            "mask_source": config.mask_label, "mask_path": item.mask_path}
+            "mask_source": config.mask_label, "mask_path": item.mask_path,
+            **_frame_columns(item)}
+
+
+def _frame_columns(item: BatchItem) -> dict:
+    """``frame`` and ``time_s`` of a movie's frame (nothing for a still image)."""
+    return {} if item.frame is None else {"frame": item.frame, "time_s": item.time_s}
 
 
 def one_line(exc: BaseException, item: BatchItem) -> str:

@@ -1,8 +1,9 @@
 """``nanomorph info FILE... [--json]``: format, shape, dtype and pixel size of image files.
 
 ``--json`` prints one object per file, in input order, with exactly the keys
-``path, format, shape, dtype, pixel_size, unit`` (``pixel_size`` is ``[y, x]`` in ``unit``;
-both are null when the image is uncalibrated). Shape and dtype are those of the gray image
+``path, format, shape, dtype, pixel_size, unit, frames, frame_interval_s`` (``pixel_size`` is
+``[y, x]`` in ``unit``; both are null when the image is uncalibrated; ``frames`` is 1 for a
+still image, ``frame_interval_s`` null when the file does not record it). Shape and dtype are those of the gray image
 nanomorph works on (colour converted, see ``nanomorph.io.readers``).
 """
 
@@ -84,6 +85,8 @@ def record(info) -> dict:
         "dtype": info.dtype,
         "pixel_size": list(calibration.pixel_size) if calibration.calibrated else None,
         "unit": calibration.unit,
+        "frames": info.frames,
+        "frame_interval_s": info.frame_interval_s,
     }
 
 
@@ -102,6 +105,9 @@ def describe(info) -> str:
     """
     parts = [info.format, " × ".join(map(str, info.shape)), info.dtype,
              info.calibration.describe()]
+    if info.frames > 1:
+        every = (f", one every {info.frame_interval_s:g} s" if info.frame_interval_s else "")
+        parts.append(f"{info.frames} frames{every}")
     if info.metadata.get("databar_rows"):
         parts.append(f"databar {info.metadata['databar_rows']} rows")
     return f"{display_path(info.path)}: {', '.join(parts)}"

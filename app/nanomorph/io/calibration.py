@@ -50,6 +50,35 @@ def nm_per_unit(unit: str) -> float | None:
     return _NM_PER_UNIT.get(unit.strip().lower().replace("μ", "µ")) if unit else None
 
 
+_SECONDS_PER_UNIT = {"s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3,
+                     "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "min": 60.0, "h": 3600.0}
+
+
+def seconds(value, unit: str | None) -> float | None:
+    """A time in seconds (for frame intervals of movies and time series).
+
+    Parameters
+    ----------
+    value : float
+        The time in ``unit``.
+    unit : str or None
+        ``s``, ``ms``, ``µs`` (``us``), ``ns``, ``min``, ``h`` (also ``sec``).
+
+    Returns
+    -------
+    float or None
+        None when the unit is not a time or the value is not a positive finite number.
+    """
+    factor = _SECONDS_PER_UNIT.get(str(unit or "").strip().lower().replace("μ", "µ"))
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    if factor is None or not (math.isfinite(value) and value > 0):
+        return None
+    return value * factor
+
+
 def is_length_unit(unit: str | None) -> bool:
     """Whether a unit is a length nanomorph converts.
 

@@ -117,9 +117,34 @@ def native_header(kind: str, path: str) -> dict:
     calibration = signal_calibration(signal)
     if kind == "mrc" and _mrc_sampling_missing(signal):
         calibration = UNCALIBRATED
+    metadata = instrument_facts(signal)
+    interval = frame_interval(signal)
+    if interval is not None:
+        metadata["frame_interval_s"] = interval
     return {"format": fmt, "shape": tuple(int(n) for n in signal["data"].shape),
             "dtype": _gray_dtype(signal["data"].dtype).str, "calibration": calibration,
-            "metadata": instrument_facts(signal), "note": note}
+            "metadata": metadata, "note": note}
+
+
+def frame_interval(signal: dict) -> float | None:
+    """Seconds between the frames of a time series (a stack whose first axis is time).
+
+    Parameters
+    ----------
+    signal : dict
+        A rosettasciio signal dict.
+
+    Returns
+    -------
+    float or None
+        None for a single image, or a stack whose first axis is not in a time unit.
+    """
+    from nanomorph.io.calibration import seconds
+
+    axes = signal["axes"]
+    if len(axes) != 3:
+        return None
+    return seconds(_number(axes[0].get("scale")), axes[0].get("units"))
 
 
 def native_page(kind: str, path: str, page: int | None) -> tuple[np.ndarray, list[str]]:

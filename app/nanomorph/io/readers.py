@@ -121,6 +121,16 @@ class ImageInfo:
     calibration: Calibration
     metadata: dict = field(default_factory=dict)
 
+    @property
+    def frames(self) -> int:
+        """Frames of a movie or stack (1 for a still image)."""
+        return self.shape[0] if len(self.shape) == 3 else 1
+
+    @property
+    def frame_interval_s(self) -> float | None:
+        """Seconds between frames, when the file records them."""
+        return self.metadata.get("frame_interval_s")
+
 
 def read_image(path, *, page: int | None = None,
                max_pixels: int = DEFAULT_MAX_PIXELS) -> MicroscopeImage:

@@ -87,6 +87,9 @@ def open_tiff(path: str, max_pixels: int) -> Source:
         )
         if flavour == "FEI":
             _add_databar(source, tif.fei_metadata)
+        interval = _imagej_interval(tif) if flavour == "ImageJ" else None
+        if interval is not None and len(source.shape) == 3:
+            source.metadata["frame_interval_s"] = interval
     if flavour in _RSCIIO_FLAVOURS and not calibration.calibrated:
         source.add_note(f"no usable pixel size in the {flavour} metadata")
     return source
@@ -128,6 +131,15 @@ def _imagej_calibration(tif) -> Calibration:
     if unit in (None, "inch") or any(not r or not r[0] for r in resolutions):
         return UNCALIBRATED
     return calibration_from_axes([(den / num, unit) for num, den in resolutions])
+
+
+def _imagej_interval(tif) -> float | None:
+    """Seconds between the frames of an ImageJ stack (``finterval`` in ``tunit``, seconds when
+    no unit is given), None when not recorded."""
+    from nanomorph.io.calibration import seconds
+
+    metadata = tif.imagej_metadata or {}
+    return seconds(metadata.get("finterval"), metadata.get("tunit") or "s")
 
 
 def _add_databar(source: Source, fei_metadata: dict | None) -> None:

@@ -1,0 +1,55 @@
+"""Batch over movies and stacks: one row per frame with its index and time, never a silent
+first frame; a movie cannot take single masks from a folder."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import tifffile
+
+from nanomorph.batch.config import BatchConfig
+from nanomorph.synthetic import generate_morphology
+from tests.engine.test_batch import make_images, run
+
+
+def write_movie(path, n=5, interval_s=0.5):
+    """An ImageJ stack whose frames grow denser: dispersed wires, then networks."""
+    frames = [generate_morphology("dispersed" if i < n // 2 else "network", shape=(96, 96),
+                                  seed=i).image for i in range(n)]
+    tifffile.imwrite(path, np.stack(frames), imagej=True,
+                     metadata={"axes": "TYX", "finterval": interval_s})
+    return frames
+
+
+def test_every_frame_is_a_row_with_its_time(tmp_path):
+    write_movie(tmp_path / "movie.tif")
+    still = make_images(tmp_path / "stills", 1)[0]
+    rows = run([tmp_path / "movie.tif", still], tmp_path / "out",
+               BatchConfig(write_masks=True)).rows
+    assert len(rows) == 6 and {r["status"] for r in rows} == {"ok"}
+    movie = rows[:5]
+    assert [r["frame"] for r in movie] == [0, 1, 2, 3, 4]
+    assert [r["time_s"] for r in movie] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert len({r["foreground_pixels"] for r in movie}) > 1  # each frame analysed on its own
+    assert [r["mask_file"] for r in movie] == [f"masks/movie-f{i:05d}.png" for i in range(5)]
+    assert "frame" not in rows[5] or rows[5]["frame"] is None
+    with open(tmp_path / "out" / "results.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [t["frame"] for t in table[:5]] == ["0", "1", "2", "3", "4"]
+
+
+def test_a_stack_without_a_frame_interval_has_no_times(tmp_path):
+    tifffile.imwrite(tmp_path / "stack.tif", np.zeros((3, 32, 32), np.uint8), photometric="minisblack")
+    rows = run([tmp_path / "stack.tif"], tmp_path / "out").rows
+    assert [(r["frame"], r["time_s"]) for r in rows] == [(0, None), (1, None), (2, None)]
+
+
+def test_a_movie_with_a_folder_of_single_masks_is_one_clear_error(tmp_path):
+    write_movie(tmp_path / "movie.tif", n=3)
+    (tmp_path / "masks").mkdir()
+    tifffile.imwrite(tmp_path / "masks" / "movie.tif", np.zeros((96, 96), np.uint8))
+    rows = run([tmp_path / "movie.tif"], tmp_path / "out",
+               BatchConfig(mask_source="masks", masks_dir=str(tmp_path / "masks"))).rows
+    assert len(rows) == 1 and rows[0]["status"] == "error"
+    assert "needs a mask per frame" in rows[0]["error"]

@@ -66,6 +66,73 @@ def overlay_placement(viewer, record) -> dict:
     return {"scale": tuple(image.scale), "units": tuple(str(u) for u in image.units)}
 
 
+def put_overlay(viewer, role: str, name: str, data, placement: dict, colors: dict | None = None,
+                **style):
+    """Show ``data`` in nanomorph's overlay layer of ``role`` (a Labels layer, made on first use
+    without changing which layer is selected, so painting stays where it was).
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer.
+    role : str
+        The overlay's role (``clusters``, ``wires``, ``preview`` …).
+    name : str
+        The layer's name when it is made.
+    data : ndarray
+        The labels.
+    placement : dict
+        ``scale`` and ``units`` (:func:`overlay_placement`, :func:`placement_of`), and
+        ``translate`` for a layer's own position.
+    colors : dict, optional
+        Label → colour (a direct colormap).
+    **style
+        Other Labels-layer properties set when it is made (``opacity``, ``contour`` …).
+
+    Returns
+    -------
+    napari.layers.Labels
+    """
+    layer = find_layer(viewer, role)
+    if layer is None:
+        selection = viewer.layers.selection
+        before, active = set(selection), selection.active
+        layer = viewer.add_labels(data, name=name, metadata={ROLE_KEY: role}, **placement)
+        if colors is not None:
+            from napari.utils.colormaps import DirectLabelColormap
+
+            layer.colormap = DirectLabelColormap(color_dict=colors)
+        for key, value in style.items():
+            setattr(layer, key, value)
+        layer.editable = False
+        selection.clear()
+        selection.update(before)
+        if active is not None:
+            selection.active = active
+        return layer
+    layer.data = data
+    place(layer, placement["scale"], placement["units"])
+    if "translate" in placement:
+        layer.translate = placement["translate"]
+    return layer
+
+
+def placement_of(layer) -> dict:
+    """``scale``, ``units`` and ``translate`` of a user's layer, for an overlay drawn over it.
+
+    Parameters
+    ----------
+    layer : napari.layers.Layer
+        The layer.
+
+    Returns
+    -------
+    dict
+    """
+    return {"scale": tuple(layer.scale), "units": tuple(str(u) for u in layer.units),
+            "translate": tuple(layer.translate)}
+
+
 def find_layer(viewer, role: str):
     """The layer nanomorph shows in ``role`` (e.g. ``"image"``), or None."""
     for layer in viewer.layers:

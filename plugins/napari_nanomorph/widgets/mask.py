@@ -25,7 +25,7 @@ from napari_nanomorph.layer_mode import (
     plane,
     user_layers,
 )
-from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
+from napari_nanomorph.layers import find_layer, overlay_placement, placement_of, put_overlay
 from napari_nanomorph.mask_layer import WIRE_COLOR, controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -233,9 +233,7 @@ class MaskWidget(NanomorphDock):
 
         def show(result) -> None:
             if serial == self._preview_serial:
-                self._show_preview(result[0].astype("uint8"),
-                                   {"scale": tuple(image.scale), "translate": tuple(image.translate),
-                                    "units": tuple(str(u) for u in image.units)}, image.name)
+                self._show_preview(result[0].astype("uint8"), placement_of(image), image.name)
 
         self.run_job(lambda _t: call_as_job(auto_mask_plane, pixels, params, polarity),
                      name="Auto-mask preview", on_done=show)
@@ -243,20 +241,8 @@ class MaskWidget(NanomorphDock):
     def _show_preview(self, mask, placement: dict, owner) -> None:
         """Show an auto-mask in the preview layer (made on first use); ``owner`` is the image
         id or layer name it belongs to."""
-        layer = find_layer(self.viewer, "preview")
-        if layer is None:
-            from napari.utils.colormaps import DirectLabelColormap
-
-            layer = self.viewer.add_labels(mask, name="auto-mask preview", opacity=0.6,
-                                           metadata={ROLE_KEY: "preview"}, **placement)
-            layer.colormap = DirectLabelColormap(color_dict={**WIRE_COLOR, 1: PREVIEW_COLOR})
-            layer.contour = 1
-            layer.editable = False
-        else:
-            layer.data = mask
-            place(layer, placement["scale"], placement["units"])
-            if "translate" in placement:
-                layer.translate = placement["translate"]
+        layer = put_overlay(self.viewer, "preview", "auto-mask preview", mask, placement,
+                            colors={**WIRE_COLOR, 1: PREVIEW_COLOR}, opacity=0.6, contour=1)
         layer.metadata["image_id"] = owner
 
     def _accept_into_layer(self) -> None:

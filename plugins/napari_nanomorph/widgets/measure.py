@@ -17,7 +17,7 @@ from napari_nanomorph.layer_mode import (
     plane,
     user_layers,
 )
-from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
+from napari_nanomorph.layers import find_layer, overlay_placement, placement_of, put_overlay
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -223,9 +223,7 @@ class MeasureWidget(NanomorphDock):
             if shown is not None and shown.name in results:
                 summary, labels = results[shown.name]
                 self._show_summary(self.layer_summaries[shown.name])
-                self._put_overlay(labels, {"scale": tuple(shown.scale),
-                                           "translate": tuple(shown.translate),
-                                           "units": tuple(str(u) for u in shown.units)})
+                self._put_overlay(labels, placement_of(shown))
             if len(items) > 1:
                 show_info(f"morphometry: {len(results)} of {len(items)} layers measured")
 
@@ -312,23 +310,8 @@ class MeasureWidget(NanomorphDock):
             self._put_overlay(labels, overlay_placement(self.viewer, record))
 
     def _put_overlay(self, labels, placement: dict) -> None:
-        """Show the wire labels in the ``wires`` layer (made on first use)."""
-        layer = find_layer(self.viewer, ROLE)
-        if layer is None:
-            selection = self.viewer.layers.selection  # painting stays where it was
-            before, active = set(selection), selection.active
-            layer = self.viewer.add_labels(labels, name="wires", opacity=0.6,
-                                           metadata={ROLE_KEY: ROLE}, **placement)
-            layer.editable = False
-            selection.clear()
-            selection.update(before)
-            if active is not None:
-                selection.active = active
-        else:
-            layer.data = labels
-            place(layer, placement["scale"], placement["units"])
-            if "translate" in placement:
-                layer.translate = placement["translate"]
+        """Show the wire labels in the ``wires`` layer."""
+        layer = put_overlay(self.viewer, ROLE, "wires", labels, placement, opacity=0.6)
         layer.visible = self.overlay_box.value
 
     def _toggle_overlay(self, visible: bool) -> None:

@@ -17,7 +17,7 @@ from napari_nanomorph.layer_mode import (
     plane,
     user_layers,
 )
-from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
+from napari_nanomorph.layers import find_layer, overlay_placement, placement_of, put_overlay
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -246,10 +246,7 @@ class PercolationWidget(NanomorphDock):
             if shown in results:
                 summary, overlay = results[shown]
                 self._show_summary(summary)
-                layer = placements[shown]
-                self._put_overlay(overlay, {"scale": tuple(layer.scale),
-                                            "units": tuple(str(u) for u in layer.units),
-                                            "translate": tuple(layer.translate)})
+                self._put_overlay(overlay, placement_of(placements[shown]))
             if len(items) > 1:
                 show_info(f"percolation: {len(results)} of {len(items)} layers analysed")
 
@@ -284,20 +281,9 @@ class PercolationWidget(NanomorphDock):
                                 on_done=show)
 
     def _put_overlay(self, overlay, placement: dict) -> None:
-        """Show the cluster colours in the ``clusters`` layer (made on first use)."""
-        layer = find_layer(self.viewer, "clusters")
-        if layer is None:
-            from napari.utils.colormaps import DirectLabelColormap
-
-            layer = self.viewer.add_labels(overlay, name="clusters", opacity=0.7,
-                                           metadata={ROLE_KEY: "clusters"}, **placement)
-            layer.colormap = DirectLabelColormap(color_dict=OVERLAY_COLOURS)
-            layer.editable = False
-        else:
-            layer.data = overlay
-            place(layer, placement["scale"], placement["units"])
-            if "translate" in placement:
-                layer.translate = placement["translate"]
+        """Show the cluster colours in the ``clusters`` layer."""
+        layer = put_overlay(self.viewer, "clusters", "clusters", overlay, placement,
+                            colors=OVERLAY_COLOURS, opacity=0.7)
         layer.visible = self.overlay_box.value
 
     def _toggle_overlay(self, visible: bool) -> None:

@@ -10,8 +10,10 @@ Starting from the branches and junction groups of :mod:`.graph` and the geometry
 3. *Pair arms*: at each junction the arms' directions are measured a little away from it (from
    one junction radius to three radii, at least ``DIRECTION_REACH_PX`` further); arms are paired
    so that the total bend is least (no pair bending by ``MAX_BEND_DEG`` or more) and no pair
-   joins arms that lie side by side (:func:`_bends`). An unpaired arm is a wire that ends on
-   another (a T), or at the end of another (an L).
+   joins arms that lie side by side (:func:`_bends`); a junction left with two arms (two wire
+   ends meeting, or one wire once its spur is pruned) joins them only below
+   ``MAX_END_BEND_DEG``. An unpaired arm is a wire that ends on another (a T), or at the end of
+   another (an L).
 4. *Chain*: a wire is a chain of branches joined through paired arms; across a junction it runs
    straight from one arm's end to the other's. An arm that ends at a junction unpaired is
    extended to the junction's centre.
@@ -31,6 +33,7 @@ from nanomorph.network.graph import JUNCTION, TIP, SkeletonGraph
 from nanomorph.network.paths import BranchPaths
 
 MAX_BEND_DEG = 40.0
+MAX_END_BEND_DEG = 12.0
 DIRECTION_REACH_PX = 8.0
 SPLIT_CROSSING_REACH = 8.0
 EXACT_PAIRING_ARMS = 8
@@ -234,6 +237,8 @@ def trace_chains(graph: SkeletonGraph, paths: BranchPaths, group_radius_px: np.n
         junctions += len(members) >= 3
         paired = set()
         bend = _bends(directions[members], near[members], node_radius[node])
+        if len(members) == 2:  # two wires' ends meeting (an L) bend more than one wire does
+            bend[bend >= MAX_END_BEND_DEG] = np.inf
         for i, j in _pairs(bend) if len(members) >= 2 else []:
             a, b = tuple(arms[members[i]]), tuple(arms[members[j]])
             partner[a], partner[b] = b, a

@@ -31,7 +31,7 @@ def test_opening_a_folder_creates_its_project_and_shows_the_first_image(app, fol
     assert sorted(r.name for r in project.images.all()) == ["bundle_01.tif", "network_01.tif",
                                                         "singular_01.tif"]
     browser = app.docks["Images"]
-    assert browser.list.count() == 3
+    assert browser.count() == 3
     layer = find_layer(app.viewer, "image")
     current = app.session.current
     assert current.name == "bundle_01.tif"  # sorted by name
@@ -46,8 +46,8 @@ def test_thumbnails_are_made_in_the_background_and_cached(app, folder_of_images)
     open_path(app.viewer, folder_of_images)
     app.wait_jobs()
     browser = app.docks["Images"]
-    for row in range(browser.list.count()):
-        icon = browser.list.item(row).icon().pixmap(96, 96).toImage()
+    for row in range(browser.count()):
+        icon = browser.icon_at(row).toImage()
         assert icon.pixelColor(10, 10).name() != "#808080"  # not the placeholder any more
     cached = list((app.session.project.cache_dir / "thumbnails").glob("*.png"))
     assert len(cached) == 3
@@ -166,7 +166,7 @@ def test_read_only_project_opens_and_says_so(app, folder_of_images, notification
         assert any("read-only" in m for level, m in notifications if level == "warning")
         assert "(read-only)" in app.docks["Project"].title.text()
         assert not app.docks["Project"].add_images_button.isEnabled()
-        assert app.docks["Images"].list.count() == 3
+        assert app.docks["Images"].count() == 3
     finally:
         os.system(f"chattr -i '{folder}' 2>/dev/null")
         os.chmod(folder, 0o755)

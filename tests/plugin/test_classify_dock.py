@@ -49,7 +49,7 @@ def test_embeddings_and_predictions_arrive_for_every_unlabelled_image(classify):
     assert correct / len(dock.predictions) >= 0.6  # 2 labels per class, synthetic morphologies
     assert "trained on 8 labels" in dock.model_status.text()
     browser = app.docks["Images"]
-    texts = [browser.list.item(r).text() for r in range(browser.list.count())]
+    texts = [browser.text_at(r) for r in range(browser.count())]
     assert sum("■" in t for t in texts) == 8 and sum("?" in t for t in texts) == 16
 
 

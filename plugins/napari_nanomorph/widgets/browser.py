@@ -1,56 +1,143 @@
 """The Images dock: thumbnails of the project's images, filter by name, next/previous.
 
-Thumbnails are made in the background (job runner) and cached in the project. Keys:
+A list view over a model: the view asks for the rows it paints, thumbnails are made in the
+background (job runner) for the rows in view and cached in the project (on disk) and in memory
+(the newest few thousand), so opening and browsing a project costs the same at 100 or 100,000
+images apart from one list of records. Keys:
 PageDown / PageUp (anywhere in the viewer) or the arrow keys (in the list) move to the
 next / previous image shown by the filter.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
-from qtpy.QtCore import QSize, Qt, QTimer
-from qtpy.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
-from qtpy.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QVBoxLayout,
+from qtpy.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
 )
+from qtpy.QtGui import QBrush, QColor, QImage, QPixmap
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QListView, QPushButton, QVBoxLayout
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
-ICON_BATCH_MS = 150  # thumbnails that arrive within this time are shown together
+ICON_BATCH_MS = 150  # thumbnails asked for (or arriving) within this time are handled together
 ITEM_SIZE = QSize(114, 136)  # thumbnail + two lines: file name and label/prediction badge
+FIRST_THUMBNAILS = 60  # made at once when a project opens (a screenful); others when scrolled to
+PIXMAP_CACHE = 3000  # thumbnails kept as pixmaps in memory (the project caches them on disk)
+
+
+class ImageListModel(QAbstractListModel):
+    """The project's images as list rows (each row's ``Qt.UserRole`` data is the image id).
+
+    The view asks only for the rows it paints; a row whose thumbnail is not in memory shows a
+    placeholder and announces that it is ``wanted`` — thumbnails are made for the rows in
+    view, never for all N at once. Nothing here grows with N on the GUI thread beyond one list
+    of records and a dictionary of row numbers.
+    """
+
+    wanted = Signal(int)
+
+    def __init__(self):
+        super().__init__()
+        self.records: list = []
+        self.row_of: dict[int, int] = {}
+        self.badges: dict[int, tuple[str, str | None]] = {}
+        self.pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self.placeholder = _placeholder_pixmap()
+
+    def set_records(self, records: list) -> None:
+        """Show these images (thumbnails in memory are kept for the ones that stay)."""
+        self.beginResetModel()
+        self.records = list(records)
+        self.row_of = {record.id: row for row, record in enumerate(self.records)}
+        self.endResetModel()
+
+    def set_badges(self, badges: dict) -> None:
+        """Each image's label or prediction (text, colour); one repaint for all of them."""
+        changed = {i for i in set(badges) | set(self.badges)
+                   if badges.get(i) != self.badges.get(i)}
+        self.badges = dict(badges)
+        self._changed(changed)
+
+    def add_thumbnails(self, thumbnails: dict) -> None:
+        """Image id → thumbnail (2-D uint8): kept as pixmaps (least recently added go first)."""
+        for image_id, thumb in thumbnails.items():
+            self.pixmaps[image_id] = gray_pixmap(thumb)
+            self.pixmaps.move_to_end(image_id)
+        while len(self.pixmaps) > PIXMAP_CACHE:
+            self.pixmaps.popitem(last=False)
+        self._changed(set(thumbnails))
+
+    def _changed(self, image_ids: set) -> None:
+        rows = [self.row_of[i] for i in image_ids if i in self.row_of]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.records)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        record = self.records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            text = self.badges.get(record.id, ("", None))[0]
+            return f"{record.name}\n{text}" if text else record.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            pixmap = self.pixmaps.get(record.id)
+            if pixmap is None and record.exists:
+                self.wanted.emit(record.id)
+            return pixmap or self.placeholder
+        if role in (ID_ROLE, NAME_ROLE):
+            return record.id if role == ID_ROLE else record.name
+        if role == Qt.ItemDataRole.BackgroundRole:
+            text, color = self.badges.get(record.id, ("", None))
+            return _tint(color) if text else None
+        if role == Qt.ItemDataRole.ForegroundRole and not record.exists:
+            return QColor("red")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            tip = (f"{record.path}\n{record.format}, {' × '.join(map(str, record.shape))} px, "
+                   f"{record.calibration.describe()}")
+            return tip + ("" if record.exists else "\nMISSING: use Relink in the Project dock")
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return ITEM_SIZE
+        return None
 
 
 class BrowserWidget(NanomorphDock):
-    """Thumbnail list of the current project's images."""
+    """Thumbnail list of the current project's images (a view over :class:`ImageListModel`)."""
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        self._thumb_job = None
-
+        self.model = ImageListModel()
+        self.proxy = QSortFilterProxyModel()
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterRole(NAME_ROLE)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("filter by name")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.apply_filter)
-        self.list = QListWidget()
+        self.list = QListView()
+        self.list.setModel(self.proxy)
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setUniformItemSizes(True)
+        self.list.setLayoutMode(QListView.LayoutMode.Batched)
         self.list.setIconSize(QSize(96, 96))
         self.list.setGridSize(ITEM_SIZE + QSize(4, 4))
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.list.setWordWrap(True)
-        self.list.currentItemChanged.connect(self._item_changed)
+        self.list.selectionModel().currentChanged.connect(self._row_changed)
         self.status = QLabel()
         self.previous_button = QPushButton("◀ previous")
         self.previous_button.setToolTip("Previous image (PageUp)")
@@ -69,73 +156,62 @@ class BrowserWidget(NanomorphDock):
 
         napari_viewer.bind_key("PageDown", lambda _v: self.step(1), overwrite=True)
         napari_viewer.bind_key("PageUp", lambda _v: self.step(-1), overwrite=True)
-        self._badges: dict[int, tuple[str, str | None]] = {}
+        self._wanted: set[int] = set()  # thumbnails asked for, not yet requested
+        self._asked: set[int] = set()  # requested from the job runner (or failed)
         self._pending_icons: dict = {}  # image id → thumbnail, shown by the next _show_icons
-        self._icon_timer = QTimer(self)
-        self._icon_timer.setSingleShot(True)
-        self._icon_timer.setInterval(ICON_BATCH_MS)
-        self._icon_timer.timeout.connect(self._show_icons)
+        self._icon_timer = self._timer(self._show_icons)
+        self._want_timer = self._timer(self._make_wanted)
+        self.model.wanted.connect(self._want)
         listen(self, self.session.badges_changed, self.set_badges)
         listen(self, self.session.images_changed, self.reload)
         listen(self, self.session.current_changed, self._select_current)
         self.reload()
+
+    def _timer(self, slot) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(ICON_BATCH_MS)
+        timer.timeout.connect(slot)
+        return timer
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override: the thumbnails get the room
         return QSize(340, 640)
 
     # ------------------------------------------------------------------ content
     def reload(self) -> None:
-        """Rebuild the list from the project and start making missing thumbnails."""
+        """Show the project's images; thumbnails follow for the first screenful and for the
+        rows scrolled into view."""
         project = self.session.project
-        self.list.blockSignals(True)
-        self.list.clear()
-        self._items: dict[int, QListWidgetItem] = {}
         records = project.images.all() if project is not None else []
-        placeholder = _placeholder_icon()
-        for record in records:
-            item = QListWidgetItem(placeholder, record.name)
-            item.setData(ID_ROLE, record.id)
-            item.setData(NAME_ROLE, record.name)
-            item.setSizeHint(ITEM_SIZE)
-            self._items[record.id] = item
-            tip = f"{record.path}\n{record.format}, {' × '.join(map(str, record.shape))} px, " \
-                  f"{record.calibration.describe()}"
-            if not record.exists:
-                tip += "\nMISSING: use Relink in the Project dock"
-                item.setForeground(Qt.GlobalColor.red)
-            item.setToolTip(tip)
-            self.list.addItem(item)
-        self.list.blockSignals(False)
-        badges, self._badges = self._badges, {}  # the new items show no badge yet
-        self.set_badges(badges)
-        self.apply_filter(self.filter.text())
+        self.list.selectionModel().blockSignals(True)
+        self.model.set_records(records)
+        self.list.selectionModel().blockSignals(False)
+        self._asked.clear()
+        self._wanted = {r.id for r in records[:FIRST_THUMBNAILS] if r.exists}
+        self._make_wanted()
         self._select_current(self.session.current)
-        if self._thumb_job is not None:
-            self._thumb_job.cancel()
-        present = [r for r in records if r.exists]
-        if project is not None and present:
-            self._thumb_job = self.run_job(
-                lambda token: thumbnails_job(project, present, cancel=token),
-                name="Thumbnails", on_progress=self._thumbnail_arrived)
+
+    def _want(self, image_id: int) -> None:
+        if image_id not in self._asked:
+            self._wanted.add(image_id)
+            if not self._want_timer.isActive():
+                self._want_timer.start()
+
+    def _make_wanted(self) -> None:
+        """Make (or load from the project's cache) the thumbnails asked for, in one job."""
+        project, wanted = self.session.project, self._wanted - self._asked
+        self._wanted = set()
+        if project is None or not wanted:
+            return
+        self._asked |= wanted
+        records = [self.model.records[self.model.row_of[i]] for i in sorted(
+            wanted, key=lambda i: self.model.row_of.get(i, 0)) if i in self.model.row_of]
+        self.run_job(lambda token: thumbnails_job(project, records, cancel=token),
+                     name="Thumbnails", on_progress=self._thumbnail_arrived)
 
     def set_badges(self, badges: dict) -> None:
         """Show each image's label or prediction under its thumbnail, tinted in the class colour."""
-        previous, self._badges = self._badges, badges
-        model = self.list.model()
-        # one repaint for all of them: an item's change signal each made the list lay out
-        # its 1,000 items again (0.5 s on the GUI thread); the items keep their size
-        model.blockSignals(True)
-        try:
-            for image_id, item in self._items.items():
-                badge = badges.get(image_id, ("", None))
-                if previous.get(image_id, ("", None)) == badge:
-                    continue
-                name, (text, color) = item.data(NAME_ROLE), badge
-                item.setText(f"{name}\n{text}" if text else name)
-                item.setBackground(_tint(color) if text else QBrush())
-        finally:
-            model.blockSignals(False)
-        self.list.viewport().update()
+        self.model.set_badges(badges)
 
     def _thumbnail_arrived(self, event) -> None:
         image_id, thumb = event.payload
@@ -145,51 +221,92 @@ class BrowserWidget(NanomorphDock):
                 self._icon_timer.start()
 
     def _show_icons(self) -> None:
-        """Put the thumbnails that arrived in the list, several at a time: one list update
-        (and one repaint) instead of one per thumbnail."""
+        """Put the thumbnails that arrived in the list, several at a time (one repaint)."""
         pending, self._pending_icons = self._pending_icons, {}
-        model = self.list.model()
-        model.blockSignals(True)
-        try:
-            for image_id, thumb in pending.items():
-                item = self._item_for(image_id)
-                if item is not None:
-                    item.setIcon(QIcon(gray_pixmap(thumb)))
-        finally:
-            model.blockSignals(False)
-        self.list.viewport().update()
+        self.model.add_thumbnails(pending)
+
+    def icon_at(self, row: int) -> QPixmap:
+        """The picture shown for a row (as the filter shows them).
+
+        Parameters
+        ----------
+        row : int
+            The row.
+
+        Returns
+        -------
+        QPixmap
+        """
+        return self.proxy.index(row, 0).data(Qt.ItemDataRole.DecorationRole)
+
+    def text_at(self, row: int) -> str:
+        """The text under a row's thumbnail: its name and badge.
+
+        Parameters
+        ----------
+        row : int
+            The row (as the filter shows them).
+
+        Returns
+        -------
+        str
+        """
+        return self.proxy.index(row, 0).data(Qt.ItemDataRole.DisplayRole)
+
+    def count(self) -> int:
+        """The number of images listed (shown or filtered out)."""
+        return self.model.rowCount()
 
     def apply_filter(self, text: str) -> None:
-        """Show only images whose name contains ``text`` (case-insensitive)."""
-        needle = text.strip().lower()
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            item.setHidden(bool(needle) and needle not in item.data(NAME_ROLE).lower())
+        """Show only images whose name contains ``text`` (case-insensitive); the current image
+        stays current even when the filter hides it."""
+        self.list.selectionModel().blockSignals(True)
+        self.proxy.setFilterFixedString(text.strip())
+        self.list.selectionModel().blockSignals(False)
+        self._select_current(self.session.current)
         self._update_status()
 
     def visible_ids(self) -> list[int]:
-        return [self.list.item(r).data(ID_ROLE) for r in range(self.list.count())
-                if not self.list.item(r).isHidden()]
+        """The ids of the images the filter shows, in order."""
+        return [self.proxy.index(r, 0).data(ID_ROLE) for r in range(self.proxy.rowCount())]
 
     # ------------------------------------------------------------------ navigation
+    def _proxy_row(self, image_id: int | None) -> int:
+        """Row of an image as the filter shows it, -1 when it is not shown."""
+        row = self.model.row_of.get(image_id)
+        if row is None:
+            return -1
+        return self.proxy.mapFromSource(self.model.index(row)).row()
+
+    def _id_at(self, row: int) -> int:
+        return self.proxy.index(row, 0).data(ID_ROLE)
+
     def step(self, delta: int) -> None:
         """Move to the next (+1) or previous (-1) image among those the filter shows."""
-        ids = self.visible_ids()
-        if not ids:
+        shown = self.proxy.rowCount()
+        if not shown:
             return
         current = self.session.current.id if self.session.current else None
-        index = ids.index(current) + delta if current in ids else 0
-        self.select(ids[max(0, min(len(ids) - 1, index))])
+        row = self._proxy_row(current)
+        row = row + delta if row >= 0 else 0
+        self.select(self._id_at(max(0, min(shown - 1, row))))
 
     def select(self, image_id: int) -> None:
-        item = self._item_for(image_id)
-        if item is not None:
-            self.list.setCurrentItem(item)
+        """Make an image current (when the filter shows it).
 
-    def _item_changed(self, item, _previous) -> None:
-        if item is None or self.session.project is None:
+        Parameters
+        ----------
+        image_id : int
+            The image.
+        """
+        row = self._proxy_row(image_id)
+        if row >= 0:
+            self.list.setCurrentIndex(self.proxy.index(row, 0))
+
+    def _row_changed(self, index, _previous) -> None:
+        if not index.isValid() or self.session.project is None:
             return
-        image_id = item.data(ID_ROLE)
+        image_id = index.data(ID_ROLE)
         if self.session.current is None or self.session.current.id != image_id:
             self.session.set_current(self.session.project.images.get(image_id))
         self._prefetch_neighbours(image_id)
@@ -198,33 +315,30 @@ class BrowserWidget(NanomorphDock):
     def _prefetch_neighbours(self, image_id: int) -> None:
         """Read the images before and after ``image_id`` (as the filter shows them) ahead, so
         that stepping to them shows them at once."""
-        ids = self.visible_ids()
-        if image_id in ids:
-            at = ids.index(image_id)
+        row, shown = self._proxy_row(image_id), self.proxy.rowCount()
+        if row >= 0:
             project = self.session.project
-            self.session.prefetch([project.images.get(ids[i]) for i in (at + 1, at - 1)
-                                   if 0 <= i < len(ids)])
+            self.session.prefetch([project.images.get(self._id_at(i)) for i in (row + 1, row - 1)
+                                   if 0 <= i < shown])
 
     def _select_current(self, record) -> None:
         if record is None:
             return
-        item = self._item_for(record.id)
-        if item is not None and self.list.currentItem() is not item:
-            self.list.blockSignals(True)
-            self.list.setCurrentItem(item)
-            self.list.blockSignals(False)
-            self.list.scrollToItem(item)
+        row = self._proxy_row(record.id)
+        if row >= 0 and self.list.currentIndex().row() != row:
+            index = self.proxy.index(row, 0)
+            self.list.selectionModel().blockSignals(True)
+            self.list.setCurrentIndex(index)
+            self.list.selectionModel().blockSignals(False)
+            self.list.scrollTo(index)
         self._update_status()
 
-    def _item_for(self, image_id: int):
-        return self._items.get(image_id)
-
     def _update_status(self) -> None:
-        ids = self.visible_ids()
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
         current = self.session.current.id if self.session.current else None
-        position = f"{ids.index(current) + 1} of {len(ids)}" if current in ids else f"{len(ids)}"
-        total = self.list.count()
-        self.status.setText(position + (f" (filtered from {total})" if len(ids) < total else ""))
+        row = self._proxy_row(current)
+        position = f"{row + 1} of {shown}" if row >= 0 else f"{shown}"
+        self.status.setText(position + (f" (filtered from {total})" if shown < total else ""))
 
 
 def gray_pixmap(thumb: np.ndarray) -> QPixmap:
@@ -242,7 +356,7 @@ def _tint(color: str | None) -> QBrush:
     return QBrush(c)
 
 
-def _placeholder_icon() -> QIcon:
+def _placeholder_pixmap() -> QPixmap:
     pixmap = QPixmap(THUMBNAIL_PX, THUMBNAIL_PX)
     pixmap.fill(Qt.GlobalColor.darkGray)
-    return QIcon(pixmap)
+    return pixmap

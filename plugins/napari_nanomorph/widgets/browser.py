@@ -25,7 +25,7 @@ from qtpy.QtCore import (
     QTimer,
     Signal,
 )
-from qtpy.QtGui import QBrush, QColor, QImage, QPixmap
+from qtpy.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QListView, QPushButton, QVBoxLayout
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -33,7 +33,7 @@ NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 ICON_BATCH_MS = 150  # thumbnails asked for (or arriving) within this time are handled together
 ITEM_SIZE = QSize(114, 136)  # thumbnail + two lines: file name and label/prediction badge
 FIRST_THUMBNAILS = 60  # made at once when a project opens (a screenful); others when scrolled to
-PIXMAP_CACHE = 3000  # thumbnails kept as pixmaps in memory (the project caches them on disk)
+ICON_CACHE = 3000  # thumbnails kept in memory (the project caches them on disk)
 
 
 class ImageListModel(QAbstractListModel):
@@ -52,8 +52,8 @@ class ImageListModel(QAbstractListModel):
         self.records: list = []
         self.row_of: dict[int, int] = {}
         self.badges: dict[int, tuple[str, str | None]] = {}
-        self.pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
-        self.placeholder = _placeholder_pixmap()
+        self.icons: OrderedDict[int, QIcon] = OrderedDict()  # scaled to the view's icon size
+        self.placeholder = QIcon(_placeholder_pixmap())
 
     def set_records(self, records: list) -> None:
         """Show these images (thumbnails in memory are kept for the ones that stay)."""
@@ -70,12 +70,12 @@ class ImageListModel(QAbstractListModel):
         self._changed(changed)
 
     def add_thumbnails(self, thumbnails: dict) -> None:
-        """Image id → thumbnail (2-D uint8): kept as pixmaps (least recently added go first)."""
+        """Image id → thumbnail (2-D uint8): kept as icons (least recently added go first)."""
         for image_id, thumb in thumbnails.items():
-            self.pixmaps[image_id] = gray_pixmap(thumb)
-            self.pixmaps.move_to_end(image_id)
-        while len(self.pixmaps) > PIXMAP_CACHE:
-            self.pixmaps.popitem(last=False)
+            self.icons[image_id] = QIcon(gray_pixmap(thumb))
+            self.icons.move_to_end(image_id)
+        while len(self.icons) > ICON_CACHE:
+            self.icons.popitem(last=False)
         self._changed(set(thumbnails))
 
     def _changed(self, image_ids: set) -> None:
@@ -92,10 +92,10 @@ class ImageListModel(QAbstractListModel):
             text = self.badges.get(record.id, ("", None))[0]
             return f"{record.name}\n{text}" if text else record.name
         if role == Qt.ItemDataRole.DecorationRole:
-            pixmap = self.pixmaps.get(record.id)
-            if pixmap is None and record.exists:
+            icon = self.icons.get(record.id)
+            if icon is None and record.exists:
                 self.wanted.emit(record.id)
-            return pixmap or self.placeholder
+            return icon or self.placeholder
         if role in (ID_ROLE, NAME_ROLE):
             return record.id if role == ID_ROLE else record.name
         if role == Qt.ItemDataRole.BackgroundRole:
@@ -237,7 +237,7 @@ class BrowserWidget(NanomorphDock):
         -------
         QPixmap
         """
-        return self.proxy.index(row, 0).data(Qt.ItemDataRole.DecorationRole)
+        return self.proxy.index(row, 0).data(Qt.ItemDataRole.DecorationRole).pixmap(96, 96)
 
     def text_at(self, row: int) -> str:
         """The text under a row's thumbnail: its name and badge.

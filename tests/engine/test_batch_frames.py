@@ -53,3 +53,26 @@ def test_a_movie_with_a_folder_of_single_masks_is_one_clear_error(tmp_path):
                BatchConfig(mask_source="masks", masks_dir=str(tmp_path / "masks"))).rows
     assert len(rows) == 1 and rows[0]["status"] == "error"
     assert "needs a mask per frame" in rows[0]["error"]
+
+
+def test_the_report_plots_a_movie_over_time_with_its_onset(tmp_path):
+    from nanomorph.report.html import write_report
+    from nanomorph.report.timeline import percolation_onset
+
+    write_movie(tmp_path / "movie.tif", n=6)
+    summary = run([tmp_path / "movie.tif"], tmp_path / "out", BatchConfig(morphometry=True))
+    onset = percolation_onset(summary.rows)
+    text = write_report(tmp_path / "out", tmp_path / "report.html").read_text("utf-8")
+    assert "<h2>Over time</h2>" in text and "movie.tif: 6 frames" in text
+    if onset is None:
+        assert "does not stay percolating" in text
+    else:
+        assert f"percolates from frame {summary.rows[onset]['frame']}" in text
+
+
+def test_onset_is_where_the_network_keeps_percolating():
+    from nanomorph.report.timeline import percolation_onset
+
+    rows = [{"percolates": p} for p in (False, True, False, True, True)]
+    assert percolation_onset(rows) == 3
+    assert percolation_onset(rows[:3]) is None and percolation_onset([]) is None

@@ -28,6 +28,7 @@ from nanomorph.report.plots import VERDICT_COLORS, VERDICTS, class_colors, verdi
 
 # Rows of the per-image table (the table of a huge batch stays readable; the CSV has them all).
 MAX_TABLE_ROWS = 500
+MAX_MOVIES = 6  # movies plotted over time; the table holds them all
 
 CSS = """
 :root { --ink:#222831; --muted:#6b7280; --line:#e3e6ea; --band:#1f2a37; --accent:#e64b28; }
@@ -162,7 +163,8 @@ def render_html(data: ReportData) -> str:
     from nanomorph import __version__
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [_parameters(data), _percolation(data), _morphometry(data), _classes(data),
+    sections = [_parameters(data), _percolation(data), _timeline(data), _morphometry(data),
+                _classes(data),
                 _consistency(data), _segmenter(data),
                 _segmentation(data),
                 _failures(data), _image_table(data), _notes(data)]
@@ -318,6 +320,32 @@ def _consistency(data: ReportData) -> str:
             f"<b>{counts['disagrees']} disagree</b> (mislabelled, mis-masked or interesting), "
             f"{counts['unknown']} cannot tell (no verdict, or a class that may do either)."
             f"</p>{table}</section>")
+
+
+def _timeline(data: ReportData) -> str:
+    """Movies and stacks: metrics against time, the percolation onset."""
+    from nanomorph.report.timeline import movies, percolation_onset, timeline_png, times_of
+
+    series = movies(data.rows)
+    if not series:
+        return ""
+    parts = ["<section><h2>Over time</h2><p>Each movie or stack frame by frame: shaded where "
+             "the frame percolates; the line marks the onset, the first frame from which every "
+             "later frame percolates.</p>"]
+    for path, frames in list(series.items())[:MAX_MOVIES]:
+        onset = percolation_onset(frames)
+        x, unit = times_of(frames)
+        when = ("does not stay percolating" if onset is None else
+                f"percolates from frame {frames[onset]['frame']}" +
+                (f" ({x[onset]:g} s)" if unit.startswith("time") else ""))
+        parts.append(_figure(timeline_png(frames),
+                             f"{display_path(os.path.basename(path))}: {len(frames)} frames, "
+                             f"{when}."))
+    if len(series) > MAX_MOVIES:
+        parts.append(f'<p class="note">The first {MAX_MOVIES} of {len(series)} movies; the '
+                     "results table holds every frame.</p>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _morphometry(data: ReportData) -> str:

@@ -1,0 +1,129 @@
+"""Metrics over time for movies and stacks in a batch results table: one figure per movie with
+the wire fraction, the largest cluster's share, the number of clusters (and the morphometry
+columns when measured) against time, and the percolation onset marked.
+
+The onset is the first frame from which every later frame percolates (a network that keeps
+spanning the frame); a movie whose last frame does not percolate has none.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from nanomorph.report.plots import TEXT, VERDICT_COLORS, _figure, _plain_text, _png
+
+SERIES = (("foreground_fraction", "wire fraction", 1.0),
+          ("largest_cluster_fraction", "largest cluster / wire", 1.0),
+          ("n_clusters", "clusters", None),
+          ("diameter_mean", "mean diameter", None),
+          ("order_parameter", "order parameter S", 1.0))
+
+
+def movies(rows: list[dict]) -> "OrderedDict[str, list[dict]]":
+    """The analysed frames of each movie, in frame order.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Batch results rows (movies and stacks have a ``frame`` column).
+
+    Returns
+    -------
+    OrderedDict
+        Movie path → its ``ok`` rows sorted by frame, in the order the movies first appear.
+    """
+    grouped: OrderedDict[str, list[dict]] = OrderedDict()
+    for row in rows:
+        if row.get("frame") is not None and row.get("status") == "ok":
+            grouped.setdefault(row["path"], []).append(row)
+    for frames in grouped.values():
+        frames.sort(key=lambda r: r["frame"])
+    return grouped
+
+
+def percolation_onset(frames: list[dict]) -> int | None:
+    """Index (into ``frames``) of the first frame from which every later frame percolates.
+
+    Parameters
+    ----------
+    frames : list of dict
+        One movie's rows in frame order.
+
+    Returns
+    -------
+    int or None
+        None when the last frame does not percolate (or there are no frames).
+    """
+    onset = None
+    for index, row in enumerate(frames):
+        if row.get("percolates"):
+            onset = index if onset is None else onset
+        else:
+            onset = None
+    return onset
+
+
+def times_of(frames: list[dict]) -> tuple[np.ndarray, str]:
+    """The x axis: times in seconds when every frame has one, else frame numbers.
+
+    Parameters
+    ----------
+    frames : list of dict
+        One movie's rows.
+
+    Returns
+    -------
+    (ndarray, str)
+        Values and the axis label.
+    """
+    if all(r.get("time_s") is not None for r in frames):
+        return np.array([r["time_s"] for r in frames], float), "time (s)"
+    return np.array([r["frame"] for r in frames], float), "frame"
+
+
+@_plain_text
+def timeline_png(frames: list[dict]) -> bytes:
+    """One movie's metrics against time, the percolating frames shaded, the onset marked.
+
+    Parameters
+    ----------
+    frames : list of dict
+        The movie's rows in frame order.
+
+    Returns
+    -------
+    bytes
+        The figure as PNG.
+    """
+    shown = [(key, label, top) for key, label, top in SERIES
+             if any(r.get(key) is not None for r in frames)]
+    fig, axes = _figure(7.2, 1.25 * len(shown) + 0.6, ncols=1)
+    fig.delaxes(axes[0])
+    x, xlabel = times_of(frames)
+    onset = percolation_onset(frames)
+    for i, (key, label, top) in enumerate(shown):
+        ax = fig.add_subplot(len(shown), 1, i + 1)
+        values = np.array([np.nan if r.get(key) is None else float(r[key]) for r in frames])
+        ax.plot(x, values, "o-", ms=2.5, lw=1, color="#3278dc")
+        for j, row in enumerate(frames):
+            if row.get("percolates"):
+                ax.axvspan(x[j] - 0.5 * _step(x), x[j] + 0.5 * _step(x), lw=0,
+                           color=VERDICT_COLORS["percolates"], alpha=0.12)
+        if onset is not None:
+            ax.axvline(x[onset], color=VERDICT_COLORS["percolates"], lw=1.2)
+        unit = frames[0].get("morphometry_unit") if key == "diameter_mean" else None
+        ax.set_ylabel(f"{label} ({unit})" if unit else label, fontsize=8, color=TEXT)
+        ax.tick_params(labelsize=7, colors=TEXT)
+        if top is not None:
+            ax.set_ylim(0, top)
+        if i < len(shown) - 1:
+            ax.set_xticklabels([])
+        ax.spines[["top", "right"]].set_visible(False)
+    ax.set_xlabel(xlabel, fontsize=8, color=TEXT)
+    return _png(fig)
+
+
+def _step(x: np.ndarray) -> float:
+    return float(np.median(np.diff(x))) if len(x) > 1 else 1.0

@@ -19,7 +19,9 @@ Starting from the branches and junction groups of :mod:`.graph` and the geometry
    extended to the junction's centre.
 
 The junction radius is the farthest mask pixel owned by the junction's skeleton pixels, or half
-the mean width of the widest branch that meets there if that is larger.
+the mean width of the widest branch that meets there if that is larger. A junction of more than
+``MAX_NODE_ARMS`` arms is a tangle (a noisy or wrongly thresholded mask), not crossing wires: its
+arms all end there, which keeps the time bounded.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ MAX_END_BEND_DEG = 12.0
 DIRECTION_REACH_PX = 8.0
 SPLIT_CROSSING_REACH = 8.0
 EXACT_PAIRING_ARMS = 8
+SPLIT_CROSSING_ARMS = 8
+MAX_NODE_ARMS = 32
 MIN_OFFSET_PX = 3.0
 OFFSET_RADII = 2.5
 
@@ -236,6 +240,10 @@ def trace_chains(graph: SkeletonGraph, paths: BranchPaths, group_radius_px: np.n
     for node, members in enumerate(_by_node(arm_node, n_nodes)):
         junctions += len(members) >= 3
         paired = set()
+        if len(members) > MAX_NODE_ARMS:  # a tangle (e.g. a noisy mask): every arm ends there
+            for i in members:
+                unpaired[tuple(arms[i])] = centre[arm_node[i]]
+            continue
         bend = _bends(directions[members], near[members], node_radius[node])
         if len(members) == 2:  # two wires' ends meeting (an L) bend more than one wire does
             bend[bend >= MAX_END_BEND_DEG] = np.inf
@@ -287,6 +295,8 @@ def _merge_split_crossings(lengths_px: np.ndarray, arms: np.ndarray, arm_node: n
             continue
         outer_a = [i for i in members[a] if arms[i, 0] != index]
         outer_b = [i for i in members[b] if arms[i, 0] != index]
+        if len(outer_a) > SPLIT_CROSSING_ARMS or len(outer_b) > SPLIT_CROSSING_ARMS:
+            continue  # a tangle, not the two halves of one crossing
         outer = outer_a + outer_b
         pairs = _pairs(_bends(directions[outer], near[outer], max(node_radius[a], node_radius[b])))
         if sum(i < len(outer_a) <= j for i, j in pairs) >= 2:

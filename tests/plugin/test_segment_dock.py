@@ -61,6 +61,15 @@ def test_train_predict_score_and_accept(segment):
     assert project.masks.versions(target.id)[-1]["source"].startswith("predicted:")
     np.testing.assert_array_equal(project.masks.read(target.id), dock.predictions[target.id])
 
+    dock.tta_box.value = True  # 8-view predictions are kept apart from the plain ones
+    assert dock.predictions == {}
+    dock.predict_current()
+    app.wait_jobs(300000)
+    from nanomorph.workflows.segment import prediction_path
+
+    assert prediction_path(project, dock.model_file, target, tta=True).is_file()
+    assert prediction_path(project, dock.model_file, target).is_file()
+
 
 def test_difference_colours_are_not_mask_label_colours():
     from napari_nanomorph.mask_layer import WIRE_COLOR

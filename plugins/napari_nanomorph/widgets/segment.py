@@ -111,6 +111,11 @@ class SegmentWidget(NanomorphDock):
         self.accept_button.clicked.connect(self.accept_current)
         self.contour_box = CheckBox(text="contours only", value=False)
         self.contour_box.changed.connect(self._contour_changed)
+        self.tta_box = CheckBox(text="8 views (flips and turns)", value=False)
+        self.tta_box.native.setToolTip(
+            "average each prediction over the 8 flips and quarter turns: about 8× the time; "
+            "+0.006 mean Dice measured on the HRTEM frames, +0.017 on their diagonal run")
+        self.tta_box.changed.connect(self._tta_changed)
         self.legend = Legend("overlays", [
             (WIRE_COLOR[WIRE_LABEL], "predicted wire"),
             *[(DIFFERENCE_RGB[k], DIFFERENCE_NAMES[k]) for k in (FALSE_POSITIVE,
@@ -157,7 +162,10 @@ class SegmentWidget(NanomorphDock):
         for w in (predict_current, predict_all, self.accept_button):
             row.addWidget(w)
         layout.addLayout(row)
-        layout.addWidget(self.contour_box.native)
+        options = QHBoxLayout()
+        options.addWidget(self.contour_box.native)
+        options.addWidget(self.tta_box.native)
+        layout.addLayout(options)
         layout.addWidget(self.legend)
         layout.addWidget(self.metrics_note)
         layout.addWidget(dice_help)
@@ -381,7 +389,7 @@ class SegmentWidget(NanomorphDock):
             show_warning("no segmenter yet: choose a model file (Model file…), or make a "
                          "project from these layers to train one")
             return
-        segmenter = self.segmenter
+        segmenter, tta = self.segmenter, self.tta_box.value
         items = [(layer.name, plane(layer), None) for layer in layers
                  if self.guarded(lambda layer=layer: plane(layer))]
         by_name = {layer.name: layer for layer in layers}
@@ -399,7 +407,7 @@ class SegmentWidget(NanomorphDock):
             show_info(f"segmented {len(results)} of {len(items)} image layers")
 
         self.run_job(lambda token: analyse_arrays(
-            items, lambda pixels, _px: segmenter.predict(pixels), cancel=token),
+            items, lambda pixels, _px: segmenter.predict(pixels, tta=tta), cancel=token),
             name="Segment image layers", on_done=done)
 
     def _predict(self, image_ids: list[int]) -> None:
@@ -407,6 +415,7 @@ class SegmentWidget(NanomorphDock):
             show_warning("no segmenter yet: train one or choose a saved model")
             return
         project, segmenter, file = self.session.project, self.segmenter, self.model_file
+        tta = self.tta_box.value
         probabilities = {}
 
         def progressed(event) -> None:
@@ -426,7 +435,8 @@ class SegmentWidget(NanomorphDock):
             self._score(results)
 
         self.run_job(
-            lambda token: predict_project(project, image_ids, segmenter, file, cancel=token),
+            lambda token: predict_project(project, image_ids, segmenter, file, tta=tta,
+                                          cancel=token),
             name="Segment images", on_progress=progressed, on_done=done)
 
     def _score(self, results: dict) -> None:
@@ -466,11 +476,11 @@ class SegmentWidget(NanomorphDock):
     def _load_and_show(self, record, labels, probability) -> None:
         """Read what the overlays need (the stored prediction when ``labels`` is None, the
         image's mask) in the job runner, then draw them if the image is still current."""
-        project, file = self.session.project, self.model_file
+        project, file, tta = self.session.project, self.model_file, self.tta_box.value
 
         def load():
             predicted = labels if labels is not None else stored_prediction(project, file,
-                                                                            record)
+                                                                            record, tta)
             return predicted, project.masks.read(record.id) if predicted is not None else None
 
         def show(loaded) -> None:
@@ -512,6 +522,11 @@ class SegmentWidget(NanomorphDock):
             place(layer, placement["scale"], placement["units"])
         return layer
 
+    def _tta_changed(self, _on: bool) -> None:
+        """Plain and 8-view predictions are kept apart: show the kind now chosen."""
+        self.predictions = {}
+        self._show_current(self.session.current)
+
     def _contour_changed(self, contours: bool) -> None:
         layer = find_layer(self.viewer, "prediction")
         if layer is not None:
@@ -523,13 +538,15 @@ class SegmentWidget(NanomorphDock):
         from nanomorph.errors import NanomorphError
 
         record, project, file = self.session.current, self.session.project, self.model_file
+        tta = self.tta_box.value
         labels = self.predictions.get(record.id) if record is not None else None
         if record is None or (labels is None and file is None):
             show_warning("no prediction for this image: press 'Predict this image' first")
             return
 
         def accept():
-            chosen = labels if labels is not None else stored_prediction(project, file, record)
+            chosen = labels if labels is not None else stored_prediction(project, file, record,
+                                                                         tta)
             if chosen is None:
                 raise NanomorphError(f"{record.name}: no prediction for this image: press "
                                      "'Predict this image' first")

@@ -41,6 +41,18 @@ def test_training_keeps_the_model_and_records_the_run(trained):
     assert len(run["result"]["history"]) == len(segmenter.history) >= 1
 
 
+def test_eight_view_predictions_are_kept_apart(trained):
+    project, ids, _, segmenter, model_file = trained
+    image = ids["network_05.tif"]
+    record = project.images.get(image)
+    plain = run_job(predict_project(project, [image], segmenter, model_file))[image]
+    views = run_job(predict_project(project, [image], segmenter, model_file, tta=True))[image]
+    assert views.shape == plain.shape
+    np.testing.assert_array_equal(stored_prediction(project, model_file, record), plain)
+    np.testing.assert_array_equal(stored_prediction(project, model_file, record, tta=True),
+                                  views)
+
+
 def test_predictions_are_kept_accepted_as_masks_and_scored(trained):
     project, ids, _, segmenter, model_file = trained
     image = ids["network_05.tif"]

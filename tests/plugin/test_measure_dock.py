@@ -102,10 +102,16 @@ def test_measure_all_reports_images_without_masks_and_switching_shows_stored(mea
     select(app, "bundle_01")
     assert "no mask yet" in dock.numbers.text() and dock.table.rowCount() == 0
     assert find_layer(app.viewer, "wires") is None  # nothing stale from the last image
+    app.docks["Workflow"].show_step("Percolation")  # another step is open
     network = select(app, "network_01")
     app.wait_jobs()
     stored = project.results.get(network.id, "morphometry")["result"]
     assert dock.table.rowCount() == stored["n_wires"]
+    assert find_layer(app.viewer, "wires") is None  # no colours (nor work) for a hidden step
+    app.docks["Workflow"].show_step("Measure")
+    select(app, "dispersed_01")
+    select(app, "network_01")
+    app.wait_jobs()
     assert find_layer(app.viewer, "wires") is not None
     dock.scope.value = "all images"
     app.qtbot.waitUntil(lambda: dock.plot.axes_count == 3, timeout=20000)

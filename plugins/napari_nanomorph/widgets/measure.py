@@ -268,7 +268,16 @@ class MeasureWidget(NanomorphDock):
             self._plot()
             return
         self._show_summary(stored["result"], stale=stored["stale"])
-        if self.overlay_box.value:
+        if self.overlay_box.value and self.isVisibleTo(self.window()):  # not for a closed step
+            self._recompute_overlay(record)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """The step opens: the stored result's wires get their colours (made in the job
+        runner) if they are not shown yet."""
+        super().showEvent(event)
+        record = self.session.current
+        if (self.summary is not None and record is not None and self.overlay_box.value
+                and find_layer(self.viewer, ROLE) is None and self.session.project is not None):
             self._recompute_overlay(record)
 
     def _results_changed(self, *_args) -> None:

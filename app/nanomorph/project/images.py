@@ -71,6 +71,12 @@ class ImageRecord:
         """Whether the file is at its recorded path."""
         return os.path.isfile(self.path)
 
+    @property
+    def page(self) -> int | None:
+        """The page of its file nanomorph shows and analyses: the first of a stack (0), None
+        for a single image."""
+        return 0 if len(self.shape) == 3 else None
+
 
 @dataclass(frozen=True)
 class AddResult:

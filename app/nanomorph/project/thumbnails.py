@@ -91,7 +91,7 @@ def thumbnail(project: Project, record: ImageRecord, size_px: int = THUMBNAIL_PX
             return iio.imread(path)
         except (OSError, ValueError):
             pass  # a damaged cache entry is rebuilt below
-    thumb = make_thumbnail(read_image(record.path, page=0 if len(record.shape) == 3 else None).data,
+    thumb = make_thumbnail(read_image(record.path, page=record.page).data,
                            size_px)
     if not project.read_only:
         buffer = io.BytesIO()

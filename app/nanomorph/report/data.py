@@ -319,7 +319,7 @@ def _difference_rgb(record, predicted, truth):
     from nanomorph.io.intensity import normalise_percentiles
     from nanomorph.workflows.segment import DIFFERENCE_RGB, difference_labels
 
-    plane = read_image(record.path, page=0 if len(record.shape) == 3 else None).data
+    plane = read_image(record.path, page=record.page).data
     rgb = np.repeat((normalise_percentiles(plane) * 255)[..., None], 3, axis=2)
     difference = difference_labels(predicted, truth)
     for value, colour in DIFFERENCE_RGB.items():
@@ -390,7 +390,7 @@ def _project_overlay(project, record, params: dict):
     bar = image_databar_rows(record)
     _, result = analyse_image_mask(project.masks.read(record.id), record,
                                    PercolationSettings(**params), bar)
-    plane = read_image(record.path, page=0 if len(record.shape) == 3 else None).plane(0)
+    plane = read_image(record.path, page=record.page).plane(0)
     return plane[:plane.shape[0] - bar], result
 
 

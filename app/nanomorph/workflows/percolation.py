@@ -111,7 +111,7 @@ def image_databar_rows(record: "ImageRecord") -> int:
     from nanomorph.io import read_image
     from nanomorph.masks import databar_rows_of
 
-    return databar_rows_of(read_image(record.path, page=0 if len(record.shape) == 3 else None))
+    return databar_rows_of(read_image(record.path, page=record.page))
 
 
 def analyse_image_mask(mask: np.ndarray, record: "ImageRecord", settings: PercolationSettings,

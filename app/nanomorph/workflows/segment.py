@@ -59,7 +59,7 @@ def _read(record: "ImageRecord"):
     """The image (its first page for a stack) as a MicroscopeImage."""
     from nanomorph.io import read_image
 
-    return read_image(record.path, page=0 if len(record.shape) == 3 else None)
+    return read_image(record.path, page=record.page)
 
 
 def train_file_segmenter(images: list, masks: list, names: list[str], config: "TrainConfig",

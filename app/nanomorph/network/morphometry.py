@@ -240,7 +240,7 @@ def _valid_samples(graph, paths: BranchPaths, group_radius_px: np.ndarray,
 
 
 def _wires(graph, paths: BranchPaths, chains: Chains, valid: np.ndarray, shape: tuple,
-           spacing: tuple[float, float]) -> tuple[list, np.ndarray, np.ndarray, list]:
+           spacing: tuple[float, float]) -> tuple[list, np.ndarray, np.ndarray]:
     """Per-wire numbers: the wires, each branch's wire id, and the diameter samples."""
     sy, sx = spacing
     wires, samples = [], []

@@ -89,10 +89,8 @@ def _nodes(graph: SkeletonGraph, paths: BranchPaths, radius_px: np.ndarray,
     joined = DisjointSet(range(n_groups))
     for a, b in zip(g0[inside], g1[inside]):
         joined.merge(int(a), int(b))
-    roots = np.array([joined[g] for g in range(n_groups)], dtype=int)
-    node_of_group = np.unique(roots, return_inverse=True)[1].ravel()
-    node_radius = np.zeros(len(np.unique(roots)) + 1)
-    np.maximum.at(node_radius, node_of_group, radius_px)
+    node_of_group = _numbered(joined, n_groups)
+    node_radius = np.append(_node_radius(node_of_group, radius_px), 0.0)  # -1 (no node) reads 0
     kinds = graph.end_kind
     spur = (((kinds[:, 0] == TIP) & (kinds[:, 1] == JUNCTION)) |
             ((kinds[:, 1] == TIP) & (kinds[:, 0] == JUNCTION)))
@@ -302,8 +300,13 @@ def _merge_split_crossings(lengths_px: np.ndarray, arms: np.ndarray, arm_node: n
         if sum(i < len(outer_a) <= j for i, j in pairs) >= 2:
             joined.merge(int(a), int(b))
             kept[index] = False
-    roots = np.array([joined[n] for n in range(n_nodes)], dtype=int)
-    return np.unique(roots, return_inverse=True)[1].ravel() if n_nodes else roots
+    return _numbered(joined, n_nodes)
+
+
+def _numbered(joined: DisjointSet, n: int) -> np.ndarray:
+    """The merged sets of ``0 … n-1`` numbered 0, 1, … : the new number of every element."""
+    roots = np.array([joined[i] for i in range(n)], dtype=int)
+    return np.unique(roots, return_inverse=True)[1].ravel() if n else roots
 
 
 def _group_reach(graph: SkeletonGraph, paths: BranchPaths, scale: float) -> np.ndarray:

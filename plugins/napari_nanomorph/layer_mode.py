@@ -71,6 +71,29 @@ def plane(layer) -> np.ndarray:
     return array
 
 
+def layer_planes(dock, layers) -> list[tuple[str, np.ndarray, tuple | None]]:
+    """Name, 2-D data and pixel size (nm) of each layer, each read once; a layer that is not
+    one plane is reported in one notification (through ``dock``) and left out.
+
+    Parameters
+    ----------
+    dock : NanomorphDock
+        Reports the layers that cannot be used.
+    layers : list of napari.layers.Layer
+        The layers.
+
+    Returns
+    -------
+    list of (str, ndarray, (float, float) or None)
+    """
+    items = []
+    for layer in layers:
+        read = []
+        if dock.guarded(lambda layer=layer: read.append(plane(layer))):
+            items.append((layer.name, read[0], pixel_size_nm(layer)))
+    return items
+
+
 def pixel_size_nm(layer) -> tuple[float, float] | None:
     """The layer's pixel size (y, x) in nm as napari shows it, None when in pixels.
 

@@ -21,6 +21,7 @@ from napari_nanomorph.layer_mode import (
     PAIRED_KEY,
     LayerChoice,
     NoProjectBanner,
+    layer_planes,
     paired_mask,
     plane,
     user_layers,
@@ -312,8 +313,7 @@ class MaskWidget(NanomorphDock):
         params, polarity, replace = self.params(), self.polarity, self.replace_box.value
         images = [layer for layer in user_layers(self.viewer, "image")
                   if replace or paired_mask(self.viewer, layer) is None]
-        items = [(layer.name, plane(layer), None) for layer in images
-                 if self.guarded(lambda layer=layer: plane(layer))]
+        items = layer_planes(self, images)
         if not items:
             show_info("auto-mask: every image layer has a mask already (tick 'replace existing "
                       "masks' to redo them)" if user_layers(self.viewer, "image") else

@@ -13,8 +13,7 @@ from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layer_mode import (
     LayerChoice,
     NoProjectBanner,
-    pixel_size_nm,
-    plane,
+    layer_planes,
     user_layers,
 )
 from napari_nanomorph.layers import find_layer, overlay_placement, placement_of, put_overlay
@@ -210,8 +209,7 @@ class MeasureWidget(NanomorphDock):
         from nanomorph.network import measure_wires
         from nanomorph.workflows.arrays import analyse_arrays
 
-        items = [(layer.name, plane(layer) != 0, pixel_size_nm(layer)) for layer in layers
-                 if self.guarded(lambda layer=layer: plane(layer))]
+        items = [(name, data != 0, size) for name, data, size in layer_planes(self, layers)]
 
         def measure(wire, pixel_size):
             result = measure_wires(wire, pixel_size)

@@ -13,8 +13,7 @@ from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layer_mode import (
     LayerChoice,
     NoProjectBanner,
-    pixel_size_nm,
-    plane,
+    layer_planes,
     user_layers,
 )
 from napari_nanomorph.layers import find_layer, overlay_placement, placement_of, put_overlay
@@ -220,10 +219,9 @@ class PercolationWidget(NanomorphDock):
 
         if not self.guarded(self.settings):
             return
-        settings, items = self.settings(), []
-        for layer in layers:  # copies: the user may keep painting while the job runs
-            if self.guarded(lambda layer=layer: plane(layer)):
-                items.append((layer.name, plane(layer) != 0, pixel_size_nm(layer)))
+        settings = self.settings()
+        # copies: the user may keep painting while the job runs
+        items = [(name, data != 0, size) for name, data, size in layer_planes(self, layers)]
         placements = {layer.name: layer for layer in layers}
         failures = []
 

@@ -23,7 +23,7 @@ from nanomorph.workflows.segment import (
     train_project_segmenter,
 )
 from napari.utils.notifications import show_info, show_warning
-from napari_nanomorph.layer_mode import LayerChoice, NoProjectBanner, plane, user_layers
+from napari_nanomorph.layer_mode import LayerChoice, NoProjectBanner, layer_planes, user_layers
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.mask_layer import controller_for
 from napari_nanomorph.signals import listen
@@ -302,8 +302,11 @@ class SegmentWidget(NanomorphDock):
             show_warning("nothing to learn from: an Image layer needs a mask layer of its shape "
                          "(Mask step: auto-mask, Accept, then correct it)")
             return
-        if not self.guarded(self.config) or not self.guarded(
-                lambda: [plane(layer) for pair in pairs for layer in pair]):
+        if not self.guarded(self.config):
+            return
+        images = layer_planes(self, [image for image, _ in pairs])
+        masks = layer_planes(self, [mask for _, mask in pairs])
+        if len(images) < len(pairs) or len(masks) < len(pairs):
             return
         if path is None:
             from qtpy.QtWidgets import QFileDialog
@@ -312,9 +315,9 @@ class SegmentWidget(NanomorphDock):
                                                   "Segmenter (*.pt)")
             if not path:
                 return
-        images = [plane(image) for image, _ in pairs]
-        masks = [plane(mask).astype(np.uint8) for _, mask in pairs]
-        names = [image.name for image, _ in pairs]
+        names = [name for name, _, _ in images]
+        images = [data for _, data, _ in images]
+        masks = [data.astype(np.uint8) for _, data, _ in masks]
         config, self.history = self.config(), []
 
         def done(segmenter) -> None:
@@ -390,8 +393,7 @@ class SegmentWidget(NanomorphDock):
                          "project from these layers to train one")
             return
         segmenter, tta = self.segmenter, self.tta_box.value
-        items = [(layer.name, plane(layer), None) for layer in layers
-                 if self.guarded(lambda layer=layer: plane(layer))]
+        items = layer_planes(self, layers)
         by_name = {layer.name: layer for layer in layers}
 
         def done(results) -> None:

@@ -76,3 +76,21 @@ def test_onset_is_where_the_network_keeps_percolating():
     rows = [{"percolates": p} for p in (False, True, False, True, True)]
     assert percolation_onset(rows) == 3
     assert percolation_onset(rows[:3]) is None and percolation_onset([]) is None
+
+
+def test_each_frame_is_classified_from_its_own_pixels(tmp_path):
+    from tests.engine.test_batch import trained_classifier
+
+    class Factory:  # trained_classifier takes pytest's tmp_path_factory
+        @staticmethod
+        def mktemp(name):
+            folder = tmp_path / name
+            folder.mkdir()
+            return folder
+
+    write_movie(tmp_path / "movie.tif", n=4)
+    rows = run([tmp_path / "movie.tif"], tmp_path / "out",
+               BatchConfig(classifier=str(trained_classifier(Factory)))).rows
+    assert [r["frame"] for r in rows] == [0, 1, 2, 3]
+    # one shared file hash gave every frame frame 0's embedding: one confidence for all
+    assert len({round(r["confidence"], 6) for r in rows}) == 4

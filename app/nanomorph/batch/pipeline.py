@@ -343,7 +343,7 @@ def _classify(done: list[tuple[BatchItem, dict]], config: BatchConfig) -> None:
     try:
         model = cached_classifier(config.classifier)
         embedded = run_job(embed_images(
-            [(item.path, row["sha256"]) for item, row in done], device=config.device,
+            [_embedding_item(item, row) for item, row in done], device=config.device,
             encoder=model.encoder.get("source") or model.encoder["name"],
             preprocess=recorded_preprocess(model.encoder), batch_size=len(done)))
     except NanomorphError as exc:
@@ -394,6 +394,13 @@ def _write_outputs(item: BatchItem, analysis: ImageAnalysis, config: BatchConfig
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _embedding_item(item: BatchItem, row: dict) -> tuple[str, str, int | None]:
+    """What ``embed_images`` embeds for a row: a movie's frames share the file's hash, so a
+    frame's key adds its index (else every frame would get frame 0's embedding)."""
+    key = row["sha256"] if item.frame is None else f"{row['sha256']}#{item.frame}"
+    return item.path, key, item.frame
+
+
 def _file_state(path: str) -> FileState:
     """(path, size, mtime_ns, sha256) of a file (stat'ed before it is hashed)."""
     from nanomorph.io.hashing import sha256_file

@@ -69,7 +69,8 @@ def embed_images(items: Iterable, *, encoder=defaults.ENCODER, device: str | Non
     ----------
     items : iterable
         Paths, or ``(path, sha256)`` pairs when the content hashes are known (a project's
-        images), which skips hashing.
+        images), which skips hashing, or ``(path, sha256, page)`` for one frame of a movie (its
+        sha256 the project's frame key).
     encoder : str, path-like or EncoderSpec
         Registry name, saved encoder path, or spec (``nanomorph.encoders.get_encoder_spec``).
     device : str, optional
@@ -107,7 +108,7 @@ def embed_images(items: Iterable, *, encoder=defaults.ENCODER, device: str | Non
     spec = get_encoder_spec(encoder)
     preprocess = spec.preprocess if preprocess is None else preprocess
     device = select_device(device)
-    items = [_as_pair(item) for item in items]
+    items = [_as_item(item) for item in items]
     own_cache = cache is not None and not isinstance(cache, EmbeddingCache)
     if own_cache:
         cache = EmbeddingCache(cache)
@@ -135,8 +136,8 @@ def _embed(items, spec, preprocess, device, batch_size, cache, cancel):
         check_cancel(cancel)
         batch = pending[start:start + batch_size]
         computed, batch_failed = _embed_batch(
-            [(sha, items[indices_of[sha][0]][0]) for sha in batch], spec, preprocess, device,
-            batch_size, notes)
+            [_batch_entry(sha, items[indices_of[sha][0]]) for sha in batch], spec, preprocess,
+            device, batch_size, notes)
         if cache is not None and computed:
             cache.put_many(computed, *keys)
         vectors.update(computed)
@@ -149,10 +150,17 @@ def _embed(items, spec, preprocess, device, batch_size, cache, cancel):
     return _result(items, hashes, vectors, failed, spec, preprocess, from_cache, notes)
 
 
-def _as_pair(item) -> tuple[str, str | None]:
-    if isinstance(item, (tuple, list)) and len(item) == 2:
-        return os.fsdecode(os.fspath(item[0])), item[1]
-    return os.fsdecode(os.fspath(item)), None
+def _batch_entry(sha: str, item: tuple[str, str | None, int]) -> tuple[str, str, int]:
+    path, _known, page = item
+    return sha, path, page
+
+
+def _as_item(item) -> tuple[str, str | None, int]:
+    """(path, known sha256 or None, page) of an item of ``embed_images``."""
+    if isinstance(item, (tuple, list)) and len(item) in (2, 3):
+        page = item[2] if len(item) == 3 and item[2] is not None else 0
+        return os.fsdecode(os.fspath(item[0])), item[1], page
+    return os.fsdecode(os.fspath(item)), None, 0
 
 
 def _hash_all(items, cache, cancel):
@@ -162,7 +170,7 @@ def _hash_all(items, cache, cancel):
 
     hashes, failed = {}, {}
     last_yield = time.monotonic()
-    for index, (path, known) in enumerate(items):
+    for index, (path, known, _page) in enumerate(items):
         if known:
             hashes[index] = known
             continue
@@ -187,9 +195,10 @@ def _unreadable_reason(path: str, exc: OSError) -> str:
     return f"the file cannot be read ({exc.strerror or exc})"
 
 
-def _embed_batch(batch: list[tuple[str, str]], spec, preprocess: PreprocessSpec, device: str,
-                 max_crops: int, notes: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Embed one batch of (sha256, path): ({sha256: (D,) float32}, {sha256: failure reason});
+def _embed_batch(batch: list[tuple[str, str, int]], spec, preprocess: PreprocessSpec,
+                 device: str, max_crops: int,
+                 notes: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Embed one batch of (sha256, path, page): ({sha256: (D,) float32}, {sha256: reason});
     the network sees at most ``max_crops`` crops at a time (tiles make more crops than images);
     what reading and preprocessing note is added to ``notes[path]``."""
     from nanomorph.embedding.models import loaded_encoder, stack_inputs
@@ -197,9 +206,9 @@ def _embed_batch(batch: list[tuple[str, str]], spec, preprocess: PreprocessSpec,
     from nanomorph.io import read_image
 
     inputs, owners, failed = [], [], {}
-    for sha, path in batch:
+    for sha, path, page in batch:
         try:
-            image = read_image(path, page=0)
+            image = read_image(path, page=page)
             prepared = preprocess_image(image, preprocess)
         except NanomorphError as exc:
             failed[sha] = exc.reason

@@ -21,6 +21,8 @@ from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
 from nanomorph.project.database import Repository
 
 PROJECT_CALIBRATION_KEY = "calibration"
+# frames of a movie added per transaction (and per progress report)
+FRAMES_PER_COMMIT = 500
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ class ImageRecord:
         else ``file_calibration``, else UNCALIBRATED.
     added_at : float
         When it was added (seconds since the epoch).
+    frame : int or None
+        For a frame of a movie or stack: its 0-based index in the file at ``path``; None for a
+        whole file.
+    time_s : float or None
+        A frame's time from the movie's start (s), when the file records the frame interval.
+    group : str or None
+        A frame's movie (its file name): the split group that keeps a movie's frames together.
     """
 
     id: int
@@ -65,6 +74,9 @@ class ImageRecord:
     file_calibration: Calibration
     calibration: Calibration
     added_at: float
+    frame: int | None = None
+    time_s: float | None = None
+    group: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -73,8 +85,10 @@ class ImageRecord:
 
     @property
     def page(self) -> int | None:
-        """The page of its file nanomorph shows and analyses: the first of a stack (0), None
-        for a single image."""
+        """The page of its file nanomorph shows and analyses: a frame's index, the first page
+        of a stack recorded whole (0), None for a single image."""
+        if self.frame is not None:
+            return self.frame
         return 0 if len(self.shape) == 3 else None
 
 
@@ -131,13 +145,18 @@ class ImageRepository(Repository):
         for i, path in enumerate(paths):
             check_cancel(cancel)
             try:
-                record, is_new = self._add_one(path, read_info)
+                info = read_info(path)
+                if info.frames > 1:
+                    records = yield from self._add_frames(os.path.abspath(path), info, cancel)
+                else:
+                    records = [self._add_one(path, info)]
             except NanomorphError as e:
                 failed.append((path, e.reason))
             except OSError as e:
                 failed.append((path, e.strerror or str(e)))
             else:
-                (added if is_new else present).append(record)
+                for record, is_new in records:
+                    (added if is_new else present).append(record)
             yield Progress(i + 1, len(paths), f"added {display_path(os.path.basename(path))}")
         if added:
             self._events.images.emit([r.id for r in added])
@@ -163,32 +182,64 @@ class ImageRepository(Repository):
         """
         from nanomorph.io.readers import read_info
 
-        record, is_new = self._add_one(os.fspath(path), read_info)
+        path = os.fspath(path)
+        record, is_new = self._add_one(path, read_info(path))
         if is_new:
             self._events.images.emit([record.id])
         return record
 
-    def _add_one(self, path, read_info) -> tuple[ImageRecord, bool]:
+    def _add_one(self, path, info) -> tuple[ImageRecord, bool]:
         path = os.path.abspath(path)
-        info = read_info(path)
         sha = sha256_file(path)
-        known = self.by_hash(sha)
+        known = self._known(sha, path)
         if known is not None:
-            if not known.exists and known.path != os.fsdecode(path):
-                self._set_path(known.id, path)
-                known = self.get(known.id)
             return known, False
-        cal = info.calibration
-        py, px = cal.pixel_size if cal.calibrated else (None, None)
         with self._db.write() as c:
-            cur = c.execute(
-                "INSERT INTO images(sha256, path, name, size_bytes, format, shape, dtype,"
-                " file_pixel_y, file_pixel_x, file_unit, added_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sha, os.fsencode(path), display_path(os.path.basename(path)),
-                 os.path.getsize(path), info.format, json.dumps(list(info.shape)),
-                 str(info.dtype), py, px, cal.unit, time.time()))
+            cur = c.execute(_INSERT, _row_values(sha, path, info, info.shape))
         return self.get(cur.lastrowid), True
+
+    def _known(self, sha: str, path: str) -> ImageRecord | None:
+        """The record with this identity, relinked to ``path`` when its file went missing."""
+        known = self.by_hash(sha)
+        if known is not None and not known.exists and known.path != os.fsdecode(path):
+            self._set_path(known.id, path)
+            known = self.get(known.id)
+        return known
+
+    def _add_frames(self, path: str, info, cancel) -> Job[list[tuple[ImageRecord, bool]]]:
+        """Add each frame of a movie or stack as an image (see :mod:`nanomorph.project.frames`),
+        new frames in transactions of ``FRAMES_PER_COMMIT``."""
+        from nanomorph.project.frames import frame_keys, frame_name, frame_time
+
+        file_name = display_path(os.path.basename(path))
+        known, new_rows = [], []
+        interval = info.frame_interval_s
+        for frame, key in frame_keys(path, info, cancel):
+            record = self._known(key, path)
+            if record is not None:
+                known.append(record)
+            else:
+                name = frame_name(file_name, frame, info.frames)
+                new_rows.append((*_row_values(key, path, info, info.shape[1:], name),
+                                 frame, frame_time(frame, interval), file_name))
+            if (frame + 1) % FRAMES_PER_COMMIT == 0:
+                yield Progress(frame + 1, info.frames, f"read frame {frame + 1} of {file_name}")
+        new_ids = []
+        for start in range(0, len(new_rows), FRAMES_PER_COMMIT):
+            with self._db.write() as c:
+                for row in new_rows[start:start + FRAMES_PER_COMMIT]:
+                    new_ids.append(c.execute(_INSERT_FRAME, row).lastrowid)
+        return [(r, False) for r in known] + [(r, True) for r in self._records(new_ids)]
+
+    def _records(self, ids: list[int]) -> list[ImageRecord]:
+        project_cal = self.project_calibration()
+        records = []
+        for start in range(0, len(ids), 900):  # SQLite's limit on parameters per statement
+            chunk = ids[start:start + 900]
+            rows = self._db.query(f"SELECT * FROM images WHERE id IN ({','.join('?' * len(chunk))})"
+                                  " ORDER BY id", tuple(chunk))
+            records += [_record(r, project_cal) for r in rows]
+        return records
 
     def all(self) -> list[ImageRecord]:
         """All images, in the order they were added.
@@ -253,9 +304,13 @@ class ImageRepository(Repository):
         self._events.images.emit([image_id])
 
     def _set_path(self, image_id: int, path) -> None:
+        old = self.get(image_id)
+        name = display_path(os.path.basename(path))
+        if old.frame is not None:  # keep the frame's number
+            name += old.name[old.name.rindex(" #"):]
         with self._db.write() as c:
             c.execute("UPDATE images SET path = ?, name = ? WHERE id = ?",
-                      (os.fsencode(path), display_path(os.path.basename(path)), image_id))
+                      (os.fsencode(path), name, image_id))
         self._events.images.emit([image_id])
 
     def missing(self) -> list[ImageRecord]:
@@ -292,18 +347,31 @@ class ImageRepository(Repository):
         int
             How many images were relinked.
         """
-        missing: dict[int, list[ImageRecord]] = {}
+        files: dict[int, list[ImageRecord]] = {}
+        movies: dict[int, dict[str, list[ImageRecord]]] = {}  # size -> old path -> its frames
         for r in self.missing():
-            missing.setdefault(r.size_bytes, []).append(r)
-        candidates = [p for p in _walk_files(folder) if os.path.getsize(p) in missing]
+            if r.frame is None:
+                files.setdefault(r.size_bytes, []).append(r)
+            else:
+                movies.setdefault(r.size_bytes, {}).setdefault(r.path, []).append(r)
+        sizes = files.keys() | movies.keys()
+        candidates = [p for p in _walk_files(folder) if os.path.getsize(p) in sizes]
         relinked = 0
         for i, path in enumerate(candidates):
             check_cancel(cancel)
-            sha = sha256_file(path)
-            for record in missing.get(os.path.getsize(path), []):
-                if record.sha256 == sha and not record.exists:
-                    self._set_path(record.id, path)
-                    relinked += 1
+            size = os.path.getsize(path)
+            if files.get(size):
+                sha = sha256_file(path)
+                for record in files[size]:
+                    if record.sha256 == sha and not record.exists:
+                        self._set_path(record.id, path)
+                        relinked += 1
+            for old_path, frames in list(movies.get(size, {}).items()):
+                if _holds_frame(path, frames[0]):
+                    for record in frames:
+                        self._set_path(record.id, path)
+                    relinked += len(frames)
+                    del movies[size][old_path]
             yield Progress(i + 1, len(candidates), f"checked {display_path(path)}")
         return relinked
 
@@ -363,6 +431,22 @@ class ImageRepository(Repository):
         return Calibration(tuple(value["pixel_size"]), value["unit"], "project")
 
 
+_COLUMNS = ("sha256, path, name, size_bytes, format, shape, dtype, file_pixel_y, file_pixel_x,"
+            " file_unit, added_at")
+_INSERT = f"INSERT INTO images({_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+_INSERT_FRAME = (f"INSERT INTO images({_COLUMNS}, frame, time_s, movie)"
+                 f" VALUES ({', '.join('?' * 14)})")
+
+
+def _row_values(sha: str, path: str, info, shape, name: str | None = None) -> tuple:
+    """``_INSERT``'s values for an image file (a frame adds its index, time and movie)."""
+    cal = info.calibration
+    py, px = cal.pixel_size if cal.calibrated else (None, None)
+    name = display_path(os.path.basename(path)) if name is None else name
+    return (sha, os.fsencode(path), name, os.path.getsize(path),
+            info.format, json.dumps(list(shape)), str(info.dtype), py, px, cal.unit, time.time())
+
+
 def _record(row: sqlite3.Row, project_cal: Calibration | None) -> ImageRecord:
     file_cal = _calibration(row["file_pixel_y"], row["file_pixel_x"], row["file_unit"], "file")
     user_cal = _calibration(row["user_pixel_y"], row["user_pixel_x"], row["user_unit"], "user")
@@ -371,13 +455,25 @@ def _record(row: sqlite3.Row, project_cal: Calibration | None) -> ImageRecord:
         id=row["id"], sha256=row["sha256"], path=os.fsdecode(bytes(row["path"])),
         name=row["name"], size_bytes=row["size_bytes"], format=row["format"],
         shape=tuple(json.loads(row["shape"])), dtype=row["dtype"], file_calibration=file_cal,
-        calibration=effective, added_at=row["added_at"])
+        calibration=effective, added_at=row["added_at"], frame=row["frame"],
+        time_s=row["time_s"], group=row["movie"])
 
 
 def _calibration(py, px, unit, source) -> Calibration:
     if py is None or px is None or not unit:
         return UNCALIBRATED
     return Calibration((py, px), unit, source)
+
+
+def _holds_frame(path: str, record: ImageRecord) -> bool:
+    """Whether the file at ``path`` holds ``record``'s frame (same index, same pixels)."""
+    from nanomorph.io.readers import read_image
+    from nanomorph.project.frames import frame_key
+
+    try:
+        return frame_key(record.frame, read_image(path, page=record.frame).data) == record.sha256
+    except NanomorphError:
+        return False
 
 
 def _walk_files(folder) -> Iterator[str]:

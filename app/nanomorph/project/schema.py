@@ -93,6 +93,17 @@ CREATE TABLE analyses (
 );
 """
 
+# v3: the frames of a movie or stack as images. A frame record keeps its movie's path; ``frame``
+# is its 0-based index there (NULL for a whole file), ``time_s`` its time from the movie's start
+# (NULL when the file records no frame interval) and ``movie`` the movie's name, the split group
+# that keeps a movie's frames together.
+_V3 = """
+ALTER TABLE images ADD COLUMN frame INTEGER;
+ALTER TABLE images ADD COLUMN time_s REAL;
+ALTER TABLE images ADD COLUMN movie TEXT;
+CREATE INDEX images_by_movie ON images(movie, frame)
+"""
+
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Run SQL statements inside the caller's transaction (``executescript`` would commit)."""
@@ -109,9 +120,14 @@ def _to_v2(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V2)
 
 
+def _to_v3(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V3)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _to_v1,
     2: _to_v2,
+    3: _to_v3,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -96,8 +96,9 @@ def project_embeddings(project: "Project", *, encoder: str = defaults.ENCODER,
     records = [r for r in project.images.all() if r.exists]
     by_hash = {r.sha256: r.id for r in records}
     with EmbeddingCache.for_project(project) as cache:
-        result = yield from embed_images([(r.path, r.sha256) for r in records], encoder=encoder,
-                                         device=device, cache=cache, cancel=cancel)
+        result = yield from embed_images([(r.path, r.sha256, r.page) for r in records],
+                                         encoder=encoder, device=device, cache=cache,
+                                         cancel=cancel)
     return ProjectEmbeddings(encoder, [by_hash[s] for s in result.sha256s], result.embeddings,
                              result.failed)
 

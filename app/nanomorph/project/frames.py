@@ -1,0 +1,116 @@
+"""The frames of a movie or stack as project images: their names, times and identity hashes.
+
+A frame record keeps the movie's path and its frame index; the pixels stay in the movie. Its
+identity (the ``sha256`` column) is the SHA-256 of the frame's gray pixels, preceded by the frame
+index, dtype and shape: adding the movie again finds every frame, and two identical frames of one
+movie (a paused acquisition) stay two images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import numpy as np
+
+from nanomorph.jobs import CancelToken, check_cancel
+
+# a movie up to this size is read in one go; a larger one frame by frame (bytes)
+WHOLE_MOVIE_BYTES = 256 * 2**20
+
+
+def frame_key(frame: int, pixels: np.ndarray) -> str:
+    """The identity of one frame: SHA-256 of its index, dtype, shape and pixel bytes.
+
+    Parameters
+    ----------
+    frame : int
+        0-based index of the frame in its movie.
+    pixels : ndarray, 2-D
+        Its gray pixels as read.
+
+    Returns
+    -------
+    str
+        Hex digest.
+    """
+    pixels = np.ascontiguousarray(pixels)
+    digest = hashlib.sha256(f"frame {frame} {pixels.dtype.str} {pixels.shape}\n".encode())
+    digest.update(pixels.data)
+    return digest.hexdigest()
+
+
+def frame_name(file_name: str, frame: int, n_frames: int) -> str:
+    """Display name of a frame: the file name and the 0-based frame index, zero-padded to the
+    width of the last index so that names sort in frame order.
+
+    Parameters
+    ----------
+    file_name : str
+        The movie's file name.
+    frame : int
+        0-based frame index.
+    n_frames : int
+        Frames in the movie.
+
+    Returns
+    -------
+    str
+        E.g. ``"growth.tif #007"`` for frame 7 of 120.
+    """
+    width = len(str(max(n_frames - 1, 0)))
+    return f"{file_name} #{frame:0{width}d}"
+
+
+def frame_time(frame: int, interval_s: float | None) -> float | None:
+    """Time of a frame from the movie's start.
+
+    Parameters
+    ----------
+    frame : int
+        0-based frame index.
+    interval_s : float or None
+        Seconds between frames, None when the file does not record it.
+
+    Returns
+    -------
+    float or None
+        ``frame × interval_s`` in seconds, None when the interval is unknown.
+    """
+    return None if interval_s is None else frame * float(interval_s)
+
+
+def frame_keys(path: str, info, cancel: CancelToken | None = None) -> Iterator[tuple[int, str]]:
+    """Read a movie's frames and give each frame's identity (see :func:`frame_key`).
+
+    A movie of up to ``WHOLE_MOVIE_BYTES`` is read in one go, a larger one frame by frame.
+
+    Parameters
+    ----------
+    path : str
+        The movie.
+    info : ImageInfo
+        Its header facts (``read_info``), with 3-D ``shape``.
+    cancel : CancelToken, optional
+        Checked before each frame.
+
+    Yields
+    ------
+    (int, str)
+        Frame index and its key, in frame order.
+
+    Raises
+    ------
+    ImageReadError
+        When the pixels cannot be read.
+    """
+    from nanomorph.io.readers import read_image
+
+    n_frames = info.frames
+    whole = None
+    if np.prod(info.shape) * np.dtype(info.dtype).itemsize <= WHOLE_MOVIE_BYTES:
+        whole = read_image(path).data
+    for frame in range(n_frames):
+        check_cancel(cancel)
+        pixels = whole[frame] if whole is not None else read_image(path, page=frame).data
+        yield frame, frame_key(frame, pixels)

@@ -125,7 +125,7 @@ def mask_micrograph(image, params: MaskParams | None = None, polarity: str = AUT
 
 
 def auto_mask_image(path: str | os.PathLike, params: MaskParams | None = None,
-                    polarity: str = AUTO_POLARITY, page: int = 0) -> np.ndarray:
+                    polarity: str = AUTO_POLARITY, page: int | None = None) -> np.ndarray:
     """:func:`mask_micrograph` of an image file.
 
     Parameters
@@ -136,8 +136,8 @@ def auto_mask_image(path: str | os.PathLike, params: MaskParams | None = None,
         Method, smoothing and cleanup.
     polarity : str
         ``"dark"``, ``"bright"`` or ``"auto"`` (decided for this image).
-    page : int
-        Which image of a stack.
+    page : int, optional
+        Which image of a stack (only that one is read); None: the first.
 
     Returns
     -------
@@ -151,7 +151,7 @@ def auto_mask_image(path: str | os.PathLike, params: MaskParams | None = None,
     """
     from nanomorph.io import read_image
 
-    return mask_micrograph(read_image(path), params, polarity, page=page)
+    return mask_micrograph(read_image(path, page=page), params, polarity)
 
 
 def databar_rows_of(image, page: int = 0) -> int:

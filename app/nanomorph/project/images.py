@@ -84,6 +84,13 @@ class ImageRecord:
         return os.path.isfile(self.path)
 
     @property
+    def stem(self) -> str:
+        """The name its exported files take: the file's stem, ``<stem>-f00007`` for frame 7
+        (as ``nanomorph batch`` names a movie's frames)."""
+        stem = os.path.splitext(os.path.basename(self.path))[0]
+        return stem if self.frame is None else f"{stem}-f{self.frame:05d}"
+
+    @property
     def page(self) -> int | None:
         """The page of its file nanomorph shows and analyses: a frame's index, the first page
         of a stack recorded whole (0), None for a single image."""

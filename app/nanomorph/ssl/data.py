@@ -37,8 +37,8 @@ class ImageSet:
     ----------
     images : list of torch.Tensor, float16, shape (H_i, W_i)
         Gray levels in [0, 1].
-    paths : list of str
-        The file of each image.
+    paths : list of str or [str, int]
+        The file of each image (``[path, page]`` for a page of a movie).
     skipped : list of (str, str)
         (path, reason) of each file that was left out.
     """
@@ -54,8 +54,8 @@ def load_images(paths: list[str], size_px: int, min_crop_scale: float, *,
 
     Parameters
     ----------
-    paths : list of str
-        Image files.
+    paths : list of str or [str, int]
+        Image files, or ``[path, page]`` for one page of a movie.
     size_px : int
         Side of the training views.
     min_crop_scale : float
@@ -76,11 +76,12 @@ def load_images(paths: list[str], size_px: int, min_crop_scale: float, *,
 
     keep_side = math.ceil(size_px / math.sqrt(min_crop_scale))
     images, kept, skipped = [], [], []
-    for index, path in enumerate(paths):
+    for index, ref in enumerate(paths):
         check_cancel(cancel)
+        path, page = (ref, 0) if isinstance(ref, str) else ref
         try:
-            images.append(prepare_plane(read_image(path, page=0), keep_side))
-            kept.append(path)
+            images.append(prepare_plane(read_image(path, page=page), keep_side))
+            kept.append(ref)
         except NanomorphError as exc:
             skipped.append((path, exc.reason))
         yield Progress(index + 1, len(paths), f"read {os.path.basename(path)}")

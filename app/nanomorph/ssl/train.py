@@ -85,8 +85,9 @@ def pretrain(images: list[str] | None, folder: str | os.PathLike,
 
     Parameters
     ----------
-    images : list of path-like, or None
-        Image files (any size, bit depth and format nanomorph reads); not needed to resume.
+    images : list of path-like or [path, page], or None
+        Image files (any size, bit depth and format nanomorph reads), or one page of a movie;
+        not needed to resume.
     folder : path-like
         The run folder (created); see :mod:`nanomorph.ssl.runs`.
     config : PretrainConfig, optional
@@ -214,12 +215,19 @@ def _resume_config(saved: "PretrainConfig", given: "PretrainConfig | None",
 def _load(images, config: PretrainConfig, cancel):
     from nanomorph.ssl.data import load_images
 
-    loaded = yield from load_images([os.fspath(p) for p in images], config.image_size_px,
+    loaded = yield from load_images([_image_ref(p) for p in images], config.image_size_px,
                                     config.crop_scale[0], cancel=cancel)
     if not loaded.paths:
         raise NanomorphError(f"none of the {len(images)} images could be read (first: "
                              f"{loaded.skipped[0][0]}: {loaded.skipped[0][1]})")
     return loaded
+
+
+def _image_ref(image) -> str | list:
+    """A path as text, or a movie's ``[path, page]`` (as the run's JSON keeps it)."""
+    if isinstance(image, (tuple, list)):
+        return [os.fspath(image[0]), int(image[1])]
+    return os.fspath(image)
 
 
 def _run_description(run_name: str, config: PretrainConfig, loaded, log) -> dict:

@@ -55,7 +55,7 @@ def auto_mask_project(project: "Project", image_ids: list[int], params: "MaskPar
         error = None
         if replace or project.masks.latest_version(image_id) is None:
             try:
-                mask = auto_mask_image(record.path, params, polarity)
+                mask = auto_mask_image(record.path, params, polarity, record.page)
             except NanomorphError as e:
                 error = e.reason
             else:

@@ -280,9 +280,9 @@ def analyse_stored_masks(project: "Project", image_ids: list[int], kind: str, pa
 def export_analyses_csv(project: "Project", path) -> int:
     """Write every stored percolation result as one CSV row per image (atomic).
 
-    Columns: image, path, sha256, mask_version, stale, the percolation record (as
-    ``nanomorph percolate``), the settings used (``setting_*``), the skeleton metrics, the
-    calibration and the info-bar rows left out.
+    Columns: image, path, sha256, frame and time_s (a movie's frames; s), mask_version, stale,
+    the percolation record (as ``nanomorph percolate``), the settings used (``setting_*``), the
+    skeleton metrics, the calibration and the info-bar rows left out.
 
     Parameters
     ----------
@@ -301,6 +301,7 @@ def export_analyses_csv(project: "Project", path) -> int:
     for image_id, entry in sorted(project.results.of_kind("percolation").items()):
         record = records[image_id]
         rows.append({"image": record.name, "path": record.path, "sha256": record.sha256,
+                     "frame": record.frame, "time_s": record.time_s,
                      "mask_version": entry["mask_version"], "stale": entry["stale"],
                      **_flat(entry["result"], entry["params"])})
     return _write_rows(path, rows)

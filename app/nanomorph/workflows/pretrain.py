@@ -62,8 +62,8 @@ def image_paths(source: str | os.PathLike) -> tuple[list[str], "Project | None"]
 
     Returns
     -------
-    paths : list of str
-        The image files.
+    paths : list of str or [str, int]
+        The image files (``[path, frame]`` for a frame of a project's movie).
     project : Project or None
         The open project (the caller closes it), None for a plain folder.
 
@@ -77,7 +77,7 @@ def image_paths(source: str | os.PathLike) -> tuple[list[str], "Project | None"]
 
     if is_project(source):
         project = Project.open(source)
-        paths = [record.path for record in project.images.all()]
+        paths = [_pretrain_ref(record) for record in project.images.all()]
     elif os.path.isdir(source):
         project, paths = None, image_files(source)
     else:
@@ -192,7 +192,7 @@ def pretrain_project(project: "Project", run_name: str, config: "PretrainConfig 
     from nanomorph.ssl.train import pretrain
 
     folder = project_run_folder(project, run_name)
-    images = None if resume else [r.path for r in project.images.all() if r.exists]
+    images = None if resume else [_pretrain_ref(r) for r in project.images.all() if r.exists]
     return (yield from pretrain(images, folder, config, run_name=run_name,
                                log=ProjectRunLog(project), resume=resume, device=device,
                                threads=threads, cancel=cancel))
@@ -233,3 +233,8 @@ def register_project_encoders(project: "Project") -> list:
         register_encoder(spec, replace=True)
         specs.append(spec)
     return specs
+
+
+def _pretrain_ref(record) -> str | list:
+    """What pretraining reads for a project image: its path, or ``[path, frame]``."""
+    return record.path if record.frame is None else [record.path, record.frame]

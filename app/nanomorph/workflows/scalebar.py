@@ -24,13 +24,15 @@ KIND = "scalebar"  # the project results kind of a reading
 FILE_DISAGREEMENT = 0.05
 
 
-def read_image_scale_bar(path: str) -> ScaleBarReading:
-    """Read the scale bar of an image file (its first plane).
+def read_image_scale_bar(path: str, page: int | None = None) -> ScaleBarReading:
+    """Read the scale bar of an image file (its first plane, or one page of a stack).
 
     Parameters
     ----------
     path : str
         An image file nanomorph reads.
+    page : int, optional
+        Read only this page of a stack (a project's frame).
 
     Returns
     -------
@@ -45,7 +47,7 @@ def read_image_scale_bar(path: str) -> ScaleBarReading:
     from nanomorph.io import read_image
     from nanomorph.scalebar import read_scale_bar
 
-    image = read_image(path)
+    image = read_image(path, page=page)
     databar = image.metadata.get("databar_rows")
     return read_scale_bar(image.plane(0), databar_rows=databar if isinstance(databar, int)
                           else None)
@@ -121,7 +123,7 @@ def read_project_scale_bars(project: Project, image_ids: list[int], *,
         check_cancel(cancel)
         record = project.images.get(image_id)
         try:
-            reading = read_image_scale_bar(record.path)
+            reading = read_image_scale_bar(record.path, record.page)
         except NanomorphError as exc:
             yield Progress(n + 1, len(image_ids), f"{record.name}: {exc.reason}",
                            payload=(image_id, None, exc.reason))
@@ -169,8 +171,8 @@ def apply_reading(project: Project, image_id: int, reading: dict, *,
                                                          "user"))
 
 
-def reading_crop(path: str, bbox: list[int],
-                 size_px: int = 220) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+def reading_crop(path: str, bbox: list[int], size_px: int = 220,
+                 page: int | None = None) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """The neighbourhood of a read bar, with room for its label, as an 8-bit thumbnail for a
     review of the readings, and where the bar lies in it.
 
@@ -182,6 +184,8 @@ def reading_crop(path: str, bbox: list[int],
         The bar's ``[x0, y0, x1, y1]`` (px).
     size_px : int
         The thumbnail's longer side (px).
+    page : int, optional
+        Which page of a stack (a project's frame).
 
     Returns
     -------
@@ -191,7 +195,7 @@ def reading_crop(path: str, bbox: list[int],
     from nanomorph.io import read_image
     from nanomorph.project.thumbnails import make_thumbnail
 
-    plane = read_image(path).plane(0)
+    plane = read_image(path, page=page).plane(0)
     x0, y0, x1, y1 = bbox
     width = max(1, x1 - x0)
     margin_x, margin_y = 10 + width // 6, 12 + int(0.4 * width)

@@ -357,7 +357,7 @@ def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *
                      "trained_on": image_id in trained,
                      "dice": dice(predicted, truth), "iou": iou(predicted, truth)})
         for method, params in METHOD_DEFAULTS.items():
-            guess = auto_mask_image(record.path, params) > 0
+            guess = auto_mask_image(record.path, params, page=record.page) > 0
             classical[method].append((dice(guess, truth), iou(guess, truth)))
         yield Progress(n + 1, len(scored), f"scored {record.name}")
     if not rows:

@@ -225,7 +225,7 @@ def import_masks(project: "Project", files, mapping: dict, *,
     """
     from nanomorph.io.mask_files import read_mask
 
-    by_stem = {_stem(r.path): r for r in project.images.all()}
+    by_stem = {r.stem: r for r in project.images.all()}
     files = [os.fspath(f) for f in files]
     result = ImportResult()
     for i, path in enumerate(files):
@@ -251,7 +251,8 @@ def import_masks(project: "Project", files, mapping: dict, *,
 
 
 def export_masks(project: "Project", folder, *, cancel: CancelToken | None = None) -> Job[int]:
-    """Write the latest mask of every image as ``<image stem>_mask.png`` (a job).
+    """Write the latest mask of every image as ``<image stem>_mask.png`` (a job; a movie's
+    frame as ``<stem>-f00007_mask.png``).
 
     Parameters
     ----------
@@ -280,7 +281,7 @@ def export_masks(project: "Project", folder, *, cancel: CancelToken | None = Non
     for i, record in enumerate(records):
         check_cancel(cancel)
         mask = project.masks.read(record.id)
-        write_mask_png(folder / f"{_stem(record.path)}_mask.png",
+        write_mask_png(folder / f"{record.stem}_mask.png",
                        mask.astype(bool) if mask.max(initial=0) <= 1 else mask)
         yield Progress(i + 1, len(records), f"exported the mask of {record.name}")
     return len(records)

@@ -217,7 +217,7 @@ class MaskWidget(NanomorphDock):
             self._show_preview(mask, overlay_placement(self.viewer, record), record.id)
 
         self.run_job(
-            lambda _t: call_as_job(_auto_mask_image, record.path, params, polarity),
+            lambda _t: call_as_job(_auto_mask_image, record, params, polarity),
             name="Auto-mask preview", on_done=show)
 
     def _preview_layer(self) -> None:
@@ -454,9 +454,9 @@ class MaskWidget(NanomorphDock):
                             "2 = a second class (e.g. a catalyst droplet).")
 
 
-def _auto_mask_image(path, params, polarity):
-    """:func:`nanomorph.masks.auto_mask_image`, imported in the worker (scikit-image takes
-    most of a second to import; the GUI thread never pays it)."""
+def _auto_mask_image(record, params, polarity):
+    """:func:`nanomorph.masks.auto_mask_image` of a project image, imported in the worker
+    (scikit-image takes most of a second to import; the GUI thread never pays it)."""
     from nanomorph.masks import auto_mask_image
 
-    return auto_mask_image(path, params, polarity)
+    return auto_mask_image(record.path, params, polarity, record.page)

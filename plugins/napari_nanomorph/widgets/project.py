@@ -233,7 +233,7 @@ class ProjectWidget(NanomorphDock):
             for image_id, reading in readings.items():
                 record = project.images.get(image_id)
                 try:
-                    crop, box = reading_crop(record.path, reading["bbox"])
+                    crop, box = reading_crop(record.path, reading["bbox"], page=record.page)
                 except (NanomorphError, OSError):
                     crop, box = None, None  # the review shows the reading without its picture
                 rows.append(ReadingRow(image_id, record.name, reading, crop, box))

@@ -181,15 +181,16 @@ def test_every_kind_of_bad_file_is_survived(app, tmp_path, notifications):
     open_path(app.viewer, folder)
     app.wait_jobs()
     names = sorted(r.name for r in app.session.project.images.all())
-    assert names == ["caf\\xe9.tif", "nan.tif", "stack.tif"]
+    assert names == ["caf\\xe9.tif", "nan.tif", *(f"stack.tif #{i}" for i in range(5))]
     warnings = [m for level, m in notifications if level == "warning"]
     assert len(warnings) == 1 and f"and {len(bad) - 1} more" in warnings[0]
     browser = app.docks["Images"]
-    stack_id = next(r.id for r in app.session.project.images.all() if r.name == "stack.tif")
-    browser.select(stack_id)
+    frame_id = next(r.id for r in app.session.project.images.all() if r.name == "stack.tif #3")
+    browser.select(frame_id)
     app.wait_jobs()
-    layer = find_layer(app.viewer, "image")
-    assert layer.data.shape == (5, 64, 80) and app.viewer.dims.ndim == 3
+    layer = find_layer(app.viewer, "image")  # a frame of a stack is one 2-D image
+    assert layer.data.shape == (64, 80) and app.viewer.dims.ndim == 2
+    np.testing.assert_array_equal(layer.data, tifffile.imread(good["stack"])[3])
     nan_id = next(r.id for r in app.session.project.images.all() if r.name == "nan.tif")
     browser.select(nan_id)
     app.wait_jobs()

@@ -25,7 +25,6 @@ rows are made per input, by key.
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
 import hashlib
 import io
@@ -317,19 +316,15 @@ def write_tables(folder: str | os.PathLike, rows: list[dict]) -> tuple[Path, Pat
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from nanomorph.io.atomic import atomic_write_bytes
+    from nanomorph.io.atomic import atomic_write_bytes, csv_text
 
     folder = Path(folder)
     columns = table_columns(rows)
     full = [{c: _text(row.get(c)) for c in columns} for row in rows]
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(full)
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(full), buffer)
     paths = folder / CSV_FILE, folder / PARQUET_FILE
-    for path, data in zip(paths, (text.getvalue().encode("utf-8"), buffer.getvalue())):
+    for path, data in zip(paths, (csv_text(full, columns).encode("utf-8"), buffer.getvalue())):
         with writing(path):
             atomic_write_bytes(path, data)
     return paths

@@ -77,6 +77,55 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return atomic_write(path, lambda f: f.write(data))
 
 
+def csv_text(rows: list[dict], columns) -> str:
+    """Rows as CSV text with a header; keys of a row outside ``columns`` are left out.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows; a missing column is an empty cell.
+    columns : sequence of str
+        The columns, in order.
+
+    Returns
+    -------
+    str
+        The CSV, ``\\n`` line ends.
+    """
+    import csv
+    import io
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(columns), extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue()
+
+
+def atomic_write_csv(path: str | os.PathLike, rows: list[dict], columns=None) -> int:
+    """Atomically write rows as a UTF-8 CSV file (:func:`csv_text`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; its folder must exist.
+    rows : list of dict
+        The rows.
+    columns : sequence of str, optional
+        The columns; by default every key of the rows, in first-seen order.
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    if columns is None:
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+    atomic_write_bytes(path, csv_text(rows, columns).encode("utf-8"))
+    return len(rows)
+
+
 def _fsync_folder(folder: Path) -> None:
     """Make the rename itself durable (no-op where folders cannot be opened, e.g. Windows)."""
     try:

@@ -160,19 +160,10 @@ def write_wires_csv(path, summaries: list[dict]) -> int:
     OSError
         When the file cannot be written.
     """
-    import csv
-    import io
-
-    from nanomorph.io.atomic import atomic_write_bytes
+    from nanomorph.io.atomic import atomic_write_csv
 
     rows = [row for summary in summaries for row in wire_rows(summary)]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=("path", "unit") + WIRE_COLUMNS,
-                            lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
-    return len(rows)
+    return atomic_write_csv(path, rows, ("path", "unit") + WIRE_COLUMNS)
 
 
 def summary_columns(summary: dict | None) -> dict:

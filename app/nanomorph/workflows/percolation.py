@@ -15,6 +15,7 @@ import numpy as np
 
 from nanomorph import defaults
 from nanomorph.errors import InvalidParameterError, NanomorphError
+from nanomorph.io.atomic import atomic_write_csv
 from nanomorph.io.records import JsonRecord
 from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
 
@@ -304,7 +305,7 @@ def export_analyses_csv(project: "Project", path) -> int:
                      "frame": record.frame, "time_s": record.time_s,
                      "mask_version": entry["mask_version"], "stale": entry["stale"],
                      **_flat(entry["result"], entry["params"])})
-    return _write_rows(path, rows)
+    return atomic_write_csv(path, rows)
 
 
 def export_summaries_csv(path, summaries: dict[str, dict], settings: PercolationSettings) -> int:
@@ -326,7 +327,7 @@ def export_summaries_csv(path, summaries: dict[str, dict], settings: Percolation
     """
     rows = [{"image": name, **_flat(summary, settings.as_json())}
             for name, summary in summaries.items()]
-    return _write_rows(path, rows)
+    return atomic_write_csv(path, rows)
 
 
 def _flat(summary: dict, params: dict) -> dict:
@@ -338,19 +339,3 @@ def _flat(summary: dict, params: dict) -> dict:
     pixel = calibration.get("pixel_size")
     return {**result, **{f"setting_{k}": v for k, v in params.items()}, **network,
             "pixel_size_x": pixel[1] if pixel else None, "pixel_unit": calibration.get("unit")}
-
-
-def _write_rows(path, rows: list[dict]) -> int:
-    """Rows as an atomic CSV file, the columns in first-seen order."""
-    import csv
-    import io
-
-    from nanomorph.io.atomic import atomic_write_bytes
-
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
-    return len(rows)

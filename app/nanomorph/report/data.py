@@ -217,19 +217,18 @@ def _project_data(folder: str, thumbnails: int, repeats: int, cancel) -> Job[Rep
     from nanomorph.project import Project
     from nanomorph.workflows.consistency import consistency_flags
     from nanomorph.workflows.morphometry import KIND as MORPHOMETRY
-    from nanomorph.workflows.morphometry import summary_columns
+    from nanomorph.workflows.timeline import analysis_row
 
     with Project.open(folder, read_only=True) as project:
         records = project.images.all()
         analyses = project.results.of_kind("percolation")
         labels = project.labels.all()
-        rows = [_project_row(r, analyses.get(r.id), labels.get(r.id)) for r in records]
-        flags = consistency_flags(project)
         measured = project.results.of_kind(MORPHOMETRY)
+        rows = [analysis_row(r, analyses.get(r.id), measured.get(r.id), labels.get(r.id))
+                for r in records]
+        flags = consistency_flags(project)
         for record, row in zip(records, rows):
             row["consistency"] = flags.get(record.id, {}).get("flag")
-            if record.id in measured:
-                row.update(summary_columns(measured[record.id]["result"]))
         data = ReportData("project", f"Project — {project.name}", display_path(folder),
                           _project_params(project, records, analyses, labels), rows,
                           classes=project.labels.class_colors())
@@ -246,14 +245,6 @@ def _project_data(folder: str, thumbnails: int, repeats: int, cancel) -> Job[Rep
             _add_thumbnail(data, rows[index],
                            lambda: _project_overlay(project, record, entry["params"]))
     return data
-
-
-def _project_row(record, analysis: dict | None, label: str | None) -> dict:
-    row = {"path": record.path, "sha256": record.sha256, "true_label": label}
-    if analysis is None:
-        return {**row, "status": "not analysed", "error": None}
-    result = {k: v for k, v in analysis["result"].items() if k not in ("network", "calibration")}
-    return {**row, **result, "status": "ok", "error": None}
 
 
 def _project_params(project, records, analyses, labels) -> list[tuple[str, str]]:

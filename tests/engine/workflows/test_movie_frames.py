@@ -70,3 +70,32 @@ def test_each_frame_is_embedded_from_its_own_pixels(movie_project):
                                   encoder=tiny_spec(), device="cpu"))
     assert result.sha256s == [r.sha256 for r in records]
     assert len({row.tobytes() for row in result.embeddings}) == 4
+
+
+def test_a_movies_timeline_has_every_frame_and_its_onset(movie_project, tmp_path):
+    from nanomorph.report.html import write_report
+    from nanomorph.report.timeline import percolation_onset
+    from nanomorph.workflows.timeline import movie_rows, project_movies, write_timeline_csv
+
+    ids = [r.id for r in movie_project.images.all()]
+    run_job(auto_mask_project(movie_project, ids, METHOD_DEFAULTS["otsu"]))
+    run_job(analyse_project(movie_project, ids[1:], PercolationSettings(eps=3.0, margin=2.0)))
+    movie_project.labels.set_classes(["dispersed", "network"])
+    movie_project.labels.set(ids[0], "dispersed")
+    movies = project_movies(movie_project)
+    assert list(movies) == ["growth.tif"] and [r.id for r in movies["growth.tif"]] == ids
+    rows = movie_rows(movie_project, movies["growth.tif"])
+    assert [r["time_s"] for r in rows] == [0.0, 2.0, 4.0, 6.0]
+    assert [r["status"] for r in rows] == ["not analysed", "ok", "ok", "ok"]
+    assert rows[0]["label"] == "dispersed" and rows[1]["foreground_fraction"] > 0
+    onset = percolation_onset([r for r in rows if r["status"] == "ok"])
+    assert onset is None or rows[1 + onset]["percolates"]
+
+    assert write_timeline_csv(tmp_path / "t.csv", rows) == 4
+    with open(tmp_path / "t.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [t["frame"] for t in table] == ["0", "1", "2", "3"] and table[0]["label"] == "dispersed"
+    assert table[0]["foreground_fraction"] == "" and "wires" not in table[0]
+
+    html = write_report(movie_project.folder, tmp_path / "report").read_text()
+    assert "Over time" in html and "growth.tif: 3 frames" in html

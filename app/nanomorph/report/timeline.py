@@ -105,19 +105,7 @@ def timeline_png(frames: list[dict]) -> bytes:
     onset = percolation_onset(frames)
     for i, (key, label, top) in enumerate(shown):
         ax = fig.add_subplot(len(shown), 1, i + 1)
-        values = np.array([np.nan if r.get(key) is None else float(r[key]) for r in frames])
-        ax.plot(x, values, "o-", ms=2.5, lw=1, color="#3278dc")
-        for j, row in enumerate(frames):
-            if row.get("percolates"):
-                ax.axvspan(x[j] - 0.5 * _step(x), x[j] + 0.5 * _step(x), lw=0,
-                           color=VERDICT_COLORS["percolates"], alpha=0.12)
-        if onset is not None:
-            ax.axvline(x[onset], color=VERDICT_COLORS["percolates"], lw=1.2)
-        unit = frames[0].get("morphometry_unit") if key == "diameter_mean" else None
-        ax.set_ylabel(f"{label} ({unit})" if unit else label, fontsize=8, color=TEXT)
-        ax.tick_params(labelsize=7, colors=TEXT)
-        if top is not None:
-            ax.set_ylim(0, top)
+        draw_series(ax, frames, x, key, label, top, onset)
         if i < len(shown) - 1:
             ax.set_xticklabels([])
         ax.spines[["top", "right"]].set_visible(False)
@@ -125,5 +113,36 @@ def timeline_png(frames: list[dict]) -> bytes:
     return _png(fig)
 
 
-def _step(x: np.ndarray) -> float:
-    return float(np.median(np.diff(x))) if len(x) > 1 else 1.0
+def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
+                top: float | None, onset: int | None) -> None:
+    """One metric of a movie against time on ``ax``: the percolating frames shaded (one band
+    artist, however many frames), the onset a vertical line.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    frames : list of dict
+        The movie's rows in frame order.
+    x : ndarray
+        Their times or frame numbers (:func:`times_of`).
+    key, label : str
+        The column and its axis label.
+    top : float or None
+        The axis top (1 for fractions), None to fit the values.
+    onset : int or None
+        Index of the onset frame (:func:`percolation_onset`).
+    """
+    values = np.array([np.nan if r.get(key) is None else float(r[key]) for r in frames])
+    ax.plot(x, values, "o-", ms=2.5 if len(x) < 400 else 0, lw=1, color="#3278dc")
+    percolating = np.array([bool(r.get("percolates")) for r in frames])
+    if percolating.any():
+        ax.fill_between(x, 0, 1, where=percolating, step="mid", lw=0, alpha=0.12,
+                        color=VERDICT_COLORS["percolates"], transform=ax.get_xaxis_transform())
+    if onset is not None:
+        ax.axvline(x[onset], color=VERDICT_COLORS["percolates"], lw=1.2)
+    unit = frames[0].get("morphometry_unit") if key == "diameter_mean" else None
+    ax.set_ylabel(f"{label} ({unit})" if unit else label, fontsize=8, color=TEXT)
+    ax.tick_params(labelsize=7, colors=TEXT)
+    if top is not None:
+        ax.set_ylim(0, top)

@@ -16,6 +16,7 @@ import numpy as np
 from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.movie_bar import MovieBar
 from qtpy.QtCore import (
     QAbstractListModel,
     QModelIndex,
@@ -153,9 +154,14 @@ class BrowserWidget(NanomorphDock):
         layout.addWidget(self.filter)
         layout.addWidget(self.list, 1)
         layout.addLayout(nav)
+        self.movie_bar = MovieBar(self._select_frame, self.session.prefetch)
+        layout.addWidget(self.movie_bar)
 
         napari_viewer.bind_key("PageDown", lambda _v: self.step(1), overwrite=True)
         napari_viewer.bind_key("PageUp", lambda _v: self.step(-1), overwrite=True)
+        napari_viewer.bind_key("Alt-Right", lambda _v: self.movie_bar.step(1), overwrite=True)
+        napari_viewer.bind_key("Alt-Left", lambda _v: self.movie_bar.step(-1), overwrite=True)
+        napari_viewer.bind_key("Alt-P", lambda _v: self.movie_bar.toggle(), overwrite=True)
         self._wanted: set[int] = set()  # thumbnails asked for, not yet requested
         self._asked: set[int] = set()  # requested from the job runner (or failed)
         self._pending_icons: dict = {}  # image id → thumbnail, shown by the next _show_icons
@@ -186,6 +192,7 @@ class BrowserWidget(NanomorphDock):
         self.list.selectionModel().blockSignals(True)
         self.model.set_records(records)
         self.list.selectionModel().blockSignals(False)
+        self.movie_bar.set_records(records)
         self._asked.clear()
         self._wanted = {r.id for r in records[:FIRST_THUMBNAILS] if r.exists}
         self._make_wanted()
@@ -321,7 +328,15 @@ class BrowserWidget(NanomorphDock):
             self.session.prefetch([project.images.get(self._id_at(i)) for i in (row + 1, row - 1)
                                    if 0 <= i < shown])
 
+    def _select_frame(self, image_id: int) -> None:
+        """A frame chosen on the frame bar: current, even when the filter hides it."""
+        if self._proxy_row(image_id) >= 0:
+            self.select(image_id)
+        elif self.session.project is not None:
+            self.session.set_current(self.session.project.images.get(image_id))
+
     def _select_current(self, record) -> None:
+        self.movie_bar.show_record(record)
         if record is None:
             return
         row = self._proxy_row(record.id)

@@ -14,6 +14,7 @@ STEPS = (
     ("Mask", "mask", "MaskWidget"),
     ("Percolation", "percolation", "PercolationWidget"),
     ("Measure", "measure", "MeasureWidget"),
+    ("Over time", "timeline", "TimelineWidget"),
     ("Explore", "explore", "ExploreWidget"),
     ("Classify", "classify", "ClassifyWidget"),
     ("Evaluation", "evaluation", "EvaluationWidget"),
@@ -54,8 +55,15 @@ class WorkflowWidget(QWidget):
         last = load_preferences().get("step")
         if isinstance(last, str) and last in self.steps:
             self.show_step(last)
-        self.toolbox.currentChanged.connect(
-            lambda index: update_preferences(step=STEPS[index][0]))
+        self.toolbox.currentChanged.connect(self._opened)
+
+    def _opened(self, index: int) -> None:
+        """A step was opened: remember it, and let it catch up (``step_opened``) on what it
+        left for while it was closed."""
+        update_preferences(step=STEPS[index][0])
+        opened = getattr(self.toolbox.widget(index), "step_opened", None)
+        if opened is not None:
+            opened()
 
     def show_step(self, title: str) -> None:
         """Make a step the active one.

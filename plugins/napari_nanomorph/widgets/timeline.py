@@ -1,0 +1,240 @@
+"""The Over time step: a movie's per-frame metrics against time — wire fraction, largest
+cluster, clusters, mean diameter, order parameter or predicted class — with the percolating
+frames shaded, the percolation onset marked and the current frame a dashed line. Click the plot
+to open the frame at that time; export the movie's rows as CSV. The rows are read in the job
+runner, and only while the step is open."""
+
+from __future__ import annotations
+
+import numpy as np
+from nanomorph.jobs import call_as_job
+from nanomorph.report.timeline import SERIES
+from napari.utils.notifications import show_info, show_warning
+from napari_nanomorph.layer_mode import NoProjectBanner
+from napari_nanomorph.signals import listen
+from napari_nanomorph.widgets.base import NanomorphDock
+from napari_nanomorph.widgets.liveplot import LivePlot, point_positions
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton
+
+# (row key, axis label, axis top) of each metric the step plots
+METRICS = (*SERIES, ("predicted_index", "predicted class", None))
+# changes arriving within this many ms are read once
+REFRESH_DELAY_MS = 300
+
+
+def onset_index(rows: list[dict]) -> int | None:
+    """Index (into all of a movie's ``rows``) of its percolation onset, found among the
+    analysed frames (:func:`nanomorph.report.timeline.percolation_onset`)."""
+    from nanomorph.report.timeline import percolation_onset
+
+    analysed = [i for i, r in enumerate(rows) if r["status"] == "ok"]
+    onset = percolation_onset([rows[i] for i in analysed])
+    return None if onset is None else analysed[onset]
+
+
+def draw_timeline(figure, data):
+    """One metric of a movie against time (runs on a worker thread); returns where the frames
+    landed, for clicks."""
+    from nanomorph.report.timeline import draw_series, times_of
+
+    rows, (key, label, top), current, classes = data
+    ax = figure.add_subplot()
+    x, xlabel = times_of(rows)
+    draw_series(ax, rows, x, key, label, top, onset_index(rows))
+    if key == "predicted_index" and classes:
+        ax.set_yticks(range(len(classes)), classes)
+    if current is not None:
+        ax.axvline(x[current], color="0.45", ls="--", lw=1)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return point_positions(figure, ax, np.column_stack([x, np.zeros_like(x)]))
+
+
+def onset_text(rows: list[dict]) -> str:
+    """One line: frames analysed, and from which frame (and time) the network percolates."""
+    analysed = sum(r["status"] == "ok" for r in rows)
+    text = f"{len(rows)} frames, {analysed} analysed"
+    onset = onset_index(rows)
+    if onset is not None:
+        when = rows[onset]["time_s"]
+        text += (f"; percolates from frame {rows[onset]['frame']}"
+                 + ("" if when is None else f" ({when:g} s)") + " on")
+    elif analysed:
+        text += "; does not stay percolating"
+    return text
+
+
+class TimelineWidget(NanomorphDock):
+    """Plot the current movie's per-frame metrics against time."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
+        self.movies: dict[str, list] = {}  # movie name → its frame records
+        self.rows: list[dict] = []  # the shown movie's rows (movie_rows)
+        self._dirty = True
+        self.movie = QComboBox()
+        self.movie.setToolTip("the movie shown (follows the current frame)")
+        self.movie.currentTextChanged.connect(lambda _t: self.refresh())
+        self.metric = QComboBox()
+        self.metric.addItems([label for _key, label, _top in METRICS])
+        self.metric.setToolTip("what to plot against time")
+        self.metric.currentIndexChanged.connect(lambda _i: self._draw())
+        self.summary = QLabel("no movie in this project")
+        self.summary.setWordWrap(True)
+        self.plot = LivePlot(draw_timeline)
+        self.plot.setMinimumHeight(260)
+        self.plot.setToolTip("click to open the frame at that time")
+        self.plot.clicked.connect(self._clicked)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("one row per frame: time, verdict, numbers, label, class")
+        self.export_button.clicked.connect(self.export_csv)
+        self.banner = NoProjectBanner(
+            self, "The time view plots a project's movies frame by frame: open a movie or "
+                  "stack (multi-frame TIFF, EMD, DM, MRC) as a project.",
+            project_only=[self.export_button])
+        choices = QHBoxLayout()
+        choices.addWidget(QLabel("movie:"))
+        choices.addWidget(self.movie, 1)
+        choices.addWidget(QLabel("plot:"))
+        choices.addWidget(self.metric, 1)
+        layout = self.scrolling_layout()
+        layout.addWidget(self.banner)
+        layout.addLayout(choices)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.export_button)
+        layout.addWidget(QLabel("<i>Analyse the frames in the Percolation and Measure steps; "
+                                "labels and the classifier's predictions show here too.</i>"))
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
+        for signal in (self.session.results_changed, self.session.labels_changed,
+                       self.session.models_changed, self.session.images_changed,
+                       self.session.project_changed):
+            listen(self, signal, self._changed)
+        listen(self, self.session.current_changed, self._current_changed)
+
+    # ------------------------------------------------------------------ reading
+    def _changed(self, *_args) -> None:
+        """Something the rows show changed: read them again soon (when the step is open)."""
+        self._dirty = True
+        if self._is_open():
+            self._refresh_timer.start()
+
+    def _is_open(self) -> bool:
+        """Whether the step is open (not a closed page of the step bar)."""
+        return self.isVisibleTo(self.window())
+
+    def step_opened(self) -> None:
+        """The step bar opened this step: read what changed while it was closed."""
+        if self._dirty:
+            self._refresh_timer.start(0)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.step_opened()
+
+    def refresh(self) -> None:
+        """Read the project's movies and the shown movie's rows (in the job runner)."""
+        project = self.session.project
+        if project is None:
+            self.movies, self.rows = {}, []
+            self._show_movies()
+            return
+        self._dirty = False
+        wanted = self.movie.currentText() or self._current_movie()
+
+        def read(_token):
+            from nanomorph.workflows.timeline import movie_rows, project_movies
+
+            movies = project_movies(project)
+            name = wanted if wanted in movies else next(iter(movies), None)
+            return movies, name, (movie_rows(project, movies[name]) if name else [])
+
+        self.run_job(lambda token: call_as_job(read, token), name="Read the time series",
+                     on_done=self._read)
+
+    def _read(self, outcome) -> None:
+        self.movies, name, self.rows = outcome
+        self._show_movies(name)
+
+    def _show_movies(self, name: str | None = None) -> None:
+        self.movie.blockSignals(True)
+        self.movie.clear()
+        self.movie.addItems(list(self.movies))
+        if name is not None:
+            self.movie.setCurrentText(name)
+        self.movie.blockSignals(False)
+        if not self.rows:
+            self.summary.setText("no movie in this project" if not self.movies else "")
+            self.plot.clear()
+            self.plot.extra = None
+            return
+        self.summary.setText(f"{name}: {onset_text(self.rows)}")
+        self._draw()
+
+    def _current_movie(self) -> str | None:
+        current = self.session.current
+        return None if current is None else current.group
+
+    def _current_changed(self, record) -> None:
+        if record is None or record.group is None or not self._is_open():
+            return
+        if record.group == self.movie.currentText():
+            self._draw()
+        elif record.group in self.movies:
+            self.movie.setCurrentText(record.group)  # reads that movie's rows
+        else:
+            self._changed()
+
+    # ------------------------------------------------------------------ plot
+    def _draw(self) -> None:
+        if not self.rows:
+            return
+        key, label, top = METRICS[self.metric.currentIndex()]
+        classes = sorted({r["predicted"] for r in self.rows if r.get("predicted")})
+        for row in self.rows:
+            predicted = row.get("predicted")
+            row["predicted_index"] = classes.index(predicted) if predicted else None
+        current = self.session.current
+        frame_ids = [r["image_id"] for r in self.rows]
+        index = frame_ids.index(current.id) if current is not None and \
+            current.id in frame_ids else None
+        self.plot.show_data((self.rows, (key, label, top), index, classes))
+
+    def _clicked(self, x: float, _y: float) -> None:
+        """Open the frame nearest in time to a click on the plot."""
+        positions = self.plot.extra
+        if positions is None or not len(positions) or self.session.project is None:
+            return
+        row = self.rows[int(np.argmin(np.abs(positions[:, 0] - x)))]
+        self.session.set_current(self.session.project.images.get(row["image_id"]))
+
+    # ------------------------------------------------------------------ export
+    def export_csv(self) -> None:
+        if not self.rows:
+            show_warning("no movie to export: open a movie or stack as a project")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the movie's frames", "",
+                                              "CSV (*.csv)")
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> None:
+        """Write the shown movie's rows to a CSV file (in the job runner).
+
+        Parameters
+        ----------
+        path : str
+            The CSV file.
+        """
+        from nanomorph.workflows.timeline import write_timeline_csv
+
+        rows = list(self.rows)
+        self.run_job(lambda _t: call_as_job(write_timeline_csv, path, rows),
+                     name="Export the time series",
+                     on_done=lambda n: show_info(f"wrote {n} frames to {path}"))
+

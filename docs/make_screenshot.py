@@ -153,8 +153,40 @@ def main(out: str) -> int:
     batch.run_batch()
     wait_until(idle, 1200)
     shoot(10, "Batch & Report")
+    shoot_movie(viewer, docks, session, idle, shoot)
     viewer.close()
     return 0
+
+
+def shoot_movie(viewer, docks, session, idle, shoot) -> None:
+    """A synthetic deposition movie opened as a project, its exact masks imported (as the
+    sample project's) and every frame analysed: the Over time step after the onset."""
+    import tifffile
+
+    from napari_nanomorph.launcher import open_path
+
+    from nanomorph.synthetic.movie import deposition_movie
+
+    movie = deposition_movie(40, (384, 384), seed=2)
+    folder = os.path.join(tempfile.mkdtemp(prefix="nanomorph-movie-"), "deposition")
+    os.makedirs(folder)
+    tifffile.imwrite(os.path.join(folder, "deposition.tif"), movie.frames, imagej=True,
+                     resolution=(1 / (movie.pixel_size_nm * 1e-3),) * 2,
+                     metadata={"axes": "TYX", "unit": "um", "finterval": 2.0})
+    open_path(viewer, folder)
+    wait_until(lambda: session.project is not None and session.current is not None and idle())
+    ids = [r.id for r in session.project.images.all()]
+    for image_id, mask in zip(ids, movie.masks):
+        session.project.masks.save(image_id, mask, source="import")
+    session.masks_changed.emit(set(ids))
+    docks["Percolation"].run_all()
+    wait_until(idle)
+    docks["Images"].select(ids[34])
+    wait_until(idle)
+    docks["Workflow"].show_step("Over time")
+    timeline = docks["Over time"]
+    wait_until(lambda: idle() and len(timeline.rows) == len(ids) and timeline.plot.idle)
+    shoot(11, "Over time")
 
 
 if __name__ == "__main__":

@@ -299,3 +299,19 @@ def test_preset_overrides_and_unknown_name():
     assert im.params["imaging"]["contrast"] == "sem"
     with pytest.raises(InvalidParameterError):
         generate_morphology("tangled")
+
+
+def test_a_deposition_movie_grows_from_dispersed_wires_to_a_percolating_network():
+    from nanomorph.synthetic.movie import deposition_movie
+    from nanomorph.workflows.percolation import PercolationSettings, percolate_foreground
+
+    movie = deposition_movie(8, (128, 128), seed=3)
+    again = deposition_movie(8, (128, 128), seed=3)
+    assert movie.frames.shape == movie.masks.shape == (8, 128, 128)
+    np.testing.assert_array_equal(movie.frames, again.frames)
+    assert movie.n_wires[0] == 0 and np.all(np.diff(movie.n_wires) > 0)
+    coverage = movie.masks.mean(axis=(1, 2))
+    assert coverage[0] == 0 and np.all(np.diff(coverage) >= 0)
+    settings = PercolationSettings(eps=3.0, margin=2.0)
+    spans = [percolate_foreground(m.astype(bool), settings, None).percolates for m in movie.masks]
+    assert not spans[0] and spans[-1]

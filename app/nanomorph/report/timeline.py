@@ -129,7 +129,8 @@ def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
     key, label : str
         The column and its axis label.
     top : float or None
-        The axis top (1 for fractions), None to fit the values.
+        The axis top (1 for fractions) when the values reach beyond 40 % of it; None to fit
+        the values.
     onset : int or None
         Index of the onset frame (:func:`percolation_onset`).
     """
@@ -144,5 +145,6 @@ def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
     unit = frames[0].get("morphometry_unit") if key == "diameter_mean" else None
     ax.set_ylabel(f"{label} ({unit})" if unit else label, fontsize=8, color=TEXT)
     ax.tick_params(labelsize=7, colors=TEXT)
-    if top is not None:
-        ax.set_ylim(0, top)
+    if top is not None and np.isfinite(values).any():
+        # a fraction stays on 0–top, unless it stays low: then the axis fits it
+        ax.set_ylim(0, top if np.nanmax(values) > 0.4 * top else None)

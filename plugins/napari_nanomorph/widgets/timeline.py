@@ -15,7 +15,7 @@ from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.liveplot import LivePlot, point_positions
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton
+from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QLabel, QPushButton
 
 # (row key, axis label, axis top) of each metric the step plots
 METRICS = (*SERIES, ("predicted_index", "predicted class", None))
@@ -93,19 +93,22 @@ class TimelineWidget(NanomorphDock):
             self, "The time view plots a project's movies frame by frame: open a movie or "
                   "stack (multi-frame TIFF, EMD, DM, MRC) as a project.",
             project_only=[self.export_button])
-        choices = QHBoxLayout()
-        choices.addWidget(QLabel("movie:"))
-        choices.addWidget(self.movie, 1)
-        choices.addWidget(QLabel("plot:"))
-        choices.addWidget(self.metric, 1)
+        for combo in (self.movie, self.metric):  # long movie names must not widen the dock
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+        choices = QFormLayout()
+        choices.addRow("movie:", self.movie)
+        choices.addRow("plot:", self.metric)
+        note = QLabel("<i>Analyse the frames in the Percolation and Measure steps; labels and "
+                      "the classifier's predictions show here too.</i>")
+        note.setWordWrap(True)
         layout = self.scrolling_layout()
         layout.addWidget(self.banner)
         layout.addLayout(choices)
         layout.addWidget(self.summary)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.export_button)
-        layout.addWidget(QLabel("<i>Analyse the frames in the Percolation and Measure steps; "
-                                "labels and the classifier's predictions show here too.</i>"))
+        layout.addWidget(note)
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)

@@ -70,6 +70,25 @@ def test_truncated_tiff_names_the_sizes(tmp_path):
         read_info(tmp_path / "cut.tif")
 
 
+def test_a_checked_movie_is_not_checked_again_but_a_cut_copy_is(tmp_path, monkeypatch):
+    import tifffile
+
+    from nanomorph.io import read_image, tiff
+
+    movie = np.arange(6 * 16 * 16, dtype=np.uint16).reshape(6, 16, 16)
+    tifffile.imwrite(tmp_path / "m.tif", movie, imagej=True, metadata={"axes": "TYX"})
+    checks = []
+    real = tiff._check_ifds
+    monkeypatch.setattr(tiff, "_check_ifds", lambda *a: (checks.append(1), real(*a)))
+    for page in range(6):  # a movie read frame by frame is checked once
+        np.testing.assert_array_equal(read_image(tmp_path / "m.tif", page=page).data, movie[page])
+    assert len(checks) == 1
+    whole = (tmp_path / "m.tif").read_bytes()
+    (tmp_path / "m.tif").write_bytes(whole[: len(whole) - 300])  # cut in place: checked again
+    with pytest.raises(ImageReadError, match="truncated|damaged"):
+        read_image(tmp_path / "m.tif", page=0)
+
+
 def test_tiff_cut_inside_its_header(tmp_path):
     whole = write_tiff(tmp_path / "whole.tif").read_bytes()
     (tmp_path / "cut.tif").write_bytes(whole[:20])

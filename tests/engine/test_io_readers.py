@@ -179,3 +179,24 @@ def test_read_info_agrees_with_read_image(tmp_path):
         info, image = read_info(tmp_path / name), read_image(tmp_path / name)
         assert (info.format, info.shape, info.dtype, info.calibration) == (
             image.format, image.shape, str(image.data.dtype), image.calibration)
+
+
+@pytest.mark.parametrize("kind", ["gray", "rgb"])
+def test_read_frames_gives_the_pages_read_one_by_one(tmp_path, kind):
+    import tifffile
+
+    from nanomorph.io.readers import read_frames
+
+    rng = np.random.default_rng(0)
+    if kind == "gray":
+        movie = rng.integers(0, 65535, (7, 20, 24), dtype=np.uint16)
+        tifffile.imwrite(tmp_path / "m.tif", movie, imagej=True, metadata={"axes": "TYX"})
+    else:
+        movie = rng.integers(0, 255, (7, 20, 24, 3), dtype=np.uint8)
+        tifffile.imwrite(tmp_path / "m.tif", movie, photometric="rgb")
+    block = read_frames(tmp_path / "m.tif", 2, 6)
+    assert block.shape == (4, 20, 24)
+    for i, frame in enumerate(block):
+        np.testing.assert_array_equal(frame, read_image(tmp_path / "m.tif", page=2 + i).data)
+    with pytest.raises(ImageReadError, match="no frames 5–7: the file holds 7"):
+        read_frames(tmp_path / "m.tif", 5, 8)

@@ -147,7 +147,7 @@ def frame_interval(signal: dict) -> float | None:
     return seconds(_number(axes[0].get("scale")), axes[0].get("units"))
 
 
-def native_page(kind: str, path: str, page: int | None) -> tuple[np.ndarray, list[str]]:
+def native_page(kind: str, path: str, page: int | slice | None) -> tuple[np.ndarray, list[str]]:
     """The pixels of a native file (run in the helper process).
 
     Parameters
@@ -156,8 +156,8 @@ def native_page(kind: str, path: str, page: int | None) -> tuple[np.ndarray, lis
         The format key.
     path : str
         The file.
-    page : int or None
-        One page of a stack, or everything.
+    page : int, slice or None
+        One page of a stack, a range of its pages, or everything.
 
     Returns
     -------
@@ -340,7 +340,7 @@ def _gray_dtype(dtype: np.dtype) -> np.dtype:
     return dtype[0] if dtype.names else dtype
 
 
-def _load(data, page: int | None) -> tuple[np.ndarray, list[str]]:
+def _load(data, page: int | slice | None) -> tuple[np.ndarray, list[str]]:
     """Read the pixels of a (possibly lazy) signal array; colour signals become gray."""
     if page is not None and data.ndim == 3:
         data = data[page]

@@ -170,6 +170,41 @@ def read_image(path, *, page: int | None = None,
                            format=source.format, metadata=metadata)
 
 
+def read_frames(path, start: int, stop: int) -> np.ndarray:
+    """Frames ``start`` to ``stop - 1`` of a movie or stack, read together (a TIFF reads only
+    their pages): what hashing and analysing a long movie block by block needs.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The movie.
+    start, stop : int
+        The frames, 0-based, ``stop`` excluded; ``0 <= start < stop <= frames``.
+
+    Returns
+    -------
+    ndarray, shape (stop - start, rows, cols)
+        Gray levels in the file's dtype, as ``read_image(path, page=i).data`` for each frame.
+
+    Raises
+    ------
+    ImageReadError
+        For a file that cannot be read, or frames it does not hold.
+    """
+    text, source = _open(path, DEFAULT_MAX_PIXELS)
+    n_frames = source.shape[0] if len(source.shape) == 3 else 1
+    if not 0 <= start < stop <= n_frames:
+        raise ImageReadError(f"there are no frames {start}–{stop - 1}: the file holds "
+                             f"{n_frames}", text)
+    check_pixels((stop - start, *source.shape[-2:]), DEFAULT_MAX_PIXELS, text)
+    with _read_errors(text, source.format):
+        data, _notes = source.load(slice(start, stop)) if n_frames > 1 else source.load(None)
+    data = data.reshape(stop - start, *source.shape[-2:])
+    if data.dtype.kind == "f":  # NaN/inf replaced frame by frame, as read_image does
+        data = np.stack([_finite(frame, text)[0] for frame in data])
+    return data
+
+
 def read_info(path) -> ImageInfo:
     """Format, gray shape, dtype and calibration of an image file, without reading its pixels where
     the format allows (rosettasciio reads the pixels of microscope TIFFs and ELID files together

@@ -11,8 +11,9 @@ import numpy as np
 from nanomorph.errors import ImageReadError
 from nanomorph.io.calibration import UNCALIBRATED, Calibration
 
-# page (None: every page) -> (gray pixels, notes on what was converted)
-Loader = Callable[[int | None], tuple[np.ndarray, list[str]]]
+# page (None: every page; a slice: those pages of a stack, stacked) -> (gray pixels, notes on
+# what was converted)
+Loader = Callable[[int | slice | None], tuple[np.ndarray, list[str]]]
 
 
 @dataclass
@@ -28,8 +29,8 @@ class Source:
     dtype : numpy.dtype
         dtype of the gray image.
     load : callable
-        ``load(page)`` reads the gray pixels (one page of a stack, or all when None) and returns
-        them with notes on conversions (colour to gray …).
+        ``load(page)`` reads the gray pixels (one page of a stack, a slice of its pages, or all
+        when None) and returns them with notes on conversions (colour to gray …).
     calibration : Calibration
     metadata : dict
         Instrument facts, ``notes`` and ``databar_rows`` (see ``MicroscopeImage``).

@@ -228,8 +228,9 @@ def _gray_shape(series) -> tuple[int, ...]:
     return tuple(n for n, axis in zip(series.shape, series.axes) if axis != "S")
 
 
-def _load_series(path: str, index: int, page: int | None) -> tuple[np.ndarray, list[str]]:
-    """Read series ``index`` (or one ``page`` of it) as gray pixels."""
+def _load_series(path: str, index: int,
+                 page: int | slice | None) -> tuple[np.ndarray, list[str]]:
+    """Read series ``index`` (or one ``page`` of it, or a slice of its pages) as gray pixels."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
@@ -237,10 +238,11 @@ def _load_series(path: str, index: int, page: int | None) -> tuple[np.ndarray, l
         stack_size = _gray_shape(series)[0] if len(_gray_shape(series)) == 3 else 1
         if page is None or stack_size == 1:
             data, axes = series.asarray(), series.axes
-        elif len(series.pages) == stack_size:  # one page per image: read only that one
-            data, axes = series.asarray(key=page), series.keyframe.axes
+        elif len(series.pages) == stack_size:  # one page per image: read only those
+            data = series.asarray(key=page)
+            axes = series.keyframe.axes if isinstance(page, int) else "Q" + series.keyframe.axes
         else:
-            data, axes = series.asarray()[page], series.axes[1:]
+            data, axes = series.asarray()[page], series.axes[isinstance(page, int):]
         return _to_gray(data, axes, series.keyframe)
 
 

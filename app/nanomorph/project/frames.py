@@ -15,8 +15,8 @@ import numpy as np
 
 from nanomorph.jobs import CancelToken, check_cancel
 
-# a movie up to this size is read in one go; a larger one frame by frame (bytes)
-WHOLE_MOVIE_BYTES = 256 * 2**20
+# frames are read in blocks of at most this many bytes
+FRAME_BLOCK_BYTES = 64 * 2**20
 
 
 def frame_key(frame: int, pixels: np.ndarray) -> str:
@@ -83,7 +83,8 @@ def frame_time(frame: int, interval_s: float | None) -> float | None:
 def frame_keys(path: str, info, cancel: CancelToken | None = None) -> Iterator[tuple[int, str]]:
     """Read a movie's frames and give each frame's identity (see :func:`frame_key`).
 
-    A movie of up to ``WHOLE_MOVIE_BYTES`` is read in one go, a larger one frame by frame.
+    The frames are read in blocks of at most ``FRAME_BLOCK_BYTES`` (a TIFF reads only a
+    block's pages), so memory stays flat however long the movie.
 
     Parameters
     ----------
@@ -92,7 +93,7 @@ def frame_keys(path: str, info, cancel: CancelToken | None = None) -> Iterator[t
     info : ImageInfo
         Its header facts (``read_info``), with 3-D ``shape``.
     cancel : CancelToken, optional
-        Checked before each frame.
+        Checked before each block.
 
     Yields
     ------
@@ -104,13 +105,12 @@ def frame_keys(path: str, info, cancel: CancelToken | None = None) -> Iterator[t
     ImageReadError
         When the pixels cannot be read.
     """
-    from nanomorph.io.readers import read_image
+    from nanomorph.io.readers import read_frames
 
-    n_frames = info.frames
-    whole = None
-    if np.prod(info.shape) * np.dtype(info.dtype).itemsize <= WHOLE_MOVIE_BYTES:
-        whole = read_image(path).data
-    for frame in range(n_frames):
+    frame_bytes = int(np.prod(info.shape[1:])) * np.dtype(info.dtype).itemsize
+    block = max(1, FRAME_BLOCK_BYTES // max(1, frame_bytes))
+    for start in range(0, info.frames, block):
         check_cancel(cancel)
-        pixels = whole[frame] if whole is not None else read_image(path, page=frame).data
-        yield frame, frame_key(frame, pixels)
+        stop = min(info.frames, start + block)
+        for offset, pixels in enumerate(read_frames(path, start, stop)):
+            yield start + offset, frame_key(start + offset, pixels)

@@ -80,9 +80,10 @@ def test_a_moved_movie_is_relinked_with_its_frame_names(tmp_path):
     assert all(r.exists for r in records)
 
 
-def test_a_large_movie_is_read_frame_by_frame_with_the_same_keys(tmp_path, monkeypatch):
+@pytest.mark.parametrize("block_bytes", [1, 24 * 32 * 4, 2**30])
+def test_a_movie_is_read_in_blocks_with_the_same_keys(tmp_path, monkeypatch, block_bytes):
     path, data = write_movie(tmp_path / "m.tif", n_frames=6)
-    monkeypatch.setattr(frames_module, "WHOLE_MOVIE_BYTES", 0)
+    monkeypatch.setattr(frames_module, "FRAME_BLOCK_BYTES", block_bytes)
     with Project.create(tmp_path / "p") as project:
         run_job(project.images.add([path]))
         assert [r.sha256 for r in project.images.all()] == [frame_key(i, data[i])
@@ -102,3 +103,20 @@ def test_a_still_image_stays_one_record_without_frame(tmp_path):
         record = project.images.add_one(still)
     assert record.frame is None and record.time_s is None and record.group is None
     assert record.page is None
+
+
+def test_a_real_velox_stack_opens_as_frames_with_their_times(tmp_path, shared_data):
+    from nanomorph.io.readers import read_frames
+
+    path = shared_data / "microscope_formats" / "fei_example_tem_stack.emd"
+    with Project.create(tmp_path / "p") as project:
+        result = run_job(project.images.add([path]))
+        records = project.images.all()
+    assert len(result.added) == 2 and not result.failed
+    assert [(r.frame, r.time_s) for r in records] == [(0, 0.0), (1, 0.8)]
+    assert all(r.calibration.pixel_size_nm() == pytest.approx((0.0081728831923,) * 2)
+               for r in records)
+    both = read_frames(path, 0, 2)
+    for record, frame in zip(records, both):
+        np.testing.assert_array_equal(read_image(record.path, page=record.page).data, frame)
+        assert record.sha256 == frame_key(record.frame, frame)

@@ -171,9 +171,10 @@ def add_files(viewer, files, current: str | None = None) -> None:
 
 def _show_first(session, path: str | None) -> None:
     """Make ``path``'s image (or the first image) current when nothing is shown yet."""
-    records = session.project.images.all()
+    records = session.records()
     wanted = [r for r in records if os.path.abspath(r.path) == os.path.abspath(path)] if path else []
-    chosen = wanted or ([r for r in records if r.exists][:1] if session.current is None else [])
+    first = next((r for r in records if r.exists), None) if session.current is None else None
+    chosen = wanted or ([first] if first is not None else [])
     if chosen:
         session.set_current(chosen[0])
 

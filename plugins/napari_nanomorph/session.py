@@ -77,6 +77,7 @@ class Session:
         self.encoder = defaults.ENCODER
         self.predictions: dict[int, dict] = {}
         self._load_serial = 0
+        self._records: tuple[ImageRecord, ...] | None = None  # the project's, read once per change
         # layer tuples of images read ahead (the browser's neighbours), newest last
         self._prefetched: OrderedDict[tuple, tuple] = OrderedDict()
         self.jobs = JobRunner()
@@ -109,11 +110,34 @@ class Session:
         window.statusBar().addPermanentWidget(ProblemsButton())
         window.statusBar().addPermanentWidget(self.device_button)
 
+    def records(self) -> tuple[ImageRecord, ...]:
+        """The project's images in the order they were added (``project.images.all()``), read
+        from the store once per change of them and shared by the docks: at 10,000 images each
+        read takes 0.4 s, and a dozen docks refreshing on a change each read them.
+
+        Returns
+        -------
+        tuple of ImageRecord
+            Empty without a project.
+        """
+        if self.project is None:
+            return ()
+        if self._records is None:
+            self._records = tuple(self.project.images.all())
+        return self._records
+
+    def _forget_records(self, *_ids) -> None:
+        self._records = None
+
     def open_project(self, project: Project) -> None:
         """Make ``project`` the session's project (closing the previous one first)."""
         self.close_project(announce=False)
         self.project = project
+        self._records = None
         self.current = None
+        # forgotten the moment the store changes (on the writing thread), not when the merged
+        # event reaches the docks: a dock reading them in between sees the change
+        project.events.images.connect(self._forget_records)
         self._relay.attach(project)
         _log_to(project.log_path)
         self.project_changed.emit(project)
@@ -134,10 +158,11 @@ class Session:
         self.project_closing.emit(project)
         still_running = self.jobs.shutdown()
         self._relay.detach()
+        project.events.images.disconnect(self._forget_records, missing_ok=True)
         if still_running:
             log.warning("closing %s while these jobs still run: %s", project.folder,
                         ", ".join(still_running))
-        self.project, self.current = None, None
+        self.project, self.current, self._records = None, None, None
         self._prefetched.clear()
         project.close()
         if announce:

@@ -42,9 +42,23 @@ def bare_napari_swaps(viewer, n: int = 10) -> dict:
     return beat.summary()
 
 
-def main(folder: str, label_only: bool = False) -> dict:
+def rss_mib() -> dict:
+    """This process's resident memory now and at its peak (MiB)."""
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return {key: round(int(fields[name].split()[0]) / 1024, 1)
+            for key, name in (("rss_mib", "VmRSS"), ("peak_rss_mib", "VmHWM"))}
+
+
+def movie_class(record) -> str:
+    """The class of a benchmark movie's frame: dispersed in its first half, network after."""
+    n_frames = int(record.group.removesuffix(".tif").split("-")[1])
+    return "dispersed" if record.frame < n_frames // 2 else "network"
+
+
+def main(folder: str, label_only: bool = False, movie: bool = False) -> dict:
     """Run the phases on the project in ``folder`` (changed: labels are added); with
-    ``label_only`` only opening it and labelling."""
+    ``label_only`` only opening it and labelling; ``movie`` labels the frames of a benchmark
+    movie named ``frames-<n>.tif`` by :func:`movie_class`."""
     import napari
     from napari._qt.qt_event_loop import get_qapp
 
@@ -81,15 +95,24 @@ def main(folder: str, label_only: bool = False) -> dict:
     with Heartbeat() as beat:
         start = time.perf_counter()
         open_path(viewer, folder)
+        painted = []
+        from qtpy.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: painted.append(time.perf_counter()))
+        wait(lambda: bool(painted))  # the event loop runs again: the window repaints
+        out["window_paints_s"] = round(painted[0] - start, 2)
         wait(lambda: session.current is not None and shown(viewer, session.current))
         out["first_image_shown_s"] = round(time.perf_counter() - start, 2)
         wait(lambda: session.settled and not classify.retrain_pending, 600)
         out["predictions_ready_s"] = round(time.perf_counter() - start, 2)
     out["open"] = beat.summary()
     out["images"] = len(session.project.images.all())
+    out.update(rss_mib())
     if not label_only:
         out["switch"] = switch_images(viewer, docks, session, 10)
-    out["label"] = label_until_predicted(docks, session, 6 if label_only else 4)
+    out["label"] = label_until_predicted(docks, session, 6 if label_only else 4,
+                                         movie_class if movie else None)
+    out["after_labelling"] = rss_mib()
     if not label_only:
         out["bare_napari_swap"] = bare_napari_swaps(viewer)
     viewer.close()
@@ -97,4 +120,5 @@ def main(folder: str, label_only: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], label_only="--label-only" in sys.argv)))
+    print(json.dumps(main(sys.argv[1], label_only="--label-only" in sys.argv,
+                          movie="--movie" in sys.argv)))

@@ -120,9 +120,10 @@ def switch_images(viewer, docks, session, n: int = 10) -> dict:
             "show_ms_worst": round(max(times), 1)}
 
 
-def label_until_predicted(docks, session, n: int = 4) -> dict:
-    """Label ``n`` unlabelled images (the class its name says) and wait each time until the
-    predictions of every other image are updated (then until the calibrated fit is in).
+def label_until_predicted(docks, session, n: int = 4, class_of=None) -> dict:
+    """Label ``n`` unlabelled images (the class ``class_of(record)`` gives; by default the one
+    its name starts with) and wait each time until the predictions of every other image are
+    updated (then until the calibrated fit is in).
 
     Returns
     -------
@@ -139,7 +140,8 @@ def label_until_predicted(docks, session, n: int = 4) -> dict:
         for record in todo:
             session.set_current(record)
             wait(lambda: session.settled)
-            key = classes.index(record.name.split("_")[0]) + 1
+            name = class_of(record) if class_of else record.name.split("_")[0]
+            key = classes.index(name) + 1
             before = classify.predictions
             start = time.perf_counter()
             classify.label_with_key(key)

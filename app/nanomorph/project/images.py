@@ -328,7 +328,9 @@ class ImageRepository(Repository):
         list of ImageRecord
             In the order they were added.
         """
-        return [r for r in self.all() if not r.exists]
+        records = self.all()
+        present = present_paths(records)
+        return [r for r in records if r.path not in present]
 
     def relink(self, folder: str | os.PathLike, *,
                cancel: CancelToken | None = None) -> Job[int]:
@@ -470,6 +472,23 @@ def _calibration(py, px, unit, source) -> Calibration:
     if py is None or px is None or not unit:
         return UNCALIBRATED
     return Calibration((py, px), unit, source)
+
+
+def present_paths(records: Iterable[ImageRecord]) -> set[str]:
+    """The files of ``records`` that are at their recorded path, each file looked at once (a
+    movie's frames share one).
+
+    Parameters
+    ----------
+    records : iterable of ImageRecord
+        Images of a project.
+
+    Returns
+    -------
+    set of str
+        The paths that exist.
+    """
+    return {path for path in {r.path for r in records} if os.path.isfile(path)}
 
 
 def _holds_frame(path: str, record: ImageRecord) -> bool:

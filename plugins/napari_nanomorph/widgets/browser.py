@@ -187,8 +187,7 @@ class BrowserWidget(NanomorphDock):
     def reload(self) -> None:
         """Show the project's images; thumbnails follow for the first screenful and for the
         rows scrolled into view."""
-        project = self.session.project
-        records = project.images.all() if project is not None else []
+        records = list(self.session.records())
         self.list.selectionModel().blockSignals(True)
         self.model.set_records(records)
         self.list.selectionModel().blockSignals(False)

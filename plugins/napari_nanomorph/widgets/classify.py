@@ -285,7 +285,7 @@ class ClassifyWidget(NanomorphDock):
     # ------------------------------------------------------------------ background work
     def compute_embeddings(self) -> None:
         project = self.session.project
-        if project is None or not project.images.all():
+        if project is None or not self.session.records():
             return
         if self._embedding_job is not None and self._embedding_job.running:
             self._embedding_job.cancel()
@@ -388,7 +388,7 @@ class ClassifyWidget(NanomorphDock):
         labels, colors = project.labels.all(), self.colors()
         badges, rows, row_colors = {}, [], []
         if self._records is None:  # read once per change of the images, not per label
-            self._records = [(r.id, r.name) for r in project.images.all()]
+            self._records = [(r.id, r.name) for r in self.session.records()]
         if self._percolates is None:  # read once per change of the results, not per label
             self._percolates = percolation_verdicts(project)
         expected = class_connectivity(project)

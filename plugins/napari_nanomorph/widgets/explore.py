@@ -448,7 +448,7 @@ class ExploreWidget(NanomorphDock):
             return
         labels = project.labels.all()
         if self._names is None:  # read once per change of the images, not per label
-            self._names = {r.id: r.name for r in project.images.all()}
+            self._names = {r.id: r.name for r in self.session.records()}
         names = self._names
         placed = {}
         if self.clustering is not None:

@@ -15,6 +15,7 @@ from magicgui.widgets import (
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
 from nanomorph.masks import METHOD_DEFAULTS, METHODS, RIDGE_FILTERS, MaskParams
+from nanomorph.project.images import present_paths
 from nanomorph.workflows.mask import AUTO_POLARITY, auto_mask_project
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layer_mode import (
@@ -285,7 +286,9 @@ class MaskWidget(NanomorphDock):
             return
         self.masks.save_now()
         params, polarity, replace = self.params(), self.polarity, self.replace_box.value
-        ids = [r.id for r in project.images.all() if r.exists]
+        records = self.session.records()
+        present = present_paths(records)
+        ids = [r.id for r in records if r.path in present]
         errors = []
 
         def progressed(event) -> None:

@@ -187,7 +187,7 @@ class MeasureWidget(NanomorphDock):
             self._measure_layers(layers, shown=self.labels_choice.layer)
             return
         self.masks.save_now()
-        image_ids = [r.id for r in project.images.all()]
+        image_ids = [r.id for r in self.session.records()]
         failures = []
 
         def progressed(event) -> None:

@@ -181,7 +181,7 @@ class PercolationWidget(NanomorphDock):
             self._run_layers(layers, overlay_for=self.labels_choice.layer)
             return
         self.masks.save_now()
-        self._run([r.id for r in self.session.project.images.all()], overlay_for=None)
+        self._run([r.id for r in self.session.records()], overlay_for=None)
 
     def _run(self, image_ids: list[int], overlay_for: int | None) -> None:
         if not self.guarded(self.settings):
@@ -330,7 +330,7 @@ class PercolationWidget(NanomorphDock):
         stored = project.results.of_kind("percolation")
         masked = project.masks.latest_versions()
         rows = []
-        for record in project.images.all():
+        for record in self.session.records():
             entry = stored.get(record.id)
             if entry is None:
                 status = "not analysed" if record.id in masked else "no mask"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from nanomorph.io.calibration import Calibration
 from nanomorph.project import Project
+from nanomorph.project.images import present_paths
 from napari.utils.notifications import show_error, show_info, show_warning
 from napari_nanomorph.launcher import add_files, open_path
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
@@ -110,8 +111,9 @@ class ProjectWidget(NanomorphDock):
             self.title.setText("No project open")
             self.counts.setText("")
             return
-        records = project.images.all()
-        missing = sum(not r.exists for r in records)
+        records = self.session.records()
+        present = present_paths(records)
+        missing = sum(r.path not in present for r in records)
         mode = " (read-only)" if project.read_only else ""
         self.title.setText(f"<b>{project.name}</b>{mode}<br><small>{project.folder}</small>")
         self.counts.setText(f"{len(records)} images" + (f", {missing} missing" if missing else ""))
@@ -204,8 +206,9 @@ class ProjectWidget(NanomorphDock):
 
     def read_uncalibrated_bars(self) -> None:
         """Read the scale bar of every image without a length calibration, then review."""
-        project = self.session.project
-        ids = [r.id for r in project.images.all() if r.exists and not r.calibration.is_length]
+        records = self.session.records()
+        present = present_paths(records)
+        ids = [r.id for r in records if r.path in present and not r.calibration.is_length]
         if not ids:
             show_info("every image has a pixel size already; read one image's bar with "
                       "'Read this image's scale bar'")

@@ -9,6 +9,7 @@ import os
 import numpy as np
 from magicgui.widgets import CheckBox, Container, FloatSpinBox, SpinBox
 from nanomorph.jobs import call_as_job
+from nanomorph.project.images import present_paths
 from nanomorph.workflows.segment import (
     DIFFERENCE_NAMES,
     DIFFERENCE_RGB,
@@ -192,8 +193,9 @@ class SegmentWidget(NanomorphDock):
         self.training_list.clear()
         if project is None:
             return
-        for record in project.images.all():
-            if project.masks.latest_version(record.id) is None:
+        masked = project.masks.latest_versions()
+        for record in self.session.records():
+            if record.id not in masked:
                 continue
             item = QListWidgetItem(record.name)
             item.setData(Qt.ItemDataRole.UserRole, record.id)
@@ -356,7 +358,9 @@ class SegmentWidget(NanomorphDock):
                 return
             self._predict_layers(layers)
             return
-        self._predict([r.id for r in self.session.project.images.all() if r.exists])
+        records = self.session.records()
+        present = present_paths(records)
+        self._predict([r.id for r in records if r.path in present])
 
     def choose_model_file(self) -> None:
         from qtpy.QtWidgets import QFileDialog

@@ -17,7 +17,7 @@ from qtpy.QtWidgets import QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWid
 
 MIN_ROWS = 12
 # rows the header looks at to size a column to its content
-SIZE_PRECISION_ROWS = 100
+SIZE_PRECISION_ROWS = 20
 
 
 class _RowModel(QAbstractTableModel):
@@ -29,7 +29,7 @@ class _RowModel(QAbstractTableModel):
         self.ids: list[int] = []
         self.values: list[Sequence] = []
         self.colors: list = []
-        self.text: list[str] = []  # each row's cells in lower case, for the filter
+        self._text: list[str] | None = None  # each row's cells in lower case, for the filter
         self.sorted_by = (0, Qt.SortOrder.AscendingOrder)
 
     def replace(self, rows: Sequence[tuple[int, Sequence]], colors: Sequence) -> None:
@@ -37,8 +37,7 @@ class _RowModel(QAbstractTableModel):
         self.ids = [image_id for image_id, _ in rows]
         self.values = [list(values) for _, values in rows]
         self.colors = list(colors) + [None] * (len(rows) - len(colors))
-        self.text = [" ".join("" if v is None else str(v) for v in values).lower()
-                     for values in self.values]
+        self._text = None
         self._apply_sort()
         self.endResetModel()
 
@@ -55,13 +54,29 @@ class _RowModel(QAbstractTableModel):
         if column < 0 or not self.values:
             return
         cells = [row[column] for row in self.values]
-        filled = [r for r, value in enumerate(cells) if value is not None]
-        filled.sort(key=lambda r: (0, cells[r], "") if isinstance(cells[r], (int, float))
-                    else (1, 0, str(cells[r])), reverse=order == Qt.SortOrder.DescendingOrder)
+        # numbers before text, empty cells last; C-level sort keys (a Python key function
+        # per row took 40 ms at 10,000 rows)
+        numbers = [r for r, v in enumerate(cells) if isinstance(v, (int, float))]
+        texts = [r for r, v in enumerate(cells) if v is not None and
+                 not isinstance(v, (int, float))]
+        as_text = {r: str(cells[r]) for r in texts}
+        descending = order == Qt.SortOrder.DescendingOrder
+        numbers.sort(key=cells.__getitem__, reverse=descending)
+        texts.sort(key=as_text.__getitem__, reverse=descending)
+        filled = texts + numbers if descending else numbers + texts
         order_rows = filled + [r for r, value in enumerate(cells) if value is None]
-        for name in ("ids", "values", "colors", "text"):
+        for name in ("ids", "values", "colors"):
             items = getattr(self, name)
             setattr(self, name, [items[i] for i in order_rows])
+        self._text = None
+
+    def row_text(self, row: int) -> str:
+        """A row's cells in lower case, for the filter (made for all rows at the first call
+        after a change: only a filtering user pays for it)."""
+        if self._text is None:
+            self._text = [" ".join("" if v is None else str(v) for v in values).lower()
+                          for values in self.values]
+        return self._text[row]
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt's signature
         return 0 if parent.isValid() else len(self.values)
@@ -109,7 +124,7 @@ class _WordFilter(QSortFilterProxyModel):
     def filterAcceptsRow(self, row: int, _parent) -> bool:  # noqa: N802 - Qt's name
         if not self.words:
             return True
-        text = self.sourceModel().text[row]
+        text = self.sourceModel().row_text(row)
         return all(word in text for word in self.words)
 
 

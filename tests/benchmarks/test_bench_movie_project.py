@@ -1,0 +1,81 @@
+"""Movies of 1,000 / 10,000 / 100,000 frames opened as projects (`make bench`): adding the movie
+(each frame hashed), then the app in a fresh process under a heartbeat (:mod:`tests.support.
+gui_phases`): the window paints again after the project opens, the first frame shows, 10 frame
+switches, labelling until the predictions of every frame update, and the process's memory.
+
+The movie is generated (64 × 64 px frames of noise and a bar whose angle turns with time; not
+committed data). Computing 100,000 embeddings would take hours on this CPU, so each frame gets a
+synthetic 1,280-d embedding in the project's cache (a class-dependent mean plus noise): what is
+measured is everything after the encoder.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from tests.benchmarks.test_bench_gui import run_phases
+
+FRAME_PX = 64
+SIZES = (1_000, 10_000, 100_000)
+
+
+def write_movie(path, n_frames: int) -> None:
+    """An ImageJ TIFF movie of ``n_frames`` 64 × 64 frames, 0.1 s apart."""
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    rows, cols = np.mgrid[:FRAME_PX, :FRAME_PX] - FRAME_PX / 2
+    frames = np.empty((n_frames, FRAME_PX, FRAME_PX), np.uint8)
+    for i in range(n_frames):
+        angle = np.pi * i / n_frames
+        bar = np.abs(rows * np.cos(angle) - cols * np.sin(angle)) < 3
+        frames[i] = rng.integers(60, 120, (FRAME_PX, FRAME_PX), dtype=np.uint8) + 100 * bar
+    tifffile.imwrite(path, frames, imagej=True, metadata={"axes": "TYX", "finterval": 0.1})
+
+
+def movie_project(folder, n_frames: int) -> tuple[object, dict]:
+    """A project holding the movie, two frames labelled per class, every frame's embedding in
+    the cache; and how long writing and adding took."""
+    from nanomorph import defaults
+    from nanomorph.embedding import EmbeddingCache
+    from nanomorph.encoders.registry import get_encoder_spec
+    from nanomorph.jobs import run_job
+    from nanomorph.project import Project
+    from tests.support.gui_phases import movie_class
+
+    folder.mkdir(parents=True)
+    start = time.perf_counter()
+    write_movie(folder / f"frames-{n_frames}.tif", n_frames)
+    written = time.perf_counter() - start
+    with Project.create(folder / "project") as project:
+        start = time.perf_counter()
+        result = run_job(project.images.add([folder / f"frames-{n_frames}.tif"]))
+        added = time.perf_counter() - start
+        assert len(result.added) == n_frames
+        records = project.images.all()
+        project.labels.set_classes(["dispersed", "network"])
+        for record in (*records[:2], *records[-2:]):
+            project.labels.set(record.id, movie_class(record))
+        spec = get_encoder_spec(defaults.ENCODER)
+        rng = np.random.default_rng(1)
+        with EmbeddingCache.for_project(project) as cache:
+            for begin in range(0, n_frames, 10_000):
+                block = records[begin:begin + 10_000]
+                vectors = rng.normal(0, 1, (len(block), spec.embedding_dim)).astype(np.float32)
+                vectors[:, 0] += [3.0 if movie_class(r) == "network" else 0.0 for r in block]
+                cache.put_many({r.sha256: v for r, v in zip(block, vectors)}, spec.key(),
+                               spec.preprocess.key())
+    return folder / "project", {"write_movie_s": round(written, 1),
+                                "add_movie_s": round(added, 1)}
+
+
+@pytest.mark.bench
+def test_movie_projects_cost_does_not_grow_with_the_frames(tmp_path, record):
+    results = {}
+    for n in SIZES:
+        project, timings = movie_project(tmp_path / f"n{n}", n)
+        results[n] = {**timings, **run_phases(project, "--movie")}
+        record("movie_projects", results)  # each size as soon as it is measured

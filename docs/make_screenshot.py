@@ -3,7 +3,8 @@
 One picture per workflow step, ``docs/gui/<n>-<step>-<width>x<height>.png``, of the whole
 window as the app opens it on a screen of that size, after the step has done its work on the
 sample project: a network image and its mask (Mask), the cluster overlay and the table
-(Percolation), every wire traced with its numbers and distributions (Measure), four clusters
+(Percolation), every wire traced with its numbers and distributions (Measure), a synthetic
+deposition movie's wire fraction against time with its percolation onset (Over time), four clusters
 and the images like the current one (Explore), predictions for
 every image (Classify), the label-efficiency curve
 (Evaluation), a short training run with its curves, Dice table and the prediction's difference
@@ -121,14 +122,14 @@ def main(out: str) -> int:
     wait_until(idle)
     explore.find_similar()
     wait_until(idle)
-    shoot(5, "Explore")
-    shoot(6, "Classify")
+    shoot(6, "Explore")
+    shoot(7, "Classify")
     evaluation = docks["Evaluation"]
     evaluation.form["ks"].value = "1, 2"
     evaluation.form["repeats"].value = 10
     evaluation.run()
     wait_until(lambda: idle() and all(p.idle for p in evaluation.plots.values()))
-    shoot(7, "Evaluation")
+    shoot(8, "Evaluation")
 
     segment = docks["Segment"]
     for row in range(segment.training_list.count()):  # train on two images per class
@@ -145,14 +146,14 @@ def main(out: str) -> int:
     mask.visible = False  # the difference layer shows where the prediction departs
     segment.predict_all()
     wait_until(lambda: idle() and segment.plot.idle, 1200)
-    shoot(8, "Segment")
+    shoot(9, "Segment")
     mask.visible = True
 
-    shoot(9, "Pretrain")
+    shoot(10, "Pretrain")
     batch = docks["Batch & Report"]
     batch.run_batch()
     wait_until(idle, 1200)
-    shoot(10, "Batch & Report")
+    shoot(11, "Batch & Report")
     shoot_movie(viewer, docks, session, idle, shoot)
     viewer.close()
     return 0
@@ -186,7 +187,7 @@ def shoot_movie(viewer, docks, session, idle, shoot) -> None:
     docks["Workflow"].show_step("Over time")
     timeline = docks["Over time"]
     wait_until(lambda: idle() and len(timeline.rows) == len(ids) and timeline.plot.idle)
-    shoot(11, "Over time")
+    shoot(5, "Over time")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ class _RowModel(QAbstractTableModel):
     def replace(self, rows: Sequence[tuple[int, Sequence]], colors: Sequence) -> None:
         self.beginResetModel()
         self.ids = [image_id for image_id, _ in rows]
-        self.values = [list(values) for _, values in rows]
+        self.values = [values for _, values in rows]  # read only: no copy per row
         self.colors = list(colors) + [None] * (len(rows) - len(colors))
         self._text = None
         self._apply_sort()

@@ -1,0 +1,36 @@
+"""The session's shared read of the project's images: one read per change, and never stale
+(a dock reading them right after a change, before the merged event reaches it, sees it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import tifffile
+
+from napari_nanomorph.launcher import open_path
+
+
+def test_records_are_read_once_and_follow_every_change(app, tmp_path, monkeypatch):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(3):
+        tifffile.imwrite(folder / f"img{i}.tif", np.full((16, 16), i, np.uint8))
+    open_path(app.viewer, folder)
+    app.wait_jobs()
+    session, project = app.session, app.session.project
+    reads = []
+    real = project.images.all
+    monkeypatch.setattr(project.images, "all", lambda: reads.append(1) or real())
+    session._records = None
+    first = session.records()
+    assert len(first) == 3 and session.records() is first and len(reads) == 1
+
+    extra = tmp_path / "extra.tif"
+    tifffile.imwrite(extra, np.full((16, 16), 9, np.uint8))
+    project.images.add_one(extra)  # the merged event has not reached the docks yet
+    assert [r.name for r in session.records()][-1] == "extra.tif" and len(reads) == 2
+    app.wait_jobs()  # the docks refresh on the merged event: at most one more read
+    assert len(session.records()) == 4 and len(reads) <= 3
+    settled = len(reads)
+    for _ in range(5):
+        session.records()
+    assert len(reads) == settled

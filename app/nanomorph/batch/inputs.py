@@ -21,6 +21,7 @@ from pathlib import Path
 from nanomorph.batch.config import BatchConfig
 from nanomorph.errors import InvalidParameterError, NanomorphError, display_path
 from nanomorph.io.calibration import Calibration
+from nanomorph.project.frames import frame_stem
 
 MASK_SUFFIX = "_mask"
 
@@ -139,7 +140,7 @@ def collect_items(inputs: list, config: BatchConfig) -> list[BatchItem]:
     for _path, extra in entries:
         if not extra.get("frame"):
             stem = next(stems)
-        names.append(stem if extra.get("frame") is None else f"{stem}-f{extra['frame']:05d}")
+        names.append(stem if extra.get("frame") is None else frame_stem(stem, extra["frame"]))
     return [BatchItem(index=i, path=path, name=name, **extra)
             for i, ((path, extra), name) in enumerate(zip(entries, names))]
 

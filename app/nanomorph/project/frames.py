@@ -62,6 +62,47 @@ def frame_name(file_name: str, frame: int, n_frames: int) -> str:
     return f"{file_name} #{frame:0{width}d}"
 
 
+def frame_stem(stem: str, frame: int) -> str:
+    """The name a frame's exported files take: ``<stem>-f00007`` for frame 7 (batch results,
+    exported masks).
+
+    Parameters
+    ----------
+    stem : str
+        The movie's file name without its suffix.
+    frame : int
+        0-based frame index.
+
+    Returns
+    -------
+    str
+        The stem and the zero-padded frame index.
+    """
+    return f"{stem}-f{frame:05d}"
+
+
+def group_movies(records) -> dict[str, list]:
+    """The movies among some images, each with its frames in frame order.
+
+    Parameters
+    ----------
+    records : iterable of ImageRecord
+        Images of a project.
+
+    Returns
+    -------
+    dict
+        Movie (group) name → its frame records, movies in the order they first appear.
+    """
+    movies: dict[str, list] = {}
+    for record in records:
+        if record.group is not None:
+            movies.setdefault(record.group, []).append(record)
+    for frames in movies.values():
+        frames.sort(key=lambda r: r.frame)
+    return movies
+
+
 def frame_time(frame: int, interval_s: float | None) -> float | None:
     """Time of a frame from the movie's start.
 

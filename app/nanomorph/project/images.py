@@ -87,8 +87,10 @@ class ImageRecord:
     def stem(self) -> str:
         """The name its exported files take: the file's stem, ``<stem>-f00007`` for frame 7
         (as ``nanomorph batch`` names a movie's frames)."""
+        from nanomorph.project.frames import frame_stem
+
         stem = os.path.splitext(os.path.basename(self.path))[0]
-        return stem if self.frame is None else f"{stem}-f{self.frame:05d}"
+        return stem if self.frame is None else frame_stem(stem, self.frame)
 
     @property
     def page(self) -> int | None:

@@ -37,13 +37,9 @@ def project_movies(project: "Project") -> dict[str, list["ImageRecord"]]:
         Movie (group) name → its frame records in frame order, movies in the order they were
         added.
     """
-    movies: dict[str, list] = {}
-    for record in project.images.all():
-        if record.group is not None:
-            movies.setdefault(record.group, []).append(record)
-    for frames in movies.values():
-        frames.sort(key=lambda r: r.frame)
-    return movies
+    from nanomorph.project.frames import group_movies
+
+    return group_movies(project.images.all())
 
 
 def analysis_row(record: "ImageRecord", percolation: dict | None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from nanomorph.project.frames import group_movies
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
@@ -58,14 +59,9 @@ class MovieBar(QWidget):
         records : list of ImageRecord
             Every image of the project.
         """
-        self.movies = {}
-        for record in records:
-            if record.group is not None:
-                self.movies.setdefault(record.group, []).append(record)
-        self._position = {}
-        for frames in self.movies.values():
-            frames.sort(key=lambda r: r.frame)
-            self._position.update((r.id, i) for i, r in enumerate(frames))
+        self.movies = group_movies(records)
+        self._position = {r.id: i for frames in self.movies.values()
+                          for i, r in enumerate(frames)}
 
     def show_record(self, record) -> None:
         """Follow the current image: the bar of its movie, or hidden for a still image.

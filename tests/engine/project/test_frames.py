@@ -120,3 +120,24 @@ def test_a_real_velox_stack_opens_as_frames_with_their_times(tmp_path, shared_da
     for record, frame in zip(records, both):
         np.testing.assert_array_equal(read_image(record.path, page=record.page).data, frame)
         assert record.sha256 == frame_key(record.frame, frame)
+
+
+def test_a_movie_that_fails_half_way_adds_no_frame_and_says_why(tmp_path, monkeypatch):
+    from nanomorph.errors import ImageReadError
+    from nanomorph.io import readers
+
+    path, _ = write_movie(tmp_path / "m.tif", n_frames=6)
+    real = readers.read_frames
+
+    def failing(p, start, stop):
+        if start >= 2:
+            raise ImageReadError("the file is truncated: its image data end at byte 9", p)
+        return real(p, start, stop)
+
+    monkeypatch.setattr(readers, "read_frames", failing)
+    monkeypatch.setattr(frames_module, "FRAME_BLOCK_BYTES", 24 * 32 * 2)  # blocks of 2 frames
+    with Project.create(tmp_path / "p") as project:
+        result = run_job(project.images.add([path]))
+        assert project.images.all() == []
+    assert not result.added and result.failed == [(path, "the file is truncated: its image "
+                                                         "data end at byte 9")]

@@ -21,6 +21,8 @@ from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QLabel, QPushBut
 METRICS = (*SERIES, ("predicted_index", "predicted class", None))
 # changes arriving within this many ms are read once
 REFRESH_DELAY_MS = 300
+# height of the plot (px): fixed, so the step keeps its layout at every screen size
+PLOT_HEIGHT_PX = 260
 
 
 def onset_index(rows: list[dict]) -> int | None:
@@ -59,7 +61,7 @@ def onset_text(rows: list[dict]) -> str:
     if onset is not None:
         when = rows[onset]["time_s"]
         text += (f"; percolates from frame {rows[onset]['frame']}"
-                 + ("" if when is None else f" ({when:g} s)") + " on")
+                 + ("" if when is None else f" ({when:g} s)"))
     elif analysed:
         text += "; does not stay percolating"
     return text
@@ -83,8 +85,10 @@ class TimelineWidget(NanomorphDock):
         self.summary = QLabel("no movie in this project")
         self.summary.setWordWrap(True)
         self.plot = LivePlot(draw_timeline)
-        self.plot.setMinimumHeight(260)
-        self.plot.setToolTip("click to open the frame at that time")
+        self.plot.setFixedHeight(PLOT_HEIGHT_PX)
+        self.plot.setToolTip("click to open the frame at that time; the frames are analysed in "
+                             "the Percolation and Measure steps, labelled and predicted in "
+                             "Classify")
         self.plot.clicked.connect(self._clicked)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("one row per frame: time, verdict, numbers, label, class")
@@ -99,16 +103,13 @@ class TimelineWidget(NanomorphDock):
         choices = QFormLayout()
         choices.addRow("movie:", self.movie)
         choices.addRow("plot:", self.metric)
-        note = QLabel("<i>Analyse the frames in the Percolation and Measure steps; labels and "
-                      "the classifier's predictions show here too.</i>")
-        note.setWordWrap(True)
         layout = self.scrolling_layout()
         layout.addWidget(self.banner)
         layout.addLayout(choices)
         layout.addWidget(self.summary)
-        layout.addWidget(self.plot, 1)
         layout.addWidget(self.export_button)
-        layout.addWidget(note)
+        layout.addWidget(self.plot)
+        layout.addStretch(1)
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -176,7 +177,7 @@ class TimelineWidget(NanomorphDock):
             self.plot.clear()
             self.plot.extra = None
             return
-        self.summary.setText(f"{name}: {onset_text(self.rows)}")
+        self.summary.setText(onset_text(self.rows))
         self._draw()
 
     def _current_movie(self) -> str | None:

@@ -11,6 +11,8 @@ from qtpy.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidge
 
 # Height a workflow dock keeps beside the image browser before its content scrolls.
 MIN_DOCK_HEIGHT_PX = 420
+# up to this many images a closed step refreshes at each change; above, when it is next opened
+EAGER_IMAGES = 2_000
 
 
 class NanomorphDock(QWidget):
@@ -20,6 +22,30 @@ class NanomorphDock(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
+        self._deferred: dict = {}  # refreshes waiting for the step to open (in order)
+
+    def refresh_when_open(self, refresh) -> None:
+        """Run ``refresh`` now when the step is open or the project small (``EAGER_IMAGES``);
+        else when the step is next opened: a closed step of a 100,000-frame project does not
+        rebuild its table at every change on the GUI thread.
+
+        Parameters
+        ----------
+        refresh : callable
+            Takes no argument; asked for twice before the step opens, it runs once.
+        """
+        if len(self.session.records()) <= EAGER_IMAGES or self.isVisibleTo(self.window()):
+            self._deferred.pop(refresh, None)
+            refresh()
+        else:
+            self._deferred[refresh] = None
+
+    def step_opened(self) -> None:
+        """The step was opened (the step bar, or the dock shown): run the deferred refreshes."""
+        while self._deferred:
+            refresh = next(iter(self._deferred))
+            del self._deferred[refresh]
+            refresh()
 
     def scrolling_layout(self) -> QVBoxLayout:
         """The layout for the dock's content, which sits in a vertical scroll area: a dock
@@ -46,6 +72,7 @@ class NanomorphDock(QWidget):
             scroll.setMinimumWidth(scroll.widget().minimumSizeHint().width()
                                    + scroll.verticalScrollBar().sizeHint().width())
         self.session.install_window_hooks(self)
+        self.step_opened()
 
     @staticmethod
     def form_grid(form, columns: int = 2) -> QWidget:

@@ -380,13 +380,31 @@ class ClassifyWidget(NanomorphDock):
 
     # ------------------------------------------------------------------ display
     def refresh(self) -> None:
-        """Fill the table and the browser badges from labels and predictions."""
+        """Show labels and predictions: the browser's badges now, the table now or when the
+        step is next opened (:meth:`refresh_when_open`)."""
         project = self.session.project
         if project is None:
             self.table.set_rows([])
             return
         labels, colors = project.labels.all(), self.colors()
-        badges, rows, row_colors = {}, [], []
+        badges = {image_id: (f"{pred['label']}? {pred['confidence']:.2f}",
+                             colors.get(pred["label"]))
+                  for image_id, pred in self.predictions.items() if not labels.get(image_id)}
+        badges.update((image_id, (f"■ {label}", colors.get(label)))
+                      for image_id, label in labels.items() if label)
+        self.session.badges_changed.emit(badges)
+        self._show_current(self.session.current, labels)
+        self.refresh_when_open(self._fill_table)
+
+    def _fill_table(self) -> None:
+        """One row per image: its label, or its prediction with confidence and margin, and
+        whether its class agrees with its percolation verdict."""
+        project = self.session.project
+        if project is None:
+            self.table.set_rows([])
+            return
+        labels, colors = project.labels.all(), self.colors()
+        rows, row_colors = [], []
         if self._records is None:  # read once per change of the images, not per label
             self._records = [(r.id, r.name) for r in self.session.records()]
         if self._percolates is None:  # read once per change of the results, not per label
@@ -401,15 +419,8 @@ class ClassifyWidget(NanomorphDock):
                 None if shown is None else round(shown["confidence"], 3),
                 None if shown is None else round(shown["margin"], 3),
                 consistency(name_of_class, self._percolates.get(image_id), expected)]))
-            row_colors.append(colors.get(label or (shown or {}).get("label")))
-            if label:
-                badges[image_id] = (f"■ {label}", colors.get(label))
-            elif pred is not None:
-                badges[image_id] = (f"{pred['label']}? {pred['confidence']:.2f}",
-                                    colors.get(pred["label"]))
+            row_colors.append(colors.get(name_of_class))
         self.table.set_rows(rows, row_colors)
-        self.session.badges_changed.emit(badges)
-        self._show_current(self.session.current, labels)
 
     def _show_current(self, record, labels: dict | None = None) -> None:
         if record is None or self.session.project is None:

@@ -153,7 +153,8 @@ class ExploreWidget(NanomorphDock):
 
         listen(self, self.session.project_changed, self._project_changed)
         listen(self, self.session.images_changed, lambda *_: self._forget())
-        listen(self, self.session.labels_changed, lambda _ids: self.refresh())
+        listen(self, self.session.labels_changed,
+               lambda _ids: self.refresh_when_open(self.refresh))
         listen(self, self.session.classes_changed, lambda *_: self._fill_classes())
         self._project_changed(self.session.project)
 
@@ -170,7 +171,7 @@ class ExploreWidget(NanomorphDock):
         self.map.hide()
         self.chosen_cluster.clear()
         self.grid.clear()
-        self.refresh()
+        self.refresh_when_open(self.refresh)
 
     def _fill_classes(self) -> None:
         from nanomorph.workflows.consistency import class_connectivity

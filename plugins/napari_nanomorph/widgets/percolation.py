@@ -130,10 +130,9 @@ class PercolationWidget(NanomorphDock):
 
         self.remember(self.settings_form, "percolation", on_saved=self._store_settings)
         listen(self, self.session.current_changed, self._show_stored)
-        listen(self, self.session.images_changed, self.refresh_table)
-        listen(self, self.session.masks_changed, lambda _ids: self.refresh_table())
-        listen(self, self.session.results_changed, lambda _ids: self.refresh_table())
-        listen(self, self.session.project_changed, lambda _p: self.refresh_table())
+        for signal in (self.session.images_changed, self.session.masks_changed,
+                       self.session.results_changed, self.session.project_changed):
+            listen(self, signal, lambda *_: self.refresh_when_open(self.refresh_table))
 
     # ------------------------------------------------------------------ settings
     def _store_settings(self, _values=None) -> None:

@@ -133,13 +133,10 @@ class TimelineWidget(NanomorphDock):
         return self.isVisibleTo(self.window())
 
     def step_opened(self) -> None:
-        """The step bar opened this step: read what changed while it was closed."""
+        """The step was opened: read what changed while it was closed."""
+        super().step_opened()
         if self._dirty:
             self._refresh_timer.start(0)
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self.step_opened()
 
     def refresh(self) -> None:
         """Read the project's movies and the shown movie's rows (in the job runner)."""

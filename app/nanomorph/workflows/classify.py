@@ -66,7 +66,7 @@ class ProjectEmbeddings:
 
 
 def project_embeddings(project: "Project", *, encoder: str = defaults.ENCODER,
-                       device: str | None = None,
+                       device: str | None = None, records=None,
                        cancel: CancelToken | None = None) -> Job[ProjectEmbeddings]:
     """Embed every image of the project whose file exists (a job; cached in the project).
 
@@ -78,6 +78,10 @@ def project_embeddings(project: "Project", *, encoder: str = defaults.ENCODER,
         Registry name or saved-encoder path.
     device : str, optional
         ``auto``/``cpu``/``cuda``/``mps``.
+    records : sequence of ImageRecord, optional
+        The project's images when the caller holds them already (the GUI's shared read): a
+        job reading 100,000 records holds the project's database for seconds, and the GUI
+        thread would wait for it. None reads them.
     cancel : CancelToken, optional
         Checked between batches.
 
@@ -92,8 +96,11 @@ def project_embeddings(project: "Project", *, encoder: str = defaults.ENCODER,
         One row per readable image.
     """
     from nanomorph.embedding import EmbeddingCache, embed_images
+    from nanomorph.project.images import present_paths
 
-    records = [r for r in project.images.all() if r.exists]
+    records = project.images.all() if records is None else records
+    present = present_paths(records)
+    records = [r for r in records if r.path in present]
     by_hash = {r.sha256: r.id for r in records}
     with EmbeddingCache.for_project(project) as cache:
         result = yield from embed_images([(r.path, r.sha256, r.page) for r in records],

@@ -299,10 +299,12 @@ class ClassifyWidget(NanomorphDock):
                                                    if len(result.failed) > 1 else ""))
             self.schedule_retrain()
 
+        records = self.session.records()
+
         def embed(token):
             result = yield from project_embeddings(project, encoder=encoder,
                                                    device=project.settings.get("device"),
-                                                   cancel=token)
+                                                   records=records, cancel=token)
             import sklearn.linear_model  # noqa: F401 - loaded here, off the GUI thread (~1-3 s)
 
             return result
@@ -478,8 +480,11 @@ class ClassifyWidget(NanomorphDock):
         project = self.session.project
         encoder = model.encoder["source"] if model.encoder else self.encoder.currentText()
 
+        records = self.session.records()
+
         def predict(token):
-            embeddings = yield from project_embeddings(project, encoder=encoder, cancel=token)
+            embeddings = yield from project_embeddings(project, encoder=encoder,
+                                                       records=records, cancel=token)
             return prediction_records(model, embeddings.ids, embeddings.matrix)
 
         def done(results) -> None:

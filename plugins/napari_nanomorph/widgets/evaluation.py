@@ -161,8 +161,11 @@ class EvaluationWidget(NanomorphDock):
         seed, method = self.form["seed"].value, self.form["map_method"].value
         encoder = self.session.encoder
 
+        records = self.session.records()
+
         def job(token):
-            embeddings = yield from project_embeddings(project, encoder=encoder, cancel=token)
+            embeddings = yield from project_embeddings(project, encoder=encoder,
+                                                       records=records, cancel=token)
             result = yield from evaluate_project(project, embeddings, ks=ks, repeats=repeats,
                                                  seed=seed, map_method=method, cancel=token)
             result["encoder_name"] = embeddings.encoder

@@ -217,7 +217,9 @@ class ExploreWidget(NanomorphDock):
                 self.embeddings = embeddings
                 then()
 
-        self.run_job(lambda token: project_embeddings(project, encoder=encoder, cancel=token),
+        records = self.session.records()
+        self.run_job(lambda token: project_embeddings(project, encoder=encoder, records=records,
+                                                      cancel=token),
                      name="Embed images", on_done=done)
 
     def cluster(self) -> None:

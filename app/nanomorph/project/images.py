@@ -224,7 +224,7 @@ class ImageRepository(Repository):
         known, new_rows = [], []
         interval = info.frame_interval_s
         for frame, key in frame_keys(path, info, cancel):
-            record = self._known(key, path)
+            record = self.by_hash(key)
             if record is not None:
                 known.append(record)
             else:
@@ -233,6 +233,11 @@ class ImageRepository(Repository):
                                  frame, frame_time(frame, interval), file_name))
             if (frame + 1) % FRAMES_PER_COMMIT == 0:
                 yield Progress(frame + 1, info.frames, f"read frame {frame + 1} of {file_name}")
+        present = present_paths(known)
+        moved = [r for r in known if r.path not in present and r.path != os.fsdecode(path)]
+        if moved:  # the movie was found again here: its frames follow it, in one transaction
+            self._set_paths(moved, path)
+            known = self._records([r.id for r in known])
         new_ids = []
         for start in range(0, len(new_rows), FRAMES_PER_COMMIT):
             with self._db.write() as c:
@@ -313,14 +318,18 @@ class ImageRepository(Repository):
         self._events.images.emit([image_id])
 
     def _set_path(self, image_id: int, path) -> None:
-        old = self.get(image_id)
-        name = display_path(os.path.basename(path))
-        if old.frame is not None:  # keep the frame's number
-            name += old.name[old.name.rindex(" #"):]
+        self._set_paths([self.get(image_id)], path)
+
+    def _set_paths(self, records: list[ImageRecord], path) -> None:
+        """Point records at ``path`` in one transaction and one event (a moved movie's
+        frames; frames keep their number in their name)."""
+        file_name = display_path(os.path.basename(path))
+        rows = [(os.fsencode(path),
+                 file_name if r.frame is None else file_name + r.name[r.name.rindex(" #"):],
+                 r.id) for r in records]
         with self._db.write() as c:
-            c.execute("UPDATE images SET path = ?, name = ? WHERE id = ?",
-                      (os.fsencode(path), name, image_id))
-        self._events.images.emit([image_id])
+            c.executemany("UPDATE images SET path = ?, name = ? WHERE id = ?", rows)
+        self._events.images.emit([r.id for r in records])
 
     def missing(self) -> list[ImageRecord]:
         """Images whose file is no longer at its recorded path.
@@ -379,8 +388,7 @@ class ImageRepository(Repository):
                         relinked += 1
             for old_path, frames in list(movies.get(size, {}).items()):
                 if _holds_frame(path, frames[0]):
-                    for record in frames:
-                        self._set_path(record.id, path)
+                    self._set_paths(frames, path)
                     relinked += len(frames)
                     del movies[size][old_path]
             yield Progress(i + 1, len(candidates), f"checked {display_path(path)}")

@@ -141,3 +141,19 @@ def test_a_movie_that_fails_half_way_adds_no_frame_and_says_why(tmp_path, monkey
         assert project.images.all() == []
     assert not result.added and result.failed == [(path, "the file is truncated: its image "
                                                          "data end at byte 9")]
+
+
+def test_a_moved_movie_added_again_is_relinked_in_one_change(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    path, _ = write_movie(tmp_path / "a" / "m.tif", n_frames=4)
+    with Project.create(tmp_path / "p") as project:
+        ids = [r.id for r in run_job(project.images.add([path])).added]
+        shutil.move(path, tmp_path / "b" / "m.tif")
+        events = []
+        project.events.images.connect(events.append)
+        again = run_job(project.images.add([tmp_path / "b" / "m.tif"]))
+        assert not again.added and [r.id for r in again.already_present] == ids
+        assert all(r.path == str(tmp_path / "b" / "m.tif") for r in again.already_present)
+        assert [r.name for r in project.images.all()] == [f"m.tif #{i}" for i in range(4)]
+        assert events == [ids]  # one change for the four frames

@@ -34,11 +34,16 @@ class NanomorphDock(QWidget):
         refresh : callable
             Takes no argument; asked for twice before the step opens, it runs once.
         """
-        if len(self.session.records()) <= EAGER_IMAGES or self.isVisibleTo(self.window()):
+        if len(self.session.records()) <= EAGER_IMAGES or self.is_open():
             self._deferred.pop(refresh, None)
             refresh()
         else:
             self._deferred[refresh] = None
+
+    def is_open(self) -> bool:
+        """Whether the step is open: shown, or would be once its window shows (a closed page
+        of the step bar is not)."""
+        return self.isVisibleTo(self.window())
 
     def step_opened(self) -> None:
         """The step was opened (the step bar, or the dock shown): run the deferred refreshes."""

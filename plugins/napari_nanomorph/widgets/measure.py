@@ -266,7 +266,7 @@ class MeasureWidget(NanomorphDock):
             self._plot()
             return
         self._show_summary(stored["result"], stale=stored["stale"])
-        if self.overlay_box.value and self.isVisibleTo(self.window()):  # not for a closed step
+        if self.overlay_box.value and self.is_open():
             self._recompute_overlay(record)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -125,12 +125,8 @@ class TimelineWidget(NanomorphDock):
     def _changed(self, *_args) -> None:
         """Something the rows show changed: read them again soon (when the step is open)."""
         self._dirty = True
-        if self._is_open():
+        if self.is_open():
             self._refresh_timer.start()
-
-    def _is_open(self) -> bool:
-        """Whether the step is open (not a closed page of the step bar)."""
-        return self.isVisibleTo(self.window())
 
     def step_opened(self) -> None:
         """The step was opened: read what changed while it was closed."""
@@ -182,7 +178,7 @@ class TimelineWidget(NanomorphDock):
         return None if current is None else current.group
 
     def _current_changed(self, record) -> None:
-        if record is None or record.group is None or not self._is_open():
+        if record is None or record.group is None or not self.is_open():
             return
         if record.group == self.movie.currentText():
             self._draw()

@@ -64,13 +64,16 @@ def tem_pair(shared_data, frame: int) -> tuple[str, str]:
     return (str(folder / "images" / f"{frame:07d}.png"), str(folder / "masks" / f"{frame:07d}.png"))
 
 
-def train(pairs: list[tuple[str, str]], foreground, on_epoch=None, **settings):
-    """A segmenter trained on files with the default settings (2 CPU threads)."""
-    read = [read_pair(*p) for p in pairs]
-    prepared, classes = prepare_pairs([r[0] for r in read], [r[1] for r in read],
+def train(pairs: list[tuple[str, str]], foreground, on_epoch=None, scale: bool = True,
+          **settings):
+    """A segmenter trained on files with the default settings (2 CPU threads); ``scale``:
+    at the pairs' median pixel size read from their scale bars (the default), else native."""
+    read = [read_pair(*p, pixel_size=scale) for p in pairs]
+    prepared, classes = prepare_pairs([r.image for r in read], [r.mask for r in read],
                                       foreground=foreground, names=[p[1] for p in pairs],
-                                      databar_rows=[r[2] for r in read])
-    config = TrainConfig(threads=THREADS, device="cpu", **settings)
+                                      databar_rows=[r.databar_rows for r in read],
+                                      pixel_sizes=[r.pixel_size_nm for r in read])
+    config = TrainConfig(threads=THREADS, device="cpu", physical_scale=scale, **settings)
     start = time.perf_counter()
     segmenter = run_job(train_segmenter(prepared, classes, config, on_epoch=on_epoch))
     return segmenter, time.perf_counter() - start
@@ -90,7 +93,7 @@ def classical(pairs, foreground, polarity: str) -> dict:
     settings.update({f"{p.method} σ{p.smooth_sigma_px:g} min {p.min_size_px} holes "
                      f"{p.fill_holes_px}": MaskParams(**{**p.as_json(), "polarity": polarity})
                      for p in TUNED})
-    read = [read_pair(*p) for p in pairs]
+    read = [read_pair(*p)[:3] for p in pairs]
     means = {}
     for name, params in settings.items():
         means[name] = round(float(np.mean([
@@ -145,6 +148,62 @@ def test_hrtem_accuracy_and_training_time(shared_data, record):
     record("segment_hrtem", results)
     assert results["nanowire_only_8"]["dice"] >= TARGET_DICE
     assert results["nanowire_only_8"]["dice"] >= baseline["dice"] + 0.10
+
+
+def zoomed(image: np.ndarray, mask: np.ndarray, zoom: int) -> tuple[np.ndarray, np.ndarray]:
+    """The centre of a frame (scale bar rows cut) magnified ``zoom`` ×: what a run at that
+    higher magnification shows, with its mask."""
+    from nanomorph.segment.scale import resample_image, resample_labels
+
+    side = min(image.shape) - 32
+    crop = side // zoom
+    y0, x0 = (image.shape[0] - 32 - crop) // 2, (image.shape[1] - crop) // 2
+    window = (slice(y0, y0 + crop), slice(x0, x0 + crop))
+    return (resample_image(image[window], (side, side)).astype(np.uint8),
+            resample_labels(mask[window], (side, side)))
+
+
+def zoomed_dice(segmenter, frames, zoom: int, shared_data, scale: bool) -> float:
+    """Mean wire Dice on frames magnified ``zoom`` ×, their pixel size (the bar's / zoom)
+    given when ``scale``."""
+    from nanomorph.segment.infer import predict_image
+
+    values = []
+    for frame in frames:
+        image, mask, _, pixel_nm = read_pair(*tem_pair(shared_data, frame), pixel_size=True)
+        image, mask = zoomed(image, mask, zoom)
+        labels = predict_image(segmenter, image, probabilities=False, databar_rows=0,
+                               pixel_size_nm=pixel_nm / zoom if scale else None).labels
+        values.append(dice(labels == segmenter.classes.nanowire, mask == 127))
+    return round(float(np.mean(values)), 4)
+
+
+def test_hrtem_physical_scale(shared_data, record):
+    """Training and predicting at one pixel size (read from the frames' scale bars) against
+    every frame at its own pixels: the main split, its test frames magnified 2 × and 3 × (a
+    run at a higher magnification than any training mask), and leave one run out."""
+    main_train = [tem_pair(shared_data, f) for f in MAIN_TRAIN]
+    test = [tem_pair(shared_data, f) for f in MAIN_TEST]
+    results = {}
+    for scale in (False, True):
+        name = "physical" if scale else "native"
+        segmenter, seconds = train(main_train, "127", scale=scale)
+        row = {"pixel_size_nm": segmenter.pixel_size_nm, "train_s": round(seconds, 1),
+               "test_dice": scores(segmenter, test, "127")["dice"]}
+        for run in ("horizontal", "diagonal"):
+            frames = [f for f in RUNS[run] if f in MAIN_TEST]
+            for zoom in (2, 3):
+                row[f"{run}_x{zoom}"] = zoomed_dice(segmenter, frames, zoom, shared_data, scale)
+        for run, frames in RUNS.items():
+            others = [f for f in FRAMES if f not in frames]
+            chosen = others[::max(1, len(others) // 8)][:8]
+            held_out, _ = train([tem_pair(shared_data, f) for f in chosen], "127", scale=scale)
+            row[f"leave_out_{run}"] = scores(held_out, [tem_pair(shared_data, f)
+                                                        for f in frames], "127")["dice"]
+        results[name] = row
+        print(f"\n{name}: {row}", flush=True)
+    record("segment_hrtem_scale", results)
+    assert results["physical"]["diagonal_x3"] > results["native"]["diagonal_x3"]
 
 
 def test_tio2_accuracy(shared_data, record):

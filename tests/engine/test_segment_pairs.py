@@ -116,7 +116,7 @@ def test_read_pair_checks_the_mask_against_its_image(tmp_path):
     with pytest.raises(InvalidParameterError, match="48 × 60 pixels but its image is 48 × 64"):
         read_pair(image, mask)
     write_mask_png(mask, np.ones((48, 64), bool))
-    data, values, bar = read_pair(image, mask)
+    data, values, bar, _ = read_pair(image, mask)
     assert data.shape == values.shape == (48, 64) and bar == 0
     with pytest.raises(NanomorphError, match="no such file"):
         read_pair(tmp_path / "absent.png", mask)

@@ -28,13 +28,13 @@ def best_classical_dice(image, mask) -> float:
 
 def test_one_mask_and_60_steps_beat_the_classical_masks(shared_data):
     folder = shared_data / "nanowire_tem_seg"
-    image, mask, bar = read_pair(folder / "images" / f"{TRAIN}.png",
-                                 folder / "masks" / f"{TRAIN}.png")
+    image, mask, bar, _ = read_pair(folder / "images" / f"{TRAIN}.png",
+                                    folder / "masks" / f"{TRAIN}.png")
     pairs, classes = prepare_pairs([image], [mask], foreground="127", databar_rows=[bar])
     config = TrainConfig(epochs=6, steps_per_epoch=10, threads=2, seed=0)
     segmenter = run_job(train_segmenter(pairs, classes, config))
-    test_image, test_mask, _ = read_pair(folder / "images" / f"{TEST}.png",
-                                         folder / "masks" / f"{TEST}.png")
+    test_image, test_mask, _, _ = read_pair(folder / "images" / f"{TEST}.png",
+                                            folder / "masks" / f"{TEST}.png")
     labels = segmenter.predict(test_image, probabilities=False).labels
     learned = score_labels(segmenter, labels, test_mask, "127")["dice"]
     classical = best_classical_dice(test_image, test_mask)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -47,7 +49,10 @@ def test_train_predict_score_and_accept(segment):
     assert set(dock.predictions) == {r.id for r in project.images.all()}
     assert dock.metrics.rowCount() == 2  # the two images with masks
     masked = [r.id for r in project.images.all() if project.masks.latest_version(r.id)]
-    assert [dock.metrics.cell(i, 1) for i in masked] == ["yes", "yes"]  # both trained on
+    assert [dock.metrics.cell(i, 2) for i in masked] == ["yes", "yes"]  # both trained on
+    folder = Path(project.images.get(masked[0]).path).parent.name
+    assert [dock.metrics.cell(i, 1) for i in masked] == [folder, folder]  # the group
+    assert dock.segmenter.pixel_size_nm and "nm/px" in dock.status.text()  # calibrated
     assert "training images (memory, not accuracy)" in dock.metrics_note.text()
     assert "classical" in dock.metrics_note.text()
 
@@ -69,6 +74,15 @@ def test_train_predict_score_and_accept(segment):
 
     assert prediction_path(project, dock.model_file, target, tta=True).is_file()
     assert prediction_path(project, dock.model_file, target).is_file()
+
+
+def test_several_groups_are_summed_up_weakest_first():
+    from napari_nanomorph.widgets.segment import by_group
+
+    groups = [{"group": "horizontal", "n_images": 3, "dice_mean": 0.95, "iou_mean": 0.9},
+              {"group": "diagonal", "n_images": 2, "dice_mean": 0.65, "iou_mean": 0.5}]
+    assert by_group(groups) == " By group: diagonal 0.650 (2); horizontal 0.950 (3)."
+    assert by_group(groups[:1]) == ""
 
 
 def test_difference_colours_are_not_mask_label_colours():

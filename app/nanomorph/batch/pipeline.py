@@ -161,11 +161,11 @@ def analyse_item(item: BatchItem, config: BatchConfig) -> ImageAnalysis:
     if item.mask_error:
         raise (NoMaskError(item.mask_error, files) if item.mask_missing
                else NanomorphError(item.mask_error))
-    mask, foreground, extra = _mask(item, config, plane, bar)
+    calibration = item.calibration or image.calibration
+    mask, foreground, extra = _mask(item, config, image, calibration, bar)
     if item.mask_path:
         files.append(_file_state(item.mask_path))
     rows = plane.shape[0] - bar
-    calibration = item.calibration or image.calibration
     pixel_size_nm = calibration.pixel_size_nm() if calibration.is_length else None
     if config.percolation.units != "px" and pixel_size_nm is None:
         raise CalibrationError(f"the image is uncalibrated: give the percolation eps in px, "
@@ -245,13 +245,14 @@ def one_line(exc: BaseException, item: BatchItem) -> str:
 
 
 # -- masks ---------------------------------------------------------------------------------------
-def _mask(item: BatchItem, config: BatchConfig, plane: np.ndarray,
+def _mask(item: BatchItem, config: BatchConfig, image, calibration,
           bar: int) -> tuple[np.ndarray, np.ndarray, dict]:
     """(mask to write, wire pixels of the whole image, extra row fields) by the mask source."""
+    plane = image.plane(0)
     if config.mask_source == "auto":
         return _auto_mask(plane, bar, config)
     if config.mask_source == "segmenter":
-        return _segment(plane, bar, config)
+        return _segment(image, calibration, bar, config)
     if config.mask_source == "masks":
         from nanomorph.io.mask_files import foreground_mask, read_mask
 
@@ -270,11 +271,18 @@ def _auto_mask(plane: np.ndarray, bar: int, config: BatchConfig):
     return mask, mask, {"polarity": polarity}
 
 
-def _segment(plane: np.ndarray, bar: int, config: BatchConfig):
+def _segment(image, calibration, bar: int, config: BatchConfig):
+    """The segmenter's mask; a calibrated image (its project's or file's pixel size, else its
+    scale bar's) is segmented at the model's working pixel size."""
     from nanomorph.batch.models import cached_segmenter
+    from nanomorph.scalebar import image_pixel_size_nm
 
     segmenter = cached_segmenter(config.segmenter, config.device)
-    labels = segmenter.predict(plane, probabilities=False, databar_rows=bar).labels
+    pixel_size = None
+    if segmenter.pixel_size_nm:
+        pixel_size = calibration.mean_pixel_size_nm() or image_pixel_size_nm(image)
+    labels = segmenter.predict(image.plane(0), probabilities=False, databar_rows=bar,
+                               pixel_size_nm=pixel_size).labels
     return (segmenter.classes.mask_values(labels), labels == segmenter.classes.nanowire, {})
 
 

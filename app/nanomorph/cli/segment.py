@@ -84,6 +84,8 @@ def add_parser(sub) -> None:
                        help="CPU threads for torch (default: torch's choice)")
     train.add_argument("--time-limit-s", type=_positive_float, default=None, metavar="S",
                        help="stop after the epoch that passes this many seconds")
+    _scale_option(train, "train on the pairs resampled to their median pixel size, kept in "
+                         "the model,")
     _device_option(train)
     train.set_defaults(run=run_train)
 
@@ -99,6 +101,7 @@ def add_parser(sub) -> None:
                          help="tiles per forward pass (default 4)")
     predict.add_argument("--tta", action="store_true",
                          help="average each tile's 8 flips and quarter turns (8 × the time)")
+    _scale_option(predict, "segment each image resampled to the model's pixel size")
     _device_option(predict)
     predict.set_defaults(run=run_predict)
 
@@ -117,8 +120,16 @@ def add_parser(sub) -> None:
                           help="tiles per forward pass (default 4)")
     evaluate.add_argument("--tta", action="store_true",
                           help="average each tile's 8 flips and quarter turns (8 × the time)")
+    _scale_option(evaluate, "segment each image resampled to the model's pixel size")
     _device_option(evaluate)
     evaluate.set_defaults(run=run_evaluate)
+
+
+def _scale_option(parser, what: str) -> None:
+    parser.add_argument("--scale", choices=("auto", "native"), default="auto",
+                        help=f"auto (default): {what} at one pixel size in nm when calibrated "
+                             "(the file's pixel size, else its scale bar read from the "
+                             "pixels); native: every image at its own pixels")
 
 
 def _device_option(parser) -> None:
@@ -149,11 +160,13 @@ def run_train(args) -> int:
 
     try:
         listed = read_pairs_csv(args.pairs)
-        images, masks, names, bars, failed = _read_pairs(listed)
-        if not images:
+        read, names, failed = _read_pairs(listed, pixel_size=args.scale == "auto")
+        if not read:
             raise NanomorphError("none of the listed pairs could be read", args.pairs)
-        pairs, classes = prepare_pairs(images, masks, foreground=args.foreground, names=names,
-                                       databar_rows=bars)
+        pairs, classes = prepare_pairs(
+            [r.image for r in read], [r.mask for r in read], foreground=args.foreground,
+            names=names, databar_rows=[r.databar_rows for r in read],
+            pixel_sizes=[r.pixel_size_nm for r in read])
         held = args.val_pairs
         if held is not None and held >= len(pairs):
             raise NanomorphError(f"--val-pairs {held} leaves no pair for training (of "
@@ -162,7 +175,7 @@ def run_train(args) -> int:
             encoder=args.encoder, unfreeze_stages=args.unfreeze, patch_px=args.patch,
             batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
             threads=args.threads, device=args.device, time_limit_s=args.time_limit_s,
-            val_fraction=args.val_fraction,
+            val_fraction=args.val_fraction, physical_scale=args.scale == "auto",
             val_pairs=tuple(range(len(pairs) - held, len(pairs))) if held else ())
         token = CancelToken()
         with _ctrl_c_cancels(token):
@@ -181,23 +194,20 @@ def run_train(args) -> int:
     return 2 if failed else 0
 
 
-def _read_pairs(listed):
-    """Images, masks, mask paths and info-bar rows of the pairs that read; failures reported."""
+def _read_pairs(listed, pixel_size: bool):
+    """The pairs that read (PairData), their mask paths, and whether one failed (reported)."""
     from nanomorph.segment.pairs import read_pair
 
-    images, masks, names, bars, failed = [], [], [], [], False
+    read, names, failed = [], [], False
     for image_path, mask_path in listed:
         try:
-            image, mask, bar = read_pair(image_path, mask_path)
+            read.append(read_pair(image_path, mask_path, pixel_size=pixel_size))
         except NanomorphError as exc:
             report_error(exc.path or image_path, exc)
             failed = True
             continue
-        images.append(image)
-        masks.append(mask)
         names.append(mask_path)
-        bars.append(bar)
-    return images, masks, names, bars, failed
+    return read, names, failed
 
 
 class _ctrl_c_cancels:
@@ -287,7 +297,7 @@ def run_predict(args) -> int:
             record = run_with_progress(
                 predict_file(segmenter, path, target,
                              os.path.join(args.out, stem + PROBABILITY_SUFFIX), args.batch_size,
-                             tta=args.tta),
+                             tta=args.tta, scale=args.scale == "auto"),
                 os.path.basename(path))
         except NanomorphError as exc:
             report_error(exc.path or path, exc)
@@ -303,7 +313,7 @@ def run_predict(args) -> int:
 
 
 def predict_file(segmenter, path, mask_path, probability_path, batch_size: int,
-                 tta: bool = False):
+                 tta: bool = False, scale: bool = True):
     """Segment one image file and write its label PNG and probability TIFF (a job).
 
     Parameters
@@ -318,6 +328,9 @@ def predict_file(segmenter, path, mask_path, probability_path, batch_size: int,
         Tiles per forward pass.
     tta : bool
         Average each tile's 8 flips and quarter turns.
+    scale : bool
+        Resample the image to the segmenter's working pixel size when both are known (the
+        image's from its file, else its scale bar).
 
     Yields
     ------
@@ -338,6 +351,7 @@ def predict_file(segmenter, path, mask_path, probability_path, batch_size: int,
     from nanomorph.io.atomic import atomic_write_bytes
     from nanomorph.io.mask_files import write_mask_png
     from nanomorph.masks import databar_rows_of
+    from nanomorph.scalebar import image_pixel_size_nm
     from nanomorph.segment.infer import predict_job
 
     image = read_image(path)
@@ -345,8 +359,9 @@ def predict_file(segmenter, path, mask_path, probability_path, batch_size: int,
         raise ImageReadError(f"the file holds {image.shape[0]} images: segment predict takes "
                              "single 2-D images", path)
     bar = databar_rows_of(image) if segmenter.crop_databar else 0
+    pixel_size = image_pixel_size_nm(image) if scale and segmenter.pixel_size_nm else None
     prediction = yield from predict_job(segmenter, image.data, batch_size=batch_size,
-                                        databar_rows=bar, tta=tta)
+                                        databar_rows=bar, tta=tta, pixel_size_nm=pixel_size)
     classes = segmenter.classes
     write_mask_png(mask_path, classes.mask_values(prediction.labels))
     probability = prediction.probabilities[classes.nanowire - 1]
@@ -390,7 +405,7 @@ def run_evaluate(args) -> int:
         pairs, groups = read_pairs_csv(args.pairs, with_groups=True)
         result = run_with_progress(
             evaluate_segmenter(segmenter, pairs, args.foreground, batch_size=args.batch_size,
-                               tta=args.tta),
+                               tta=args.tta, scale=args.scale == "auto"),
             "evaluating")
     except NanomorphError as exc:
         report_error(exc.path or args.pairs, exc)

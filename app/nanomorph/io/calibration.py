@@ -176,6 +176,18 @@ class Calibration(JsonRecord):
             )
         return (self.pixel_size[0] * factor, self.pixel_size[1] * factor)
 
+    def mean_pixel_size_nm(self) -> float | None:
+        """One pixel size in nanometres: the geometric mean of (y, x).
+
+        Returns
+        -------
+        float or None
+            In nm; None when the image is uncalibrated or not calibrated in a length.
+        """
+        if not self.is_length:
+            return None
+        return math.sqrt(math.prod(self.pixel_size_nm()))
+
     def normalised(self) -> "Calibration":
         """The same calibration in its display unit.
 

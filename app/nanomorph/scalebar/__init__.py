@@ -8,10 +8,18 @@ no torch, no Qt).
 - :mod:`.ocr`: RapidOCR's recogniser on those lines (its detector as a fallback).
 - :mod:`.parse`: :func:`parse_length`, a length from OCR text (OCR confusions included).
 - :mod:`.infobar`: HFW / Width / Pixel Size fields of SEM info bars.
-- :mod:`.reading`: :func:`read_scale_bar`, the pixel size with a confidence.
+- :mod:`.reading`: :func:`read_scale_bar`, the pixel size with a confidence;
+  :func:`image_pixel_size_nm`, a micrograph's pixel size from its file or its bar.
 """
 
 from nanomorph.scalebar.parse import Length, parse_length
-from nanomorph.scalebar.reading import NoScaleBarError, ScaleBarReading, read_scale_bar
+from nanomorph.scalebar.reading import (
+    NoScaleBarError,
+    ScaleBarReading,
+    image_pixel_size_nm,
+    read_micrograph_scale_bar,
+    read_scale_bar,
+)
 
-__all__ = ["Length", "NoScaleBarError", "ScaleBarReading", "parse_length", "read_scale_bar"]
+__all__ = ["Length", "NoScaleBarError", "ScaleBarReading", "image_pixel_size_nm", "parse_length",
+           "read_micrograph_scale_bar", "read_scale_bar"]

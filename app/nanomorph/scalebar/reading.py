@@ -22,6 +22,9 @@ LABEL_REACH_HEIGHTS = 4.0
 # pixel sizes a micrograph can have (nm/px): from atomic-resolution TEM to low-magnification
 # SEM and light microscopy; a reading outside is a misread label
 PLAUSIBLE_PIXEL_NM = (1e-3, 5e4)
+# readings at least this confident give an image its pixel size without the user's review
+# (a bar that disagrees with the info bar has its confidence halved, to about 0.5)
+TRUSTED_CONFIDENCE = 0.6
 
 
 class NoScaleBarError(NanomorphError):
@@ -152,6 +155,52 @@ def read_scale_bar(image: np.ndarray, *, databar_rows: int | None = None) -> Sca
             f"{100 * difference:.1f} %")
     return _with(reading, confidence=min(1.0, reading.confidence + 0.5 * (1 - reading.confidence)),
                  notes=[*reading.notes, note])
+
+
+def read_micrograph_scale_bar(image) -> ScaleBarReading:
+    """:func:`read_scale_bar` on a micrograph as read: its first plane, its info bar's rows.
+
+    Parameters
+    ----------
+    image : nanomorph.io.MicroscopeImage
+
+    Returns
+    -------
+    ScaleBarReading
+
+    Raises
+    ------
+    NoScaleBarError
+        When there is no bar to read.
+    """
+    databar = image.metadata.get("databar_rows")
+    return read_scale_bar(image.plane(0), databar_rows=databar if isinstance(databar, int)
+                          else None)
+
+
+def image_pixel_size_nm(image) -> float | None:
+    """The pixel size of a micrograph in nm: its file's, else its scale bar's.
+
+    Parameters
+    ----------
+    image : nanomorph.io.MicroscopeImage
+        As read. When the file records no length calibration its first plane's scale bar is
+        read (about 0.5 s).
+
+    Returns
+    -------
+    float or None
+        The geometric mean of the file's (y, x) pixel size, or the bar's reading when its
+        confidence is at least :data:`TRUSTED_CONFIDENCE`; None otherwise.
+    """
+    from_file = image.calibration.mean_pixel_size_nm()
+    if from_file is not None:
+        return from_file
+    try:
+        reading = read_micrograph_scale_bar(image)
+    except NoScaleBarError:
+        return None
+    return reading.pixel_size_nm if reading.confidence >= TRUSTED_CONFIDENCE else None
 
 
 def _with(reading: ScaleBarReading, **changes) -> ScaleBarReading:

@@ -2,6 +2,7 @@
 
 - :mod:`.classes`: :class:`SegmentClasses`, classes from mask values (``--foreground`` rules).
 - :mod:`.pairs`: ``PAIRS.csv``, reading and checking image / mask pairs, :func:`prepare_pairs`.
+- :mod:`.scale`: one working pixel size (nm) for training and prediction, resampling.
 - :mod:`.gray`: gray levels to [0, 1] by the encoder's percentiles, at native resolution.
 - :mod:`.data`: validation bands, random patches, :class:`Augmentation`.
 - :mod:`.model`: :class:`UNetDecoder`, :class:`SegmentationNet`, :func:`build_network`.
@@ -20,7 +21,7 @@ __getattr__, __dir__, _lazy_names = lazy_loader.attach(
     __name__,
     submod_attrs={
         "classes": ["SegmentClasses", "classes_from_masks"],
-        "pairs": ["TrainingPair", "prepare_pairs", "read_pair", "read_pairs_csv"],
+        "pairs": ["PairData", "TrainingPair", "prepare_pairs", "read_pair", "read_pairs_csv"],
         "data": ["Augmentation"],
         "train": ["TrainConfig", "train_segmenter"],
         "infer": ["SegmentPrediction", "predict_image", "predict_job"],

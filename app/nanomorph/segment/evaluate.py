@@ -51,7 +51,7 @@ def score_labels(segmenter, labels: np.ndarray, mask: np.ndarray,
 
 def evaluate_segmenter(segmenter, pairs: list[tuple[str, str]],
                        foreground: str | tuple[int, ...] = "nonzero", *, batch_size: int = 4,
-                       tta: bool = False, cancel=None) -> Job[dict]:
+                       tta: bool = False, scale: bool = True, cancel=None) -> Job[dict]:
     """Segment the images of ``pairs`` and score them against their masks (a job).
 
     Parameters
@@ -64,6 +64,9 @@ def evaluate_segmenter(segmenter, pairs: list[tuple[str, str]],
         Tiles per forward pass.
     tta : bool
         Average each tile's 8 flips and quarter turns (:func:`predict_job`).
+    scale : bool
+        Resample each image to the segmenter's working pixel size when both are known (the
+        image's from its file, else its scale bar).
     cancel : CancelToken, optional
 
     Yields
@@ -84,10 +87,11 @@ def evaluate_segmenter(segmenter, pairs: list[tuple[str, str]],
     for done, (image_path, mask_path) in enumerate(pairs, start=1):
         check_cancel(cancel)
         try:
-            image, mask, bar = read_pair(image_path, mask_path)
+            image, mask, bar, pixel_size = read_pair(
+                image_path, mask_path, pixel_size=scale and bool(segmenter.pixel_size_nm))
             prediction = predict_image(segmenter, image, batch_size=batch_size,
                                        probabilities=False, databar_rows=bar, tta=tta,
-                                       cancel=cancel)
+                                       pixel_size_nm=pixel_size, cancel=cancel)
             scores = score_labels(segmenter, prediction.labels, mask, spec, mask_path)
         except JobCancelled:
             raise

@@ -43,6 +43,12 @@ import numpy as np
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import Job, Progress, check_cancel, run_job
 from nanomorph.segment.gray import intensity_window, to_unit
+from nanomorph.segment.scale import (
+    resample_factor,
+    resample_image,
+    resample_probabilities,
+    scaled_shape,
+)
 
 STRIDE_PX = 32
 
@@ -296,7 +302,7 @@ def _autocast(device: str):
 
 def predict_job(segmenter, image: np.ndarray, *, batch_size: int = 4, probabilities: bool = True,
                 databar_rows: int | None = None, tta: bool = False,
-                cancel=None) -> Job[SegmentPrediction]:
+                pixel_size_nm: float | None = None, cancel=None) -> Job[SegmentPrediction]:
     """Segment one image (a job: progress per strip of tiles).
 
     Parameters
@@ -313,6 +319,10 @@ def predict_job(segmenter, image: np.ndarray, *, batch_size: int = 4, probabilit
         segmenter crops info bars and this is None.
     tta : bool
         Average the predictions of each tile's 8 flips and quarter turns (8 × the time).
+    pixel_size_nm : float, optional
+        The image's pixel size: when the segmenter has a working pixel size too, the image is
+        resampled to it, segmented, and the result resampled back to its pixels
+        (:mod:`nanomorph.segment.scale`).
     cancel : CancelToken, optional
 
     Returns
@@ -333,6 +343,16 @@ def predict_job(segmenter, image: np.ndarray, *, batch_size: int = 4, probabilit
     if segmenter.crop_databar:
         bar = find_databar_rows(image) if databar_rows is None else int(databar_rows)
     scanned = image[:image.shape[0] - bar] if 0 < bar < image.shape[0] else image
+    factor = resample_factor(pixel_size_nm, segmenter.pixel_size_nm)
+    if factor != 1.0:
+        resampled = yield from predict_job(
+            segmenter, resample_image(scanned, scaled_shape(scanned.shape, factor)),
+            batch_size=batch_size, databar_rows=0, tta=tta, cancel=cancel)
+        labels = np.zeros(image.shape, np.uint8)
+        maps = np.zeros((resampled.probabilities.shape[0], *image.shape), np.uint8)
+        labels[:len(scanned)], maps[:, :len(scanned)] = resample_probabilities(
+            resampled.probabilities, scanned.shape)
+        return SegmentPrediction(labels, maps if probabilities else None)
     n_classes = len(segmenter.classes)
     labels = np.zeros(image.shape, np.uint8)
     maps = np.zeros((n_classes - 1, *image.shape), np.uint8) if probabilities else None

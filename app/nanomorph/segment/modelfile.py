@@ -10,7 +10,7 @@ Format (read back with ``torch.load(weights_only=True)``)::
      "decoder": {"widths": [int], "state_dict": {name: tensor}},
      "classes": {"names": [str], "values": [[int]], "nanowire": int},
      "preprocess": {"percentiles": [low, high], "mean": [3 floats], "std": [3 floats],
-                    "crop_databar": bool},
+                    "crop_databar": bool, "pixel_size_nm": float | None},  # working size
      "tiles": {"tile_px": int, "overlap_px": int},
      "training": {"config": {...}, "history": [{epoch, train_loss, val_loss, val_dice,
                   seconds}], "best_epoch": int | None, "stop_reason": str}}
@@ -22,6 +22,7 @@ never saw).
 
 from __future__ import annotations
 
+import math
 import os
 
 from nanomorph.errors import NanomorphError
@@ -72,7 +73,8 @@ def save_segmenter(segmenter: Segmenter, path: str | os.PathLike) -> None:
         "classes": segmenter.classes.as_json(),
         "preprocess": {"percentiles": [float(p) for p in segmenter.percentiles],
                        "mean": net.mean.flatten().tolist(), "std": net.std.flatten().tolist(),
-                       "crop_databar": bool(segmenter.crop_databar)},
+                       "crop_databar": bool(segmenter.crop_databar),
+                       "pixel_size_nm": segmenter.pixel_size_nm},
         "tiles": {"tile_px": int(segmenter.tile_px), "overlap_px": int(segmenter.overlap_px)},
         "training": {"config": segmenter.training, "history": segmenter.history,
                      "best_epoch": segmenter.best_epoch, "stop_reason": segmenter.stop_reason},
@@ -126,7 +128,9 @@ def load_segmenter(path: str | os.PathLike, device: str | None = None) -> Segmen
             decoder_widths=tuple(int(w) for w in decoder["widths"]),
             percentiles=tuple(float(p) for p in preprocess["percentiles"]),
             tile_px=int(tiles["tile_px"]), overlap_px=int(tiles["overlap_px"]),
-            crop_databar=bool(preprocess["crop_databar"]), training=dict(training["config"]),
+            crop_databar=bool(preprocess["crop_databar"]),
+            pixel_size_nm=_optional_float(preprocess.get("pixel_size_nm")),
+            training=dict(training["config"]),
             history=list(training["history"]), best_epoch=training["best_epoch"],
             stop_reason=str(training["stop_reason"]))
         feature_channels = tuple(int(c) for c in encoder["feature_channels"])
@@ -163,6 +167,9 @@ def _check_values(payload: dict, segmenter: Segmenter, states: tuple, path) -> N
          and all(0 < w <= MAX_DECODER_WIDTH for w in segmenter.decoder_widths),
          "decoder widths"),
         (0 <= segmenter.unfreeze_stages <= 8, "trained encoder stages"),
+        (segmenter.pixel_size_nm is None
+         or (math.isfinite(segmenter.pixel_size_nm) and segmenter.pixel_size_nm > 0),
+         "working pixel size"),
         (len(set(segmenter.classes.names)) == len(segmenter.classes.names) >= 2
          and 1 <= segmenter.classes.nanowire < len(segmenter.classes.names), "classes"),
     ]
@@ -170,6 +177,10 @@ def _check_values(payload: dict, segmenter: Segmenter, states: tuple, path) -> N
     if wrong:
         raise NanomorphError(f"the segmenter file's {', '.join(wrong)} are out of range: it is "
                              "damaged or was not written by nanomorph", path)
+
+
+def _optional_float(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def _check_format(payload, path) -> None:

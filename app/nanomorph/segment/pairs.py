@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,11 +37,44 @@ class TrainingPair:
         Gray levels, any real dtype.
     labels : ndarray of uint8, shape (rows, cols)
         Class index of every pixel (0 = background).
+    pixel_size_nm : float or None
+        The image's pixel size (nm), None when unknown.
     """
 
     name: str
     image: np.ndarray
     labels: np.ndarray
+    pixel_size_nm: float | None = None
+
+
+def at_pixel_size(pair: TrainingPair, pixel_size_nm: float | None) -> TrainingPair:
+    """A pair resampled to a working pixel size (:mod:`nanomorph.segment.scale`).
+
+    Parameters
+    ----------
+    pair : TrainingPair
+    pixel_size_nm : float or None
+        The working pixel size (nm); None leaves the pair as it is.
+
+    Returns
+    -------
+    TrainingPair
+        The image resampled linearly (float32), the labels by nearest neighbour, and the pixel
+        size it now has; the pair itself when the factor is 1.
+    """
+    from nanomorph.segment.scale import (
+        resample_factor,
+        resample_image,
+        resample_labels,
+        scaled_shape,
+    )
+
+    factor = resample_factor(pair.pixel_size_nm, pixel_size_nm)
+    if factor == 1.0:
+        return pair
+    shape = scaled_shape(pair.image.shape, factor)
+    return TrainingPair(pair.name, resample_image(pair.image, shape),
+                        resample_labels(pair.labels, shape), pair.pixel_size_nm / factor)
 
 
 def read_pairs_csv(path: str | os.PathLike, *, with_groups: bool = False):
@@ -102,22 +136,41 @@ def read_pairs_csv(path: str | os.PathLike, *, with_groups: bool = False):
     return pairs
 
 
-def read_pair(image_path, mask_path) -> tuple[np.ndarray, np.ndarray, int]:
-    """Read one image and its mask.
+class PairData(NamedTuple):
+    """One image and its mask as read (:func:`read_pair`).
 
-    Parameters
+    Attributes
     ----------
-    image_path, mask_path : str or os.PathLike
-        The two files.
-
-    Returns
-    -------
     image : ndarray, 2-D
         Gray levels.
     mask : ndarray, 2-D
         Mask values.
     databar_rows : int
         Info-bar rows of the image.
+    pixel_size_nm : float or None
+        The image's pixel size (nm) when asked for and known.
+    """
+
+    image: np.ndarray
+    mask: np.ndarray
+    databar_rows: int
+    pixel_size_nm: float | None
+
+
+def read_pair(image_path, mask_path, *, pixel_size: bool = False) -> PairData:
+    """Read one image and its mask.
+
+    Parameters
+    ----------
+    image_path, mask_path : str or os.PathLike
+        The two files.
+    pixel_size : bool
+        Also find the image's pixel size: its file's calibration, else its scale bar
+        (:func:`nanomorph.scalebar.image_pixel_size_nm`).
+
+    Returns
+    -------
+    PairData
 
     Raises
     ------
@@ -128,6 +181,7 @@ def read_pair(image_path, mask_path) -> tuple[np.ndarray, np.ndarray, int]:
     from nanomorph.io import read_image
     from nanomorph.io.mask_files import read_mask
     from nanomorph.masks import databar_rows_of
+    from nanomorph.scalebar import image_pixel_size_nm
 
     image = read_image(image_path)
     if image.is_stack:
@@ -135,7 +189,8 @@ def read_pair(image_path, mask_path) -> tuple[np.ndarray, np.ndarray, int]:
                              "mask", image_path)
     mask, _ = read_mask(mask_path)
     check_same_shape(image.data, mask, mask_path)
-    return image.data, mask, databar_rows_of(image)
+    return PairData(image.data, mask, databar_rows_of(image),
+                    image_pixel_size_nm(image) if pixel_size else None)
 
 
 def check_same_shape(image: np.ndarray, mask: np.ndarray, path=None) -> None:
@@ -161,8 +216,9 @@ def check_same_shape(image: np.ndarray, mask: np.ndarray, path=None) -> None:
 
 def prepare_pairs(images: list[np.ndarray], masks: list[np.ndarray], *,
                   foreground: str | tuple[int, ...] = "auto", names: list[str] | None = None,
-                  databar_rows: list[int] | None = None,
-                  nanowire_value: int | None = None) -> tuple[list[TrainingPair], SegmentClasses]:
+                  databar_rows: list[int] | None = None, nanowire_value: int | None = None,
+                  pixel_sizes: list[float | None] | None = None
+                  ) -> tuple[list[TrainingPair], SegmentClasses]:
     """Check training pairs, find their classes, and turn masks into class labels.
 
     Parameters
@@ -177,6 +233,8 @@ def prepare_pairs(images: list[np.ndarray], masks: list[np.ndarray], *,
         Info-bar rows of each image, cut off image and mask (0 or None: none).
     nanowire_value : int, optional
         Multi-class masks: the value of the nanowire class.
+    pixel_sizes : list of float or None, optional
+        Pixel size (nm) of each image, None where unknown.
 
     Returns
     -------
@@ -205,8 +263,9 @@ def prepare_pairs(images: list[np.ndarray], masks: list[np.ndarray], *,
         cut_masks.append(mask[:rows])
     classes = classes_from_masks(cut_masks, foreground, paths=names,
                                  nanowire_value=nanowire_value)
-    pairs = [TrainingPair(name, image, classes.labels_of(mask))
-             for name, image, mask in zip(names, cut_images, cut_masks)]
+    sizes = list(pixel_sizes) if pixel_sizes is not None else [None] * len(images)
+    pairs = [TrainingPair(name, image, classes.labels_of(mask), size)
+             for name, image, mask, size in zip(names, cut_images, cut_masks, sizes)]
     if not any(pair.labels.any() for pair in pairs):
         which = names[0] if len(pairs) == 1 else None
         raise InvalidParameterError(

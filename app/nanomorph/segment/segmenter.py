@@ -33,6 +33,9 @@ class Segmenter:
         Tiling of :func:`nanomorph.segment.infer.predict_job`.
     crop_databar : bool
         SEM info bars were cut off in training and are background in predictions.
+    pixel_size_nm : float or None
+        The working pixel size the network was trained at (nm); images of known pixel size
+        are resampled to it before prediction (None: every image at its own pixels).
     training : dict
         The training configuration (JSON values).
     history : list of dict
@@ -55,6 +58,7 @@ class Segmenter:
     tile_px: int = 512
     overlap_px: int = 64
     crop_databar: bool = True
+    pixel_size_nm: float | None = None
     training: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
     best_epoch: int | None = None

@@ -2,6 +2,8 @@
 
 What one run does
 -----------------
+0. When every pair has a pixel size (and ``physical_scale``), the pairs are resampled to their
+   median pixel size, which the model keeps (:mod:`nanomorph.segment.scale`).
 1. Validation regions are held out (:func:`nanomorph.segment.data.split_validation`): a band of
    every pair, or whole pairs.
 2. The decoder (and the last ``unfreeze_stages`` encoder stages) learn from random augmented
@@ -63,7 +65,8 @@ from nanomorph.segment.infer import (
     release_device_memory,
 )
 from nanomorph.segment.model import DECODER_WIDTHS, build_network
-from nanomorph.segment.pairs import TrainingPair
+from nanomorph.segment.pairs import TrainingPair, at_pixel_size
+from nanomorph.segment.scale import working_pixel_size
 from nanomorph.segment.segmenter import Segmenter
 
 # Working memory of a training step per patch pixel (activations of the encoder and decoder,
@@ -121,6 +124,10 @@ class TrainConfig(JsonRecord):
     crop_databar : bool
         Stored in the model: cut SEM info bars off images before predicting (the caller cuts
         them off training pairs, see :func:`nanomorph.segment.pairs.prepare_pairs`).
+    physical_scale : bool
+        When every pair has a pixel size, resample the pairs to their median pixel size and
+        store it in the model, so that predictions resample calibrated images to it
+        (:mod:`nanomorph.segment.scale`). False: every pair at its own pixels.
     """
 
     encoder: str = defaults.ENCODER
@@ -147,6 +154,7 @@ class TrainConfig(JsonRecord):
     tile_px: int = 512
     overlap_px: int = 64
     crop_databar: bool = True
+    physical_scale: bool = True
 
     def __post_init__(self) -> None:
         checks = [
@@ -221,6 +229,10 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
     require_memory(config.batch_size * config.patch_px ** 2 * TRAIN_BYTES_PER_PIXEL,
                    f"training on batches of {config.batch_size} patches of {config.patch_px} px")
     start = time.perf_counter()
+    working_nm = None
+    if config.physical_scale:
+        working_nm = working_pixel_size([pair.pixel_size_nm for pair in pairs])
+        pairs = [at_pixel_size(pair, working_nm) for pair in pairs]
     device = select_device(config.device)
     spec = get_encoder_spec(config.encoder)
     rng = np.random.default_rng(config.seed)
@@ -259,8 +271,8 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
                 best = {"dice": val_dice if val_dice is not None else -1.0, "epoch": epoch,
                         "state": _trained_state(averaged)}
             if on_epoch is not None:
-                on_epoch(_segmenter(averaged, device, classes, spec, config, history,
-                                    best["epoch"], "training"))
+                on_epoch(_segmenter(averaged, device, classes, spec, config, working_nm,
+                                    history, best["epoch"], "training"))
         except JobCancelled:
             if best is None:
                 raise
@@ -278,17 +290,18 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
             break
     net.load_state_dict(best["state"], strict=False)
     net.eval()
-    return _segmenter(net, device, classes, spec, config, history, best["epoch"], stop_reason)
+    return _segmenter(net, device, classes, spec, config, working_nm, history, best["epoch"],
+                      stop_reason)
 
 
-def _segmenter(net, device, classes, spec, config: TrainConfig, history, best_epoch,
+def _segmenter(net, device, classes, spec, config: TrainConfig, working_nm, history, best_epoch,
                stop_reason) -> Segmenter:
     return Segmenter(
         net=net, device=device, classes=classes, encoder_name=str(config.encoder),
         encoder_weights_id=spec.weights_id, unfreeze_stages=config.unfreeze_stages,
         decoder_widths=tuple(config.decoder_widths), percentiles=spec.preprocess.percentiles,
         tile_px=config.tile_px, overlap_px=config.overlap_px, crop_databar=config.crop_databar,
-        training=config.as_json(), history=history, best_epoch=best_epoch,
+        pixel_size_nm=working_nm, training=config.as_json(), history=history, best_epoch=best_epoch,
         stop_reason=stop_reason)
 
 

@@ -45,12 +45,9 @@ def read_image_scale_bar(path: str, page: int | None = None) -> ScaleBarReading:
         For an unreadable file or no scale bar (``no scale bar found``).
     """
     from nanomorph.io import read_image
-    from nanomorph.scalebar import read_scale_bar
+    from nanomorph.scalebar import read_micrograph_scale_bar
 
-    image = read_image(path, page=page)
-    databar = image.metadata.get("databar_rows")
-    return read_scale_bar(image.plane(0), databar_rows=databar if isinstance(databar, int)
-                          else None)
+    return read_micrograph_scale_bar(read_image(path, page=page))
 
 
 def file_disagreement(record: ImageRecord, reading: ScaleBarReading) -> float | None:

@@ -146,7 +146,9 @@ def train_project_segmenter(project: "Project", image_ids: list[int], config: "T
     pairs, classes = prepare_pairs([i.data for i in images], masks,
                                    names=[r.name for r in records],
                                    databar_rows=[databar_rows_of(i) for i in images],
-                                   nanowire_value=WIRE_LABEL)
+                                   nanowire_value=WIRE_LABEL,
+                                   pixel_sizes=[r.calibration.mean_pixel_size_nm()
+                                                for r in records])
     run = project.runs.start("segment-train", {"images": image_ids, "config": repr(config)})
     try:
         segmenter = yield from train_segmenter(pairs, classes, config, cancel=cancel)
@@ -240,9 +242,9 @@ def predict_project(project: "Project", image_ids: list[int], segmenter: "Segmen
         labels = probability = error = None
         try:
             image = _read(record)
-            prediction = yield from predict_job(segmenter, image.data,
-                                                databar_rows=databar_rows_of(image), tta=tta,
-                                                cancel=cancel)
+            prediction = yield from predict_job(
+                segmenter, image.data, databar_rows=databar_rows_of(image), tta=tta,
+                pixel_size_nm=record.calibration.mean_pixel_size_nm(), cancel=cancel)
         except NanomorphError as e:
             error = e.reason
         else:
@@ -335,11 +337,13 @@ def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *
     Returns
     -------
     dict
-        ``rows``: [{image_id, image, trained_on, dice, iou, classical_dice, classical_iou}],
-        ``classical_method``: the method with the best mean Dice over the held-out rows (all
-        rows when every scored image was a training image), ``means`` over the same rows,
-        ``held_out``: how many rows the means cover.
+        ``rows``: [{image_id, image, group, trained_on, dice, iou, classical_dice,
+        classical_iou}], ``classical_method``: the method with the best mean Dice over the
+        held-out rows (all rows when every scored image was a training image), ``means`` over
+        the same rows, ``held_out``: how many rows the means cover, ``per_group``: [{group,
+        n_images, dice_mean, iou_mean}] over the same rows (:func:`image_group`).
     """
+    from nanomorph.segment.evaluate import per_group_scores
     from nanomorph.masks import METHOD_DEFAULTS, auto_mask_image
     from nanomorph.masks.overlap import dice, iou
 
@@ -353,7 +357,7 @@ def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *
         record = project.images.get(image_id)
         truth = project.masks.read(image_id) == WIRE_LABEL
         predicted = labels == WIRE_LABEL
-        rows.append({"image_id": image_id, "image": record.name,
+        rows.append({"image_id": image_id, "image": record.name, "group": image_group(record),
                      "trained_on": image_id in trained,
                      "dice": dice(predicted, truth), "iou": iou(predicted, truth)})
         for method, params in METHOD_DEFAULTS.items():
@@ -361,7 +365,8 @@ def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *
             classical[method].append((dice(guess, truth), iou(guess, truth)))
         yield Progress(n + 1, len(scored), f"scored {record.name}")
     if not rows:
-        return {"rows": [], "classical_method": None, "means": {}, "held_out": 0}
+        return {"rows": [], "classical_method": None, "means": {}, "held_out": 0,
+                "per_group": []}
     counted = [k for k, row in enumerate(rows) if not row["trained_on"]] or range(len(rows))
     best = max(classical, key=lambda m: np.mean([classical[m][k][0] for k in counted]))
     for row, (d, j) in zip(rows, classical[best]):
@@ -369,4 +374,24 @@ def compare_with_truth(project: "Project", predictions: dict[int, np.ndarray], *
     means = {key: float(np.mean([rows[k][key] for k in counted]))
              for key in ("dice", "iou", "classical_dice", "classical_iou")}
     held_out = sum(not row["trained_on"] for row in rows)
-    return {"rows": rows, "classical_method": best, "means": means, "held_out": held_out}
+    per_group = per_group_scores([{**rows[k], "image": k} for k in counted],
+                                 {k: rows[k]["group"] for k in counted})
+    return {"rows": rows, "classical_method": best, "means": means, "held_out": held_out,
+            "per_group": per_group}
+
+
+def image_group(record: "ImageRecord") -> str:
+    """The acquisition group of a project image, for scores per group.
+
+    Parameters
+    ----------
+    record : ImageRecord
+        The image.
+
+    Returns
+    -------
+    str
+        A frame's movie (file name), else the name of the folder the image lies in (a run is
+        usually kept in a folder of its own).
+    """
+    return record.group or Path(record.path).parent.name

@@ -46,7 +46,8 @@ from qtpy.QtWidgets import (
 DIFFERENCE_COLOURS = {None: "transparent", 0: "transparent",
                       FALSE_POSITIVE: DIFFERENCE_RGB[FALSE_POSITIVE],
                       FALSE_NEGATIVE: DIFFERENCE_RGB[FALSE_NEGATIVE]}
-METRIC_COLUMNS = ("image", "training image", "Dice", "IoU", "classical Dice", "classical IoU")
+METRIC_COLUMNS = ("image", "group", "training image", "Dice", "IoU", "classical Dice",
+                  "classical IoU")
 DICE_EXPLAINED = (
     "Dice = 2·|predicted ∩ mask| / (|predicted| + |mask|) of the wire class, 1 = perfect. "
     "The curve's validation Dice is measured during training on bands held out of the training "
@@ -76,6 +77,16 @@ def draw_history(figure, history: list[dict]) -> None:
     ax.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="center right")
 
 
+def by_group(per_group: list[dict]) -> str:
+    """The mean Dice of each group (movie or folder) when there are several, weakest first:
+    a run the model does not transfer to stands out."""
+    if len(per_group) < 2:
+        return ""
+    ranked = sorted(per_group, key=lambda g: g["dice_mean"])
+    return " By group: " + "; ".join(f"{g['group']} {g['dice_mean']:.3f} ({g['n_images']})"
+                                     for g in ranked) + "."
+
+
 class SegmentWidget(NanomorphDock):
     """Training, prediction overlays, accept-as-mask and the Dice table."""
 
@@ -96,6 +107,11 @@ class SegmentWidget(NanomorphDock):
             SpinBox(name="seed", value=0, min=0, max=2**31 - 1),
             FloatSpinBox(name="time_limit_min", label="time limit (min, 0 = none)", value=10.0,
                          min=0.0, max=24 * 60.0, step=1.0),
+            CheckBox(name="physical_scale", label="one pixel size (nm) when calibrated",
+                     value=True,
+                     tooltip="train at the training images' median pixel size and segment "
+                             "every calibrated image resampled to it, so a wire looks the "
+                             "same at any magnification (off: every image at its own pixels)"),
         ])
         self.train_button = QPushButton("Train")
         self.train_button.clicked.connect(self.train)
@@ -248,6 +264,7 @@ class SegmentWidget(NanomorphDock):
         return TrainConfig(encoder=self.session.encoder, epochs=v["epochs"],
                            patch_px=v["patch_px"], unfreeze_stages=v["unfreeze_stages"],
                            seed=v["seed"], threads=threads,
+                           physical_scale=v["physical_scale"],
                            device=(self.session.project.settings.get("device")
                                    if self.session.project is not None else None),
                            time_limit_s=v["time_limit_min"] * 60 or None)
@@ -273,9 +290,11 @@ class SegmentWidget(NanomorphDock):
             self._fill_models()
             self.model_box.setCurrentIndex(self.model_box.findData(file))
             best = max((h["val_dice"] for h in segmenter.history), default=float("nan"))
+            scale = (f"; at {segmenter.pixel_size_nm:.4g} nm/px"
+                     if segmenter.pixel_size_nm else "")
             self.status.setText(f"saved {file}: best validation Dice {best:.3f} "
                                 f"(epoch {segmenter.best_epoch}; "
-                                f"{STOPPED[segmenter.stop_reason]})")
+                                f"{STOPPED[segmenter.stop_reason]}{scale})")
 
         self.run_job(
             lambda token: train_project_segmenter(project, ids, config, cancel=token),
@@ -455,7 +474,8 @@ class SegmentWidget(NanomorphDock):
 
     def _fill_metrics(self, table: dict) -> None:
         self.metrics.set_rows([
-            (row["image_id"], [row["image"], "yes" if row["trained_on"] else "no",
+            (row["image_id"], [row["image"], row["group"],
+                               "yes" if row["trained_on"] else "no",
                                round(row["dice"], 3), round(row["iou"], 3),
                                round(row["classical_dice"], 3), round(row["classical_iou"], 3)])
             for row in table["rows"]])
@@ -469,7 +489,7 @@ class SegmentWidget(NanomorphDock):
         self.metrics_note.setText(
             f"{over}: Dice {m['dice']:.3f} (IoU {m['iou']:.3f}) vs the best classical "
             f"auto-mask ({table['classical_method']}) Dice {m['classical_dice']:.3f} "
-            f"(IoU {m['classical_iou']:.3f}).")
+            f"(IoU {m['classical_iou']:.3f}).{by_group(table['per_group'])}")
 
     def _show_current(self, record) -> None:
         for role in ("prediction", "probability", "difference"):

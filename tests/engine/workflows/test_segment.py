@@ -39,6 +39,27 @@ def test_training_keeps_the_model_and_records_the_run(trained):
     run = project.runs.list("segment-train")[-1]
     assert run["status"] == "done" and run["result"]["model"] == model_file
     assert len(run["result"]["history"]) == len(segmenter.history) >= 1
+    sizes = [project.images.get(i).calibration.mean_pixel_size_nm() for i in train]
+    assert segmenter.pixel_size_nm == pytest.approx(float(np.median(sizes)))  # kept
+
+
+def test_scores_are_grouped_by_movie_or_folder(trained):
+    from dataclasses import replace
+    from pathlib import Path
+
+    from nanomorph.workflows.segment import image_group
+
+    project, ids, train, segmenter, model_file = trained
+    held = [ids["network_05.tif"], ids["bundle_05.tif"]]
+    done = run_job(predict_project(project, [train[0], *held], segmenter, model_file))
+    scores = run_job(compare_with_truth(project, done, training_ids=train))
+    folder = Path(project.images.get(held[0]).path).parent.name
+    assert {row["group"] for row in scores["rows"]} == {folder}
+    [group] = scores["per_group"]
+    assert group["group"] == folder and group["n_images"] == 2  # the training image left out
+    assert group["dice_mean"] == pytest.approx(scores["means"]["dice"])
+    frame = replace(project.images.get(held[0]), group="growth.tif")
+    assert image_group(frame) == "growth.tif"
 
 
 def test_eight_view_predictions_are_kept_apart(trained):

@@ -11,7 +11,7 @@ import torch
 
 from nanomorph.encoders import get_encoder_spec
 from nanomorph.encoders.efficientnet import Conv2dSame, same_padding
-from nanomorph.encoders.weights import build_architecture, lite0_imagenet_path, load_state_dict
+from nanomorph.encoders.weights import build_architecture, imagenet_weights_path, load_state_dict
 
 TABBY, TIGER_CAT, EGYPTIAN_CAT = 281, 282, 285
 
@@ -22,7 +22,7 @@ def lite0():
 
 
 def test_imagenet_checkpoint_loads_strictly_with_the_lukemelas_names(lite0):
-    checkpoint = load_state_dict(lite0_imagenet_path())
+    checkpoint = load_state_dict(imagenet_weights_path())
     assert len(checkpoint) == 296
     assert list(lite0.state_dict()) == list(checkpoint)
     assert list(checkpoint)[0] == "_conv_stem.weight" and list(checkpoint)[-1] == "_fc.bias"
@@ -30,6 +30,25 @@ def test_imagenet_checkpoint_loads_strictly_with_the_lukemelas_names(lite0):
                  "_blocks.15._project_conv.weight", "_conv_head.weight", "_bn1.weight"):
         assert torch.equal(lite0.state_dict()[name], checkpoint[name])
     assert sum(p.numel() for p in lite0.parameters()) == 4_652_008
+
+
+@pytest.mark.parametrize("name,tensors,parameters", [("efficientnet-lite1", 386, 5_416_680),
+                                                     ("efficientnet-lite2", 386, 6_092_072)])
+def test_lite1_and_lite2_load_strictly_and_see_the_cat(name, tensors, parameters):
+    from nanomorph.encoders.weights import IMAGENET_SHA256
+
+    spec = get_encoder_spec(name)
+    variant = name.rsplit("-", 1)[1]
+    checkpoint = load_state_dict(imagenet_weights_path(variant))
+    assert len(checkpoint) == tensors and spec.weights_id.endswith(IMAGENET_SHA256[variant][:8])
+    model = spec.builder().eval()
+    assert sum(p.numel() for p in model.parameters()) == parameters
+    assert model.feature_channels == spec.feature_channels  # the registry's table is right
+    with torch.inference_mode():
+        shapes = [f.shape[1:] for f in model.forward_features(torch.zeros(1, 3, 64, 64))]
+    assert shapes == [(c, 64 // s, 64 // s) for c, s in zip(spec.feature_channels,
+                                                             (2, 4, 8, 16, 32))]
+    assert {TABBY, TIGER_CAT, EGYPTIAN_CAT} <= set(top5(model, spec))
 
 
 def test_batchnorm_and_activation_are_the_lite_ones(lite0):
@@ -43,18 +62,25 @@ def test_batchnorm_and_activation_are_the_lite_ones(lite0):
 def test_the_cat_is_a_cat(lite0):
     """skimage's chelsea, preprocessed as TensorFlow's Lite models expect, must be a tabby,
     tiger cat or Egyptian cat: proof that the architecture and the weights agree."""
+    top = top5(lite0, get_encoder_spec("efficientnet-lite0"))
+    assert {TABBY, TIGER_CAT, EGYPTIAN_CAT} <= set(top)
+    assert top[0] == EGYPTIAN_CAT
+
+
+def top5(model, spec) -> list[int]:
+    """The 5 likeliest ImageNet classes of skimage's chelsea, preprocessed as TensorFlow's Lite
+    models expect at the spec's input size."""
     from PIL import Image
     from skimage.data import chelsea
 
-    spec = get_encoder_spec("efficientnet-lite0").preprocess
-    rgb = np.asarray(Image.fromarray(chelsea()).resize((224, 224), Image.Resampling.BILINEAR))
-    x = (rgb / 255.0 - np.array(spec.mean)) / np.array(spec.std)
+    size, pre = spec.preprocess.size_px, spec.preprocess
+    rgb = np.asarray(Image.fromarray(chelsea()).resize((size, size), Image.Resampling.BILINEAR))
+    x = (rgb / 255.0 - np.array(pre.mean)) / np.array(pre.std)
     batch = torch.from_numpy(x.astype(np.float32)).permute(2, 0, 1)[None]
     with torch.inference_mode():
-        probabilities = lite0(batch).softmax(dim=1)[0]
-    top5 = probabilities.topk(5).indices.tolist()
-    assert {TABBY, TIGER_CAT, EGYPTIAN_CAT} <= set(top5)
-    assert top5[0] == EGYPTIAN_CAT and probabilities[EGYPTIAN_CAT] > 0.5
+        probabilities = model(batch).softmax(dim=1)[0]
+    assert probabilities.max() > 0.5
+    return probabilities.topk(5).indices.tolist()
 
 
 @pytest.mark.parametrize("n", range(1, 20))

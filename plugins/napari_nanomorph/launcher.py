@@ -161,6 +161,8 @@ def add_files(viewer, files, current: str | None = None) -> None:
             show_warning(f"{display_path(first_path)}: {first_reason}{more}")
             for path, reason in result.failed:
                 log.warning("not added: %s: %s", display_path(path), reason)
+        for path, reason in result.partial:  # a cut movie: its whole frames were added
+            show_warning(f"{display_path(path)}: {reason}")
         if result.added:
             show_info(f"added {len(result.added)} image{'s' * (len(result.added) != 1)}")
         _show_first(session, current)

@@ -89,6 +89,38 @@ def test_a_checked_movie_is_not_checked_again_but_a_cut_copy_is(tmp_path, monkey
         read_image(tmp_path / "m.tif", page=0)
 
 
+def test_a_cut_movie_gives_its_whole_frames_and_says_how_many(tmp_path):
+    import tifffile
+
+    from nanomorph.io import read_image
+    from nanomorph.io.readers import read_frames
+
+    movie = np.arange(20 * 16 * 24, dtype=np.uint16).reshape(20, 16, 24)
+    tifffile.imwrite(tmp_path / "m.tif", movie, imagej=True, resolution=(100, 100),
+                     metadata={"axes": "TYX", "unit": "um", "finterval": 0.5})
+    whole = (tmp_path / "m.tif").read_bytes()
+    with tifffile.TiffFile(tmp_path / "m.tif") as tif:
+        first = tif.pages[0].dataoffsets[0]
+    (tmp_path / "cut.tif").write_bytes(whole[:first + 12 * 16 * 24 * 2 + 500])  # 12.7 frames
+    info = read_info(tmp_path / "cut.tif")
+    assert info.shape[0] == 12 and info.frame_interval_s == 0.5
+    assert info.calibration.pixel_size_nm() == pytest.approx((10.0, 10.0))
+    assert info.metadata["truncated"] == ("the file is truncated: only its first 12 of 20 "
+                                          "frames are whole; the rest are cut off")
+    np.testing.assert_array_equal(read_frames(tmp_path / "cut.tif", 3, 12), movie[3:12])
+    np.testing.assert_array_equal(read_image(tmp_path / "cut.tif", page=11).data, movie[11])
+    with pytest.raises(ImageReadError, match="no page 12"):
+        read_image(tmp_path / "cut.tif", page=12)
+    tifffile.imwrite(tmp_path / "z.tif", movie, compression="zlib")  # compressed: refused
+    packed = (tmp_path / "z.tif").read_bytes()
+    (tmp_path / "z.tif").write_bytes(packed[:len(packed) // 2])
+    with pytest.raises(ImageReadError, match="truncated"):
+        read_info(tmp_path / "z.tif")
+    (tmp_path / "tiny.tif").write_bytes(whole[:first + 100])  # not one whole frame: refused
+    with pytest.raises(ImageReadError, match="truncated"):
+        read_info(tmp_path / "tiny.tif")
+
+
 def test_tiff_cut_inside_its_header(tmp_path):
     whole = write_tiff(tmp_path / "whole.tif").read_bytes()
     (tmp_path / "cut.tif").write_bytes(whole[:20])

@@ -130,6 +130,22 @@ def test_bad_files_in_a_folder_give_one_warning_and_the_rest_open(app, folder_of
     assert find_layer(app.viewer, "image").data.shape == (384, 384)
 
 
+def test_a_cut_movie_opens_with_its_whole_frames_and_one_warning(app, tmp_path, notifications):
+    movie = np.random.default_rng(0).integers(0, 255, (10, 32, 32), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "whole.tif", movie, imagej=True, metadata={"axes": "TYX"})
+    with tifffile.TiffFile(tmp_path / "whole.tif") as tif:
+        first = tif.pages[0].dataoffsets[0]
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "growth.tif").write_bytes((tmp_path / "whole.tif").read_bytes()[:first + 6 * 1024])
+    open_path(app.viewer, folder)
+    app.wait_jobs()
+    assert [r.frame for r in app.session.project.images.all()] == list(range(6))
+    warnings = [m for level, m in notifications if level == "warning"]
+    assert warnings == [f"{folder / 'growth.tif'}: the file is truncated: only its first 6 of "
+                        "10 frames are whole; the rest are cut off"]
+
+
 def test_a_missing_image_is_flagged_and_relinked(app, folder_of_images, tmp_path):
     open_path(app.viewer, folder_of_images)
     app.wait_jobs()

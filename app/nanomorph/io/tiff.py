@@ -15,6 +15,11 @@ Flavours, tested in rosettasciio's order, and where the pixel size comes from:
 - Any other TIFF: uncalibrated. Its X/YResolution tags (dots per inch or cm) are a print
   resolution, never turned into a pixel size.
 
+A truncated TIFF is refused, except a movie or stack whose frames lie one after another
+uncompressed (ImageJ stacks, tifffile's own): it opens as the frames that are whole, with
+``metadata["truncated"]`` saying how many of the declared frames survive — a cut recording
+keeps what was recorded.
+
 rosettasciio is called eagerly (it reads the pixels too, which are then dropped): its lazy TIFF
 mode keeps the file open with no way to close it.
 """
@@ -71,7 +76,13 @@ def open_tiff(path: str, max_pixels: int) -> Source:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        _check_whole(tif, path)
+        try:
+            _check_whole(tif, path)
+        except ImageReadError:
+            source = _whole_frames(tif, path)
+            if source is None:
+                raise
+            return source
         flavour = _flavour(tif)
         if flavour in _RSCIIO_FLAVOURS:
             for series in tif.series:
@@ -97,6 +108,55 @@ def open_tiff(path: str, max_pixels: int) -> Source:
     if flavour in _RSCIIO_FLAVOURS and not calibration.calibrated:
         source.add_note(f"no usable pixel size in the {flavour} metadata")
     return source
+
+
+def _whole_frames(tif, path: str) -> Source | None:
+    """The whole frames of a truncated stack stored frame after frame without compression
+    (None for any other truncated TIFF)."""
+    from tifffile import COMPRESSION, PHOTOMETRIC
+
+    page = tif.pages[0]
+    declared = (tif.imagej_metadata or {}).get("images")
+    if declared is None and tif.shaped_metadata:
+        shape = tuple(tif.shaped_metadata[0].get("shape", ()))
+        declared = int(np.prod(shape[:-2])) if shape[-2:] == page.shape else None
+    if not (isinstance(declared, int) and declared > 1 and page.is_contiguous
+            and page.compression == COMPRESSION.NONE and page.samplesperpixel == 1
+            and page.photometric == PHOTOMETRIC.MINISBLACK and page.bitspersample >= 8):
+        return None
+    offset = page.dataoffsets[0]
+    frame_bytes = int(np.prod(page.shape)) * page.dtype.itemsize
+    whole = min(declared, (tif.filehandle.size - offset) // frame_bytes)
+    if whole < 1:
+        return None
+    dtype = page.dtype.newbyteorder(tif.byteorder)
+    source = Source(format="TIFF (ImageJ)" if tif.imagej_metadata else "TIFF",
+                    shape=(whole, *page.shape) if whole > 1 else page.shape,
+                    dtype=page.dtype.newbyteorder("="),
+                    load=partial(_load_contiguous, path, offset, dtype, page.shape, whole),
+                    calibration=_imagej_calibration(tif) if tif.imagej_metadata
+                    else UNCALIBRATED)
+    interval = _imagej_interval(tif) if tif.imagej_metadata else None
+    if interval is not None:
+        source.metadata["frame_interval_s"] = interval
+    source.metadata["truncated"] = (
+        f"the file is truncated: only its first {whole:,} of {declared:,} frames are whole; "
+        "the rest are cut off" if whole < declared else
+        f"the file is truncated after its pixels: all {declared:,} frames are whole")
+    source.add_note(source.metadata["truncated"])
+    return source
+
+
+def _load_contiguous(path: str, offset: int, dtype: np.dtype, shape: tuple[int, int],
+                     frames: int, page: int | slice | None) -> tuple[np.ndarray, list[str]]:
+    """Frames stored one after another from byte ``offset``: all, one, or a slice."""
+    first, stop = (0, frames) if page is None else \
+        (page, page + 1) if isinstance(page, int) else page.indices(frames)[:2]
+    frame_values = int(np.prod(shape))
+    data = np.fromfile(path, dtype=dtype, count=(stop - first) * frame_values,
+                       offset=offset + first * frame_values * dtype.itemsize)
+    data = data.reshape(stop - first, *shape).astype(dtype.newbyteorder("="), copy=False)
+    return (data[0] if isinstance(page, int) or frames == 1 else data), []
 
 
 def _flavour(tif) -> str | None:

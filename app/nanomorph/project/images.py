@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nanomorph.errors import NanomorphError, ProjectError, display_path
 from nanomorph.io.calibration import UNCALIBRATED, Calibration
@@ -113,11 +113,14 @@ class AddResult:
         Files whose content the project already knew.
     failed : list of (str, str)
         (path, reason) of files that could not be added.
+    partial : list of (str, str)
+        (path, reason) of movies added only in part (a truncated file's whole frames).
     """
 
     added: list[ImageRecord]
     already_present: list[ImageRecord]
     failed: list[tuple[str, str]]
+    partial: list[tuple[str, str]] = field(default_factory=list)
 
 
 class ImageRepository(Repository):
@@ -150,7 +153,7 @@ class ImageRepository(Repository):
         from nanomorph.io.readers import read_info
 
         paths = [os.fspath(p) for p in paths]
-        added, present, failed = [], [], []
+        added, present, failed, partial = [], [], [], []
         for i, path in enumerate(paths):
             check_cancel(cancel)
             try:
@@ -166,10 +169,12 @@ class ImageRepository(Repository):
             else:
                 for record, is_new in records:
                     (added if is_new else present).append(record)
+                if info.metadata.get("truncated"):
+                    partial.append((path, info.metadata["truncated"]))
             yield Progress(i + 1, len(paths), f"added {display_path(os.path.basename(path))}")
         if added:
             self._events.images.emit([r.id for r in added])
-        return AddResult(added, present, failed)
+        return AddResult(added, present, failed, partial)
 
     def add_one(self, path: str | os.PathLike) -> ImageRecord:
         """Add one image file (see :meth:`add`).

@@ -143,6 +143,24 @@ def test_a_movie_that_fails_half_way_adds_no_frame_and_says_why(tmp_path, monkey
                                                          "data end at byte 9")]
 
 
+def test_a_cut_movie_adds_its_whole_frames_and_says_so(tmp_path):
+    path, data = write_movie(tmp_path / "whole.tif", n_frames=10, shape=(16, 24))
+    with tifffile.TiffFile(path) as tif:
+        first = tif.pages[0].dataoffsets[0]
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(open(path, "rb").read()[:first + 7 * 16 * 24 + 100])  # 7.3 frames
+    with Project.create(tmp_path / "p") as project:
+        result = run_job(project.images.add([cut]))
+        assert [r.frame for r in result.added] == list(range(7)) and not result.failed
+        assert result.partial == [(str(cut), "the file is truncated: only its first 7 of 10 "
+                                             "frames are whole; the rest are cut off")]
+        np.testing.assert_array_equal(
+            read_image(result.added[6].path, page=result.added[6].page).data, data[6])
+        again = run_job(project.images.add([path]))  # the whole movie: its first 7 are known
+        assert [r.frame for r in again.already_present] == list(range(7))
+        assert [r.frame for r in again.added] == [7, 8, 9] and not again.partial
+
+
 def test_a_moved_movie_added_again_is_relinked_in_one_change(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -27,7 +27,7 @@ def write_mrc(path, data: np.ndarray, cell_angstrom=(0.0, 0.0, 0.0), sampling=No
 
 def test_supported_suffixes():
     expected = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dm3", ".dm4", ".emd", ".mrc", ".emi",
-                ".ser", ".elid", ".bmp", ".gif"}
+                ".ser", ".elid", ".bmp", ".gif", ".mp4", ".mov", ".avi", ".mkv"}
     assert SUPPORTED_SUFFIXES == expected
     assert isinstance(SUPPORTED_SUFFIXES, frozenset)
 

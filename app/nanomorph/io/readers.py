@@ -15,6 +15,8 @@ suffix                 format                      read by
 .elid                  Phenom ELID                 rosettasciio (the first calibrated image)
 .png .jpg .jpeg .bmp   PNG, JPEG, BMP, GIF         Pillow (``nanomorph.io.pillow``)
 .gif
+.mp4 .avi .mov .mkv    video (MP4, AVI, QuickTime,  PyAV / FFmpeg (``nanomorph.io.video``)
+                       Matroska)
 =====================  ==========================  =====================================
 
 The suffix says what a file should be; its first bytes say what it is. A file whose content is
@@ -74,6 +76,7 @@ _SUFFIX_KINDS = {
     ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".bmp": "bmp", ".gif": "gif",
     ".dm3": "dm3", ".dm4": "dm4", ".emd": "emd", ".mrc": "mrc",
     ".emi": "tia", ".ser": "tia", ".elid": "elid",
+    ".mp4": "mp4", ".mov": "mp4", ".avi": "avi", ".mkv": "mkv",
 }
 SUPPORTED_SUFFIXES = frozenset(_SUFFIX_KINDS)
 
@@ -92,6 +95,9 @@ _KINDS = {
     "mrc": ("MRC", [(208, b"MAP ")]),
     "tia": ("FEI TIA", [(0, b"II\x97\x01")]),  # the .ser series header
     "elid": ("Phenom ELID", []),
+    "mp4": ("MP4/QuickTime video", [(4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (4, b"wide")]),
+    "avi": ("AVI video", [(8, b"AVI ")]),
+    "mkv": ("Matroska video", [(0, b"\x1a\x45\xdf\xa3")]),
 }
 _SIGNATURE_OPTIONAL = {"mrc", "tia", "elid"}
 _HEAD_BYTES = 212
@@ -263,6 +269,10 @@ def _open_kind(kind: str, path: str, max_pixels: int) -> Source:
         return open_tiff(path, max_pixels)
     if kind in ("png", "jpeg", "bmp", "gif"):
         return open_pillow(path)
+    if kind in ("mp4", "avi", "mkv"):
+        from nanomorph.io.video import open_video
+
+        return open_video(path, max_pixels)
     return open_native(kind, path)
 
 

@@ -36,6 +36,26 @@ def test_fit_predict_and_probabilities(scaling):
     np.testing.assert_array_equal(model.predict(X), np.asarray(CLASSES)[proba.argmax(axis=1)])
 
 
+@pytest.mark.parametrize("scaling", ["standard", "l2"])
+def test_predictions_in_chunks_equal_one_pass(scaling, monkeypatch):
+    """Large projects are predicted a chunk of rows at a time, float32 rows taken as they are:
+    the numbers of one float64 pass (to BLAS rounding), and no NaN slips through a chunk."""
+    from nanomorph.errors import InvalidParameterError
+    from nanomorph.fewshot import head
+
+    X, y = clusters(10)
+    model = FewShotClassifier(scaling=scaling).fit(X[::5], y[::5])
+    whole = model.decision_function(X)
+    monkeypatch.setattr(head, "PREDICT_CHUNK_ROWS", 7)
+    np.testing.assert_allclose(model.decision_function(X), whole, rtol=1e-12)  # BLAS rounding
+    single = X.astype(np.float32)
+    np.testing.assert_allclose(model.decision_function(single),
+                               model.decision_function(single.astype(np.float64)), rtol=1e-12)
+    single[33, 5] = np.nan
+    with pytest.raises(InvalidParameterError, match="NaN"):
+        model.predict_proba(single)
+
+
 def test_one_label_per_class_and_two_classes():
     X, y = clusters(5)
     model = FewShotClassifier().fit(X[::5], y[::5])  # one image of each of four classes

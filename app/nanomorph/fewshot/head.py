@@ -57,6 +57,8 @@ _META_KEYS = ("format", "format_version", "classes", "scaling", "C", "calibrate"
               "n_train", "feature_dim", "encoder", "versions", "created")
 _TEMPERATURE_BOUNDS = (1e-3, 1e3)
 CALIBRATION_FOLDS = 10
+# rows predicted at a time: bounds the float64 copies (8192 × 1280 × 8 B = 84 MB)
+PREDICT_CHUNK_ROWS = 8192
 
 
 class FewShotClassifier:
@@ -159,7 +161,9 @@ class FewShotClassifier:
     def _transform(self, X: np.ndarray) -> np.ndarray:
         if self.scaling == "l2":
             X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-        return (X - self._mean) / self._scale
+        if self._mean.any() or (self._scale != 1).any():  # L2 scaling: both are the identity
+            X = (X - self._mean) / self._scale
+        return X
 
     # -- prediction ------------------------------------------------------------------------------
     def decision_function(self, X) -> np.ndarray:
@@ -175,8 +179,12 @@ class FewShotClassifier:
         ndarray, shape (N, C)
             The softmax of a row gives its probabilities.
         """
-        X = self._check_predictable(X)
-        return (self._transform(X) @ self._coef.T + self._intercept) / self.temperature_
+        X = self._check_shape(X)
+        out = np.empty((len(X), len(self._intercept)))
+        for start in range(0, len(X), PREDICT_CHUNK_ROWS):  # float64 copies of a chunk only
+            chunk = _as_features(X[start:start + PREDICT_CHUNK_ROWS])
+            out[start:start + len(chunk)] = self._transform(chunk) @ self._coef.T
+        return (out + self._intercept) / self.temperature_
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities.
@@ -210,10 +218,13 @@ class FewShotClassifier:
         """
         return np.asarray(self.classes_)[np.argmax(self.decision_function(X), axis=1)]
 
-    def _check_predictable(self, X) -> np.ndarray:
+    def _check_shape(self, X) -> np.ndarray:
+        """``X`` as an (N, D) array (its dtype kept) of the classifier's width."""
         if self.classes_ is None:
             raise NanomorphError("the classifier has not been trained yet")
-        X = _as_features(X)
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise InvalidParameterError(f"expected embeddings of shape (N, D), got {X.shape}")
         if X.shape[1] != self._coef.shape[1]:
             name = (self.encoder or {}).get("name", "the training encoder")
             raise NanomorphError(

@@ -180,7 +180,9 @@ def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
         embeddings.rows(train_ids), [labels[i] for i in train_ids])
     if temperature is not None:
         classifier.temperature_ = float(temperature)
-    predict_ids = [i for i in embeddings.ids if i not in labels]
+    unlabelled = np.fromiter((i not in labels for i in embeddings.ids), bool,
+                             len(embeddings.ids))
+    predict_ids = [i for i, keep in zip(embeddings.ids, unlabelled) if keep]
     if semi_supervised and predict_ids:
         from nanomorph.fewshot.semi import SpreadingClassifier
 
@@ -188,8 +190,11 @@ def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
             embeddings.rows(train_ids), [labels[i] for i in train_ids])
         results = records_of(spreading.classes_, predict_ids,
                              spreading.predict_proba(embeddings.rows(predict_ids)))
+    elif predict_ids:  # every row through the head, no copy of the unlabelled ones' rows
+        proba = classifier.predict_proba(embeddings.matrix)[unlabelled]
+        results = records_of(classifier.classes_, predict_ids, proba)
     else:
-        results = prediction_records(classifier, predict_ids, embeddings.rows(predict_ids))
+        results = {}
     return LivePredictions(classifier, results, len(train_ids), time.perf_counter() - started)
 
 
@@ -236,10 +241,12 @@ def records_of(classes: list[str], image_ids: list[int], proba: np.ndarray) -> d
     """
     ranked = np.sort(proba, axis=1)
     margins = ranked[:, -1] - (ranked[:, -2] if proba.shape[1] > 1 else 0.0)
-    return {image_id: {"label": classes[int(row.argmax())],
-                       "confidence": float(row.max()), "margin": float(margin),
-                       "probabilities": {c: float(p) for c, p in zip(classes, row)}}
-            for image_id, row, margin in zip(image_ids, proba, margins)}
+    best = np.argmax(proba, axis=1)
+    names = list(classes)
+    return {image_id: {"label": names[b], "confidence": row[b], "margin": margin,
+                       "probabilities": dict(zip(names, row))}
+            for image_id, row, b, margin in zip(image_ids, proba.tolist(), best.tolist(),
+                                                margins.tolist())}
 
 
 def store_live_model(project: "Project", live: LivePredictions) -> int:

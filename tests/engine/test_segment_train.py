@@ -62,6 +62,20 @@ def test_the_same_seed_gives_the_same_losses(tiny_pairs):
     assert runs[0] != runs[2]
 
 
+def test_the_same_seed_gives_the_same_model_whether_or_not_the_encoder_was_loaded(tiny_pairs):
+    """Building an ImageNet encoder draws random initial weights (then overwritten): that must
+    not shift the decoder's seeded initialisation (it did when an earlier job, e.g. computing
+    embeddings, had not yet loaded the encoder)."""
+    from nanomorph.embedding import clear_model_cache
+
+    pairs, classes = tiny_pairs
+    config = TrainConfig(epochs=1, seed=3, **{**FAST, "encoder": "efficientnet-lite0"})
+    clear_model_cache()
+    fresh = losses(list(train_segmenter(pairs, classes, config)))
+    cached = losses(list(train_segmenter(pairs, classes, config)))
+    assert fresh == cached
+
+
 def test_progress_per_batch_and_a_payload_per_epoch(tiny_pairs):
     pairs, classes = tiny_pairs
     events = []

@@ -222,6 +222,7 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
     import torch
 
     from nanomorph.device import select_device
+    from nanomorph.embedding.models import loaded_encoder
     from nanomorph.encoders import get_encoder_spec
 
     from nanomorph.memory import require_memory
@@ -241,6 +242,10 @@ def _train(pairs, classes: SegmentClasses, config: TrainConfig, cancel, on_epoch
         val_pairs=config.val_pairs or None)
     sampler = PatchSampler(train_regions, config.patch_px, config.augmentation, rng,
                            config.foreground_fraction)
+    # the encoder is built (and cached) before the seeded block: building it draws random
+    # initial weights, so the decoder's would otherwise depend on whether an earlier job had
+    # already loaded the encoder
+    loaded_encoder(spec, device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         net = build_network(spec, len(classes), device, widths=config.decoder_widths,

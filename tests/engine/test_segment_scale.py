@@ -40,10 +40,9 @@ def test_the_working_pixel_size_is_the_median_when_every_image_is_calibrated():
 
 @pytest.mark.parametrize("image_nm,working_nm,factor", [
     (None, 1.0, 1.0), (1.0, None, 1.0), (1.04, 1.0, 1.0), (0.96, 1.0, 1.0),
-    (2.0, 1.0, 2.0), (0.5, 1.0, 0.5), (100.0, 1.0, SCALE_LIMITS[1]),
-    (0.001, 1.0, SCALE_LIMITS[0])])
-def test_the_resampling_factor_is_bounded_and_one_near_the_working_size(image_nm, working_nm,
-                                                                         factor):
+    (0.5, 1.0, 0.5), (0.2, 1.0, 0.2), (0.001, 1.0, SCALE_LIMITS[0]),
+    (2.0, 1.0, 1.0), (100.0, 1.0, 1.0)])  # coarser images are never enlarged
+def test_the_resampling_factor_shrinks_finer_images_only(image_nm, working_nm, factor):
     assert resample_factor(image_nm, working_nm) == pytest.approx(factor)
 
 
@@ -98,14 +97,15 @@ def test_a_calibrated_image_is_segmented_at_the_working_pixel_size():
     image = np.random.default_rng(1).integers(0, 255, (100, 150)).astype(np.uint8)
     native = segmenter.predict(image, databar_rows=0)
     assert seen[-1][-2:] == (128, 160)  # the image rounded up to the stride
-    twice = segmenter.predict(image, databar_rows=0, pixel_size_nm=2.0)
-    assert seen[-1][-2:] == (224, 320)  # 200 × 300 rounded up
-    assert twice.labels.shape == image.shape and twice.probabilities.shape == (1, 100, 150)
-    assert not np.array_equal(twice.probabilities, native.probabilities)
-    same = segmenter.predict(image, databar_rows=0, pixel_size_nm=1.03)
-    assert seen[-1][-2:] == (128, 160) and np.array_equal(same.labels, native.labels)
+    finer = segmenter.predict(image, databar_rows=0, pixel_size_nm=0.5)
+    assert seen[-1][-2:] == (64, 96)  # 50 × 75 rounded up
+    assert finer.labels.shape == image.shape and finer.probabilities.shape == (1, 100, 150)
+    assert not np.array_equal(finer.probabilities, native.probabilities)
+    for same_size in (1.03, 2.0):  # about the working size, or coarser: at its own pixels
+        same = segmenter.predict(image, databar_rows=0, pixel_size_nm=same_size)
+        assert seen[-1][-2:] == (128, 160) and np.array_equal(same.labels, native.labels)
     segmenter.pixel_size_nm = None  # a model trained on uncalibrated pairs
-    segmenter.predict(image, databar_rows=0, pixel_size_nm=2.0)
+    segmenter.predict(image, databar_rows=0, pixel_size_nm=0.5)
     assert seen[-1][-2:] == (128, 160)
 
 
@@ -124,10 +124,11 @@ def test_pairs_are_trained_at_their_median_pixel_size():
     scenes = [synthetic(s) for s in (1, 2, 3)]
     pairs, classes = prepare_pairs([s.image for s in scenes], [s.mask for s in scenes],
                                    pixel_sizes=[2.5, 5.0, 2.0])
-    resampled = at_pixel_size(pairs[1], 2.5)
-    assert resampled.image.shape == (512, 512) and resampled.labels.shape == (512, 512)
-    assert resampled.pixel_size_nm == pytest.approx(2.5)
-    assert set(np.unique(resampled.labels)) == set(np.unique(pairs[1].labels))
+    resampled = at_pixel_size(pairs[2], 2.5)  # 2.0 nm/px: shrunk to 2.5
+    assert resampled.image.shape == (205, 205) and resampled.labels.shape == (205, 205)
+    assert resampled.pixel_size_nm == pytest.approx(2.5, rel=0.01)
+    assert set(np.unique(resampled.labels)) == set(np.unique(pairs[2].labels))
+    assert at_pixel_size(pairs[1], 2.5) is pairs[1]  # coarser: kept at its own pixels
     assert at_pixel_size(pairs[0], 2.5) is pairs[0] and at_pixel_size(pairs[0], None) is pairs[0]
     config = TrainConfig(epochs=1, seed=0, **FAST)
     assert run_job(train_segmenter(pairs, classes, config)).pixel_size_nm == pytest.approx(2.5)

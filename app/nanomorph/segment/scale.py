@@ -8,8 +8,12 @@ fails on it (Dice 0.54 instead of 0.92 on the HRTEM dev frames zoomed 3 ×,
 *working pixel size*, stored in the model — and an image of known pixel size is resampled to it
 before prediction, its result resampled back to the image's own pixels.
 
-The factor is bounded (:data:`SCALE_LIMITS`): beyond it the image is resampled to the bound
-(training pairs and predicted images alike, so a model sees both at the same size).
+Only images finer than the working pixel size are resampled (shrunk, at most 8 ×: the bounds
+are :data:`SCALE_LIMITS`); coarser ones are segmented at their own pixels — enlarging adds no
+detail, costs the factor squared in time, and lowered the Dice of the HRTEM dev set's
+thin-wire frame (7.2 × coarser than the working size) from 0.355 to 0.146 / 0.125 / 0.107 when
+enlarged 1.5 / 2 / 4 ×. Training pairs and predicted images follow the same rule, so a model sees
+both at the same size.
 Downsampling smooths first (Gaussian, σ = (1/f − 1)/2 output pixels, as scikit-image does);
 images are resampled linearly, class labels by nearest neighbour, probabilities linearly.
 Resampling works on a float32 copy of the image (4 bytes per pixel at the working size).
@@ -19,8 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# Least and greatest resampling factor (output pixels per input pixel along each axis).
-SCALE_LIMITS = (1 / 8, 4.0)
+# Least and greatest resampling factor (output pixels per input pixel along each axis): images
+# are shrunk to the working pixel size, never enlarged (module docstring).
+SCALE_LIMITS = (1 / 8, 1.0)
 # Pixel sizes within this relative difference count as equal: the image is not resampled.
 SAME_SCALE = 0.05
 

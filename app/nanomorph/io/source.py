@@ -54,6 +54,29 @@ class Source:
         self.metadata.setdefault("notes", []).append(note)
 
 
+def load_frames(read, frames: int, page: int | slice | None) -> tuple[np.ndarray, list[str]]:
+    """A loader's answer for a stack read frame by frame: all frames, one, or a slice.
+
+    Parameters
+    ----------
+    read : callable
+        ``read(start, stop)`` → ndarray (stop − start, rows, cols) of those frames.
+    frames : int
+        Frames in the file.
+    page : int, slice or None
+        What the caller asks for (:data:`Loader`).
+
+    Returns
+    -------
+    (ndarray, list of str)
+        (rows, cols) for one frame or a one-frame file, else (n, rows, cols); no notes.
+    """
+    start, stop = (0, frames) if page is None else \
+        (page, page + 1) if isinstance(page, int) else page.indices(frames)[:2]
+    data = read(start, stop)
+    return (data[0] if isinstance(page, int) or frames == 1 else data), []
+
+
 def check_pixels(shape: tuple[int, ...], max_pixels: int, path: str) -> None:
     """Refuse an image whose declared shape holds too many pixels.
 

@@ -41,7 +41,7 @@ from nanomorph.io.gray import (
     tiff_palette_table,
 )
 from nanomorph.io.native import instrument_facts, pick_image, signal_calibration
-from nanomorph.io.source import Source, check_pixels
+from nanomorph.io.source import Source, check_pixels, load_frames
 
 _RSCIIO_FLAVOURS = ("FEI", "Zeiss", "TVIPS", "Olympus SIS", "JEOL", "Gatan")
 # files that passed the truncation checks: (path, size, mtime_ns, inode) -> None, oldest first
@@ -150,13 +150,14 @@ def _whole_frames(tif, path: str) -> Source | None:
 def _load_contiguous(path: str, offset: int, dtype: np.dtype, shape: tuple[int, int],
                      frames: int, page: int | slice | None) -> tuple[np.ndarray, list[str]]:
     """Frames stored one after another from byte ``offset``: all, one, or a slice."""
-    first, stop = (0, frames) if page is None else \
-        (page, page + 1) if isinstance(page, int) else page.indices(frames)[:2]
     frame_values = int(np.prod(shape))
-    data = np.fromfile(path, dtype=dtype, count=(stop - first) * frame_values,
-                       offset=offset + first * frame_values * dtype.itemsize)
-    data = data.reshape(stop - first, *shape).astype(dtype.newbyteorder("="), copy=False)
-    return (data[0] if isinstance(page, int) or frames == 1 else data), []
+
+    def read(start: int, stop: int) -> np.ndarray:
+        data = np.fromfile(path, dtype=dtype, count=(stop - start) * frame_values,
+                           offset=offset + start * frame_values * dtype.itemsize)
+        return data.reshape(stop - start, *shape).astype(dtype.newbyteorder("="), copy=False)
+
+    return load_frames(read, frames, page)
 
 
 def _flavour(tif) -> str | None:

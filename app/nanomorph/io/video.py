@@ -19,7 +19,7 @@ import numpy as np
 
 from nanomorph.errors import ImageReadError
 from nanomorph.io.gray import rgb_to_gray
-from nanomorph.io.source import Source, check_pixels
+from nanomorph.io.source import Source, check_pixels, load_frames
 
 
 def open_video(path: str, max_pixels: int) -> Source:
@@ -82,10 +82,7 @@ def _video_stream(container, path: str):
 
 def _load(path: str, frames: int, page: int | slice | None) -> tuple[np.ndarray, list[str]]:
     """All frames, one, or a slice of them, as gray uint8."""
-    start, stop = (0, frames) if page is None else \
-        (page, page + 1) if isinstance(page, int) else page.indices(frames)[:2]
-    data = read_video_frames(path, start, stop)
-    return (data[0] if isinstance(page, int) or frames == 1 else data), []
+    return load_frames(partial(read_video_frames, path), frames, page)
 
 
 def read_video_frames(path: str, start: int, stop: int) -> np.ndarray:

@@ -59,6 +59,20 @@ def test_frames_and_their_interval(tmp_path, capsys):
     assert "5 frames, one every 0.25 s" in capsys.readouterr().out
 
 
+def test_a_cut_movie_gives_its_whole_frames_and_one_warning(tmp_path, capsys):
+    movie = np.zeros((10, 16, 16), np.uint8)
+    tifffile.imwrite(tmp_path / "m.tif", movie, imagej=True, metadata={"axes": "TYX"})
+    with tifffile.TiffFile(tmp_path / "m.tif") as tif:
+        first = tif.pages[0].dataoffsets[0]
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes((tmp_path / "m.tif").read_bytes()[:first + 4 * 256 + 10])
+    assert main(["info", str(cut), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["frames"] == 4
+    assert err == (f"warning: {cut}: the file is truncated: only its first 4 of 10 frames are "
+                   "whole; the rest are cut off\n")
+
+
 def test_a_velox_time_series_gives_its_frame_interval(shared_data, capsys):
     emd = shared_data / "microscope_formats" / "fei_example_tem_stack.emd"
     assert main(["info", str(emd), "--json"]) == 0

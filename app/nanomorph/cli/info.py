@@ -57,6 +57,8 @@ def run(args) -> int:
             report_error(path, exc)
             failed = True
             continue
+        if info.metadata.get("truncated"):  # a cut movie: its whole frames, and this line
+            report_error(path, info.metadata["truncated"], level="warning")
         if args.json:
             print_json(record(info))
         else:

@@ -21,7 +21,7 @@ def print_json(obj: dict[str, Any]) -> None:
     print(json.dumps(_finite(obj), ensure_ascii=False), flush=True)
 
 
-def report_error(path, reason: str | BaseException) -> None:
+def report_error(path, reason: str | BaseException, *, level: str = "error") -> None:
     """Print ``error: <path>: <reason>`` on stderr (one line, also for undecodable file names).
 
     Parameters
@@ -30,11 +30,13 @@ def report_error(path, reason: str | BaseException) -> None:
         The input that failed.
     reason : str or BaseException
         Why; a NanomorphError gives its reason.
+    level : str
+        The line's first word: ``error``, or ``warning`` for an input read only in part.
     """
     if isinstance(reason, NanomorphError):
         reason = reason.reason
     text = " ".join(str(reason).split()) or type(reason).__name__
-    print(f"error: {display_path(path)}: {text}", file=sys.stderr, flush=True)
+    print(f"{level}: {display_path(path)}: {text}", file=sys.stderr, flush=True)
 
 
 def _finite(value: Any) -> Any:

@@ -186,10 +186,11 @@ def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
     if semi_supervised and predict_ids:
         from nanomorph.fewshot.semi import SpreadingClassifier
 
-        spreading = SpreadingClassifier(embeddings.rows(predict_ids)).fit(
+        unlabelled_rows = embeddings.matrix[unlabelled]
+        spreading = SpreadingClassifier(unlabelled_rows).fit(
             embeddings.rows(train_ids), [labels[i] for i in train_ids])
         results = records_of(spreading.classes_, predict_ids,
-                             spreading.predict_proba(embeddings.rows(predict_ids)))
+                             spreading.predict_proba(unlabelled_rows))
     elif predict_ids:  # every row through the head, no copy of the unlabelled ones' rows
         proba = classifier.predict_proba(embeddings.matrix)[unlabelled]
         results = records_of(classifier.classes_, predict_ids, proba)

@@ -84,3 +84,36 @@ def test_damaged_and_mislabelled_videos_are_refused_in_one_line(tmp_path):
         read_info(tmp_path / "notes.mp4")
     with pytest.raises(ImageReadError, match="no page 30"):
         read_image(path, page=30)
+
+
+def test_frames_without_timestamps_are_counted_from_the_first():
+    """A stream whose frames carry no timestamp after the seek is decoded again from its first
+    frame and counted (never counted from the key frame the seek landed on)."""
+    from fractions import Fraction
+
+    from nanomorph.io.video import _decode
+
+    class Frame:
+        def __init__(self, index, pts):
+            self.index, self.pts = index, pts
+
+        def to_ndarray(self, format):
+            return np.full((2, 2, 3), self.index, np.uint8)
+
+    class Stream:
+        average_rate, time_base, start_time = Fraction(10), Fraction(1, 10), 0
+
+    class Container:
+        def __init__(self):
+            self.position = 0
+
+        def seek(self, offset, stream, backward):
+            self.position = offset  # a key frame: 0 or 4 here
+
+        def decode(self, stream):
+            first = 4 if self.position >= 4 else 0
+            return (Frame(i, None if first else i) for i in range(first, 12))
+
+    frames = _decode(Container(), Stream(), 6, 9)
+    assert [int(f[0, 0]) for f in frames] == [6, 7, 8]
+    assert [int(f[0, 0]) for f in _decode(Container(), Stream(), 0, 3)] == [0, 1, 2]

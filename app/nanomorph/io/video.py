@@ -119,31 +119,26 @@ def read_video_frames(path: str, start: int, stop: int) -> np.ndarray:
 
 
 def _decode(container, stream, start: int, stop: int) -> list[np.ndarray]:
+    """Frames ``start`` … ``stop - 1``: from the key frame before ``start``, placed by their
+    timestamps; counted from the first frame when the stream has no frame rate, or its
+    timestamps are missing or do not place every frame asked for."""
     rate, base = stream.average_rate, stream.time_base
     origin = stream.start_time or 0
-    timed = bool(rate and base)
-    if timed and start > 0:
-        container.seek(origin + int(start / (rate * base)), stream=stream, backward=True)
-    out, count = [], 0
-    for frame in container.decode(stream):
-        if timed and frame.pts is not None:
+    if rate and base:
+        if start > 0:
+            container.seek(origin + int(start / (rate * base)), stream=stream, backward=True)
+        out = []
+        for frame in container.decode(stream):
+            if frame.pts is None:
+                break
             index = int(round(float((frame.pts - origin) * base * rate)))
-        else:
-            index, timed = count, False
-        count += 1
-        if index < start:
-            continue
-        if index >= stop:
-            break
-        out.append(_gray(frame))
-    if timed and start > 0 and len(out) < stop - start:
-        return _decode_from_first(container, stream, start, stop)
-    return out
-
-
-def _decode_from_first(container, stream, start: int, stop: int) -> list[np.ndarray]:
-    """Frames counted from the first one (timestamps that do not place frames)."""
-    container.seek(stream.start_time or 0, stream=stream, backward=True)
+            if index >= stop:
+                break
+            if index >= start:
+                out.append(_gray(frame))
+        if len(out) == stop - start:
+            return out
+        container.seek(origin, stream=stream, backward=True)
     out = []
     for index, frame in enumerate(container.decode(stream)):
         if index >= stop:

@@ -26,8 +26,8 @@ Shapes
 Input (N, 3, H, W) float32, gray levels x in [0, 1] normalised as TensorFlow's Lite models
 expect: (255·x − 127) / 128, i.e. mean 127/255 and std 128/255 per channel (the registry's
 preprocessing for this encoder). ``forward_features`` returns the maps at strides 2, 4, 8, 16,
-32 with ``FEATURE_CHANNELS`` = (16, 24, 40, 112, 1280) channels (the last block before each
-change of resolution, then the head); ``embed`` returns the global average of the head,
+32 with :func:`feature_channels` channels — Lite0 (16, 24, 40, 112, 1280) — (the last block
+before each change of resolution, then the head); ``embed`` returns the global average of the head,
 (N, 1280); ``forward`` the 1000 ImageNet logits.
 """
 
@@ -70,9 +70,6 @@ def feature_channels(variant: str) -> tuple[int, ...]:
     """
     channels = VARIANTS[variant][1]
     return (channels[0], channels[1], channels[2], channels[4], HEAD_CHANNELS)
-
-
-FEATURE_CHANNELS = feature_channels("lite0")
 
 
 def same_padding(size: tuple[int, int], kernel: int, stride: int) -> tuple[int, int, int, int]:

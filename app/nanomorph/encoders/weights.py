@@ -33,7 +33,6 @@ IMAGENET_SHA256 = {
 }
 IMAGENET_IDS = {variant: f"imagenet:efficientnet-{variant}-{digest[:8]}"
                 for variant, digest in IMAGENET_SHA256.items()}
-LITE0_IMAGENET_ID = IMAGENET_IDS["lite0"]
 
 
 def build_architecture(name: str, seed: int | None = None):

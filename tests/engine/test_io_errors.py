@@ -85,8 +85,12 @@ def test_a_checked_movie_is_not_checked_again_but_a_cut_copy_is(tmp_path, monkey
     assert len(checks) == 1
     whole = (tmp_path / "m.tif").read_bytes()
     (tmp_path / "m.tif").write_bytes(whole[: len(whole) - 300])  # cut in place: checked again
-    with pytest.raises(ImageReadError, match="truncated|damaged"):
-        read_image(tmp_path / "m.tif", page=0)
+    assert read_info(tmp_path / "m.tif").metadata["truncated"] == (
+        "the file is truncated after its pixels: all 6 frames are whole")
+    assert len(checks) == 2
+    (tmp_path / "m.tif").write_bytes(whole[: len(whole) // 2])  # cut inside the frames
+    assert read_info(tmp_path / "m.tif").metadata["truncated"].startswith(
+        "the file is truncated: only its first 3 of 6 frames are whole")
 
 
 def test_a_cut_movie_gives_its_whole_frames_and_says_how_many(tmp_path):
@@ -208,3 +212,21 @@ def test_png_renamed_tif_is_read_by_content(tmp_path):
     assert image.format == "PNG"
     np.testing.assert_array_equal(image.data, [[1, 2], [3, 4]])
     assert any("ends in .tif" in note for note in image.metadata["notes"])
+
+
+@pytest.mark.parametrize("bigtiff", [False, True])
+def test_directories_are_walked_raw_in_classic_and_big_tiff(tmp_path, bigtiff):
+    """The raw walk of the directory chain reads both entry layouts (12 and 20 bytes): a stack
+    cut inside its trailing directories keeps all its frames and says so."""
+    movie = np.arange(5 * 8 * 8, dtype=np.uint16).reshape(5, 8, 8)
+    tifffile.imwrite(tmp_path / "m.tif", movie, bigtiff=bigtiff, metadata={"axes": "TYX"},
+                     contiguous=True)
+    whole = (tmp_path / "m.tif").read_bytes()
+    with tifffile.TiffFile(tmp_path / "m.tif") as tif:
+        last = tif.pages[-1].offset
+        entry_bytes = tif.tiff.tagsize
+    assert read_info(tmp_path / "m.tif").metadata.get("truncated") is None
+    (tmp_path / "cut.tif").write_bytes(whole[:last + 10])
+    assert read_info(tmp_path / "cut.tif").metadata["truncated"] == (
+        "the file is truncated after its pixels: all 5 frames are whole")
+    assert entry_bytes == (20 if bigtiff else 12)

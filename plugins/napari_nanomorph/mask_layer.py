@@ -11,7 +11,7 @@ import numpy as np
 from nanomorph.jobs import call_as_job
 from qtpy.QtCore import QTimer
 
-from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
+from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place, show_layer
 
 AUTOSAVE_DELAY_MS = 1000
 WIRE_COLOR = {1: "#ff5a36", 2: "#36c5ff", 3: "#c6f06b", None: "transparent"}
@@ -84,7 +84,7 @@ class MaskLayerController:
                 layer.data = mask
                 place(layer, placement["scale"], placement["units"])
             layer.metadata["image_id"] = record.id
-            layer.visible = True
+            show_layer(layer)
         finally:
             self._loading = False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import sqlite3
 
 import numpy as np
@@ -128,3 +129,33 @@ def test_a_failing_migration_leaves_the_project_as_it_was(tmp_path, monkeypatch)
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'"
                         ).fetchone()[0] == 0
     conn.close()
+
+
+def test_reads_do_not_wait_for_another_threads_write(project):
+    """A read on another thread (the GUI's) sees the last commit at once while a worker's write
+    transaction is open; the writing thread sees its own transaction; a closed project's
+    reads fail with one line."""
+    import threading
+
+    first = project.images.all()[0]
+    in_write, release = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with project._db.write() as conn:
+            conn.execute("UPDATE images SET name = 'renamed' WHERE id = ?", (first.id,))
+            assert project.images.get(first.id).name == "renamed"  # its own transaction
+            in_write.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert in_write.wait(10)
+    start = time.perf_counter()
+    assert project.images.get(first.id).name == first.name  # the last commit, not waiting
+    assert time.perf_counter() - start < 1.0
+    release.set()
+    thread.join()
+    assert project.images.get(first.id).name == "renamed"  # committed: seen at once
+    project.close()
+    with pytest.raises(ProjectError, match="closed"):
+        project.images.all()

@@ -252,8 +252,9 @@ def _check_whole(tif, path: str) -> None:
 def _check_complete(series, path: str) -> None:
     """Refuse a TIFF whose image data or tag values reach past the end of the file (a
     truncated copy). A series stored in one uncompressed run (ImageJ and tifffile movies) whose
-    first page holds the bytes its shape declares is checked by its extent alone, without visiting each of its pages (the tags of top-level
-    pages are checked by :func:`_check_ifds`)."""
+    first page holds the bytes its shape declares is checked by its extent alone, without
+    visiting each of its pages (the tags of top-level pages are checked by
+    :func:`_check_ifds`)."""
     size = series.parent.filehandle.size
     first = series.keyframe
     if series.dataoffset is not None and first.databytecounts[0] == first.nbytes:

@@ -4,9 +4,10 @@ One SQLite connection per open project writes, guarded by a lock, so the GUI thr
 threads can use a project at the same time. Reads outside a write go through a read-only
 connection of their own thread (WAL: a reader sees the last commit and never waits for a
 writer), so the GUI thread reading the models does not wait 0.7 s while a worker stores
-100,000 predictions; a read inside a write block of the same thread sees that transaction. Every write is a ``BEGIN IMMEDIATE`` transaction (it holds
-SQLite's write lock from its first statement, so what it reads — e.g. the next mask version —
-no other writer changes before it commits), committed when its block ends (``synchronous=FULL``:
+100,000 predictions; a read inside a write block of the same thread sees that transaction.
+Every write is a ``BEGIN IMMEDIATE`` transaction (it holds SQLite's write lock from its first
+statement, so what it reads — e.g. the next mask version — no other writer changes before it
+commits), committed when its block ends (``synchronous=FULL``:
 durable the moment the call returns) and rolled back on error. A database another connection
 keeps locked is retried (``BUSY_RETRIES`` times, each waiting up to the connection's busy
 timeout); no sqlite3 exception reaches a caller: they become :class:`ProjectError`.

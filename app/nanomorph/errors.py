@@ -28,6 +28,24 @@ class NanomorphError(Exception):
         return f"{display_path(self.path)}: {self.reason}"
 
 
+class PartialReadWarning(UserWarning):
+    """A file was read only in part (a cut movie: its whole frames were used). Front-ends print
+    it as ``warning: <path>: <reason>``.
+
+    Parameters
+    ----------
+    reason : str
+        What was read and what was not.
+    path : str or os.PathLike
+        The file.
+    """
+
+    def __init__(self, reason: str, path: str | os.PathLike):
+        super().__init__(reason)
+        self.reason = reason
+        self.path = os.fspath(path)
+
+
 class ImageReadError(NanomorphError):
     """A file could not be read as an image (missing, empty, truncated, unsupported, too large)."""
 

@@ -154,3 +154,24 @@ def test_the_local_cluster_prints_its_dashboard_and_gives_the_same_table(tmp_pat
              for r in read_csv(tmp_path / "dask" / "results.csv")]
     assert strip == [{k: v for k, v in r.items() if k not in drop}
                      for r in read_csv(tmp_path / "plain" / "results.csv")]
+
+
+def test_a_cut_movie_is_analysed_frame_by_frame_with_one_warning(tmp_path, capsys):
+    """The whole frames of a cut movie each get a row; one ``warning:`` line says the rest are
+    cut off; the exit code is 0."""
+    import tifffile
+
+    from tests.engine.test_batch_frames import write_movie
+
+    write_movie(tmp_path / "m.tif", n=6)
+    with tifffile.TiffFile(tmp_path / "m.tif") as tif:
+        first = tif.pages[0].dataoffsets[0]
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes((tmp_path / "m.tif").read_bytes()[:first + 4 * 96 * 96 + 10])
+    code = main(["batch", str(cut), "--out", str(tmp_path / "out"), "--workers", "0"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert err == (f"warning: {cut}: the file is truncated: only its first 4 of 6 frames are "
+                   "whole; the rest are cut off\n")
+    rows = read_csv(tmp_path / "out" / "results.csv")
+    assert [(r["frame"], r["status"]) for r in rows] == [(str(i), "ok") for i in range(4)]

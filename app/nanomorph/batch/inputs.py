@@ -15,11 +15,17 @@ image's stem or the image's stem + ``_mask`` (``a.tif`` → ``a.png`` or ``a_mas
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from nanomorph.batch.config import BatchConfig
-from nanomorph.errors import InvalidParameterError, NanomorphError, display_path
+from nanomorph.errors import (
+    InvalidParameterError,
+    NanomorphError,
+    PartialReadWarning,
+    display_path,
+)
 from nanomorph.io.calibration import Calibration
 from nanomorph.project.frames import frame_stem
 
@@ -147,8 +153,9 @@ def collect_items(inputs: list, config: BatchConfig) -> list[BatchItem]:
 
 def _frames(entries: list[tuple[str, dict]], config: BatchConfig) -> list[tuple[str, dict]]:
     """One entry per frame of each movie or stack, with its time when the file records the
-    frame interval. An unreadable file stays one entry (its row reports why); a movie cannot
-    take its masks from a folder of single masks."""
+    frame interval. An unreadable file stays one entry (its row reports why); a cut movie gives
+    its whole frames and a :class:`PartialReadWarning`; a movie cannot take its masks from a
+    folder of single masks."""
     from nanomorph.io.readers import read_info
 
     expanded = []
@@ -158,6 +165,8 @@ def _frames(entries: list[tuple[str, dict]], config: BatchConfig) -> list[tuple[
         except NanomorphError:
             expanded.append((path, extra))
             continue
+        if info.metadata.get("truncated"):
+            warnings.warn(PartialReadWarning(info.metadata["truncated"], path), stacklevel=2)
         if info.frames == 1:
             expanded.append((path, extra))
         elif config.mask_source == "masks":

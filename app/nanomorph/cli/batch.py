@@ -17,19 +17,27 @@ Runs on an embedded Dask LocalCluster (one worker process per core, ``--workers 
 ``--workers 0`` runs without Dask), or on the cluster of ``--scheduler ADDRESS``. Re-running
 the same command continues an interrupted run. Exit codes: 0 all images analysed, 2 some image
 failed (``error: <path>: <reason>`` per image on stderr, in input order) or the run stopped
-(a scheduler that does not answer, a full disk: one line), 1 a bad command line.
+(a scheduler that does not answer, a full disk: one line), 1 a bad command line. A cut
+movie is analysed frame by frame as far as its frames are whole, with one
+``warning: <path>: <what was cut>`` line on stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 
 from nanomorph import defaults
 from nanomorph.cli.arguments import non_negative_float, non_negative_int, positive_int
 from nanomorph.cli.output import report_error
 from nanomorph.device import DEVICE_CHOICES
-from nanomorph.errors import InvalidParameterError, NanomorphError, display_path
+from nanomorph.errors import (
+    InvalidParameterError,
+    NanomorphError,
+    PartialReadWarning,
+    display_path,
+)
 from nanomorph.masks.params import METHODS
 
 
@@ -125,7 +133,8 @@ def run(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        with _client(args) as client:
+        with _client(args) as client, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PartialReadWarning)
             if client is not None:
                 print(f"Dask dashboard: {_dashboard(client)}", file=sys.stderr, flush=True)
             summary = run_with_progress(
@@ -134,6 +143,9 @@ def run(args) -> int:
     except NanomorphError as exc:
         report_error(exc.path or args.out, exc)
         return 2
+    for warning in caught:  # a cut movie: its whole frames were analysed
+        if isinstance(warning.message, PartialReadWarning):
+            report_error(warning.message.path, warning.message.reason, level="warning")
     failed = [row for row in summary.rows if row["status"] != "ok"]
     for row in failed:
         report_error(row["path"], row["error"])

@@ -22,7 +22,7 @@ from nanomorph.project import Project  # noqa: E402
 from nanomorph.project.opening import resolve_target  # noqa: E402
 from napari.utils.notifications import show_error, show_info, show_warning  # noqa: E402
 
-from napari_nanomorph.session import session_for  # noqa: E402
+from napari_nanomorph.session import keep_out_of_gc, session_for  # noqa: E402
 
 log = logging.getLogger("nanomorph")
 PLUGIN = "napari-nanomorph"
@@ -114,7 +114,7 @@ def open_path(viewer, path) -> Project:
     if target.files_to_add and not project.read_only:
         add_files(viewer, target.files_to_add, current=target.current)
     else:
-        _show_first(session, target.current)
+        session.after_records(lambda: _show_first(session, target.current))
     return project
 
 
@@ -165,7 +165,7 @@ def add_files(viewer, files, current: str | None = None) -> None:
             show_warning(f"{display_path(path)}: {reason}")
         if result.added:
             show_info(f"added {len(result.added)} image{'s' * (len(result.added) != 1)}")
-        _show_first(session, current)
+        session.after_records(lambda: _show_first(session, current))
 
     session.jobs.start(lambda token: project.images.add(files, cancel=token),
                        name="Add images", on_done=done)
@@ -286,6 +286,7 @@ def warm_up(splash=None) -> None:
                                | Qt.AlignmentFlag.AlignHCenter, Qt.GlobalColor.lightGray)
             QApplication.processEvents()
         importlib.import_module(module)
+    keep_out_of_gc()  # what is loaded now lives as long as the app
 
 
 def open_sample_project(viewer) -> None:

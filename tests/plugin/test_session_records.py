@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import tifffile
 
@@ -34,3 +36,32 @@ def test_records_are_read_once_and_follow_every_change(app, tmp_path, monkeypatc
     for _ in range(5):
         session.records()
     assert len(reads) == settled
+
+
+def test_a_large_projects_records_are_read_in_the_background(app, tmp_path, monkeypatch):
+    """Above EAGER_RECORDS the window paints before the image list is read: the docks see no
+    images until the worker's read arrives, then the list fills and the first image shows."""
+    from nanomorph.project import Project
+    from nanomorph.project.images import ImageRepository
+
+    from napari_nanomorph import session as session_module
+
+    folder = tmp_path / "project"
+    with Project.create(folder) as project:
+        for i in range(3):
+            tifffile.imwrite(tmp_path / f"img{i}.tif", np.full((16, 16), i, np.uint8))
+            project.images.add_one(tmp_path / f"img{i}.tif")
+    monkeypatch.setattr(session_module, "EAGER_RECORDS", 2)  # as if the project were large
+    reading_threads = []
+    real = ImageRepository.all
+    monkeypatch.setattr(ImageRepository, "all", lambda self: reading_threads.append(
+        threading.current_thread()) or real(self))
+    open_path(app.viewer, folder)
+    session = app.session
+    assert session.records() == () and session.current is None  # not read yet: nothing shown
+    assert app.docks["Images"].count() == 0
+    app.wait_jobs()
+    assert [r.name for r in session.records()] == ["img0.tif", "img1.tif", "img2.tif"]
+    assert app.docks["Images"].count() == 3
+    assert session.current is not None and session.current.name == "img0.tif"
+    assert threading.main_thread() not in reading_threads

@@ -114,7 +114,7 @@ class ModelRepository(Repository):
             c.execute("DELETE FROM predictions WHERE model_id = ?", (model_id,))
             c.executemany("INSERT INTO predictions(image_id, model_id, result, created_at)"
                           " VALUES (?, ?, ?, ?)",
-                          [(i, model_id, json.dumps(r), now) for i, r in results.items()])
+                          ((i, model_id, json.dumps(r), now) for i, r in results.items()))
             row = c.execute("SELECT kind, name FROM models WHERE id = ?", (model_id,)).fetchone()
         if row is not None:
             self._events.models.emit(row[0], row[1])

@@ -244,10 +244,13 @@ def records_of(classes: list[str], image_ids: list[int], proba: np.ndarray) -> d
     margins = ranked[:, -1] - (ranked[:, -2] if proba.shape[1] > 1 else 0.0)
     best = np.argmax(proba, axis=1)
     names = list(classes)
-    return {image_id: {"label": names[b], "confidence": row[b], "margin": margin,
-                       "probabilities": dict(zip(names, row))}
-            for image_id, row, b, margin in zip(image_ids, proba.tolist(), best.tolist(),
-                                                margins.tolist())}
+    # each row made a list only while its record is built: a list of 100,000 row lists would
+    # outlive the garbage collector's young passes and set off full ones (0.1-0.6 s each, with
+    # every thread waiting); the records themselves hold only strings and floats, untracked
+    return {image_id: {"label": names[b], "confidence": values[b], "margin": margin,
+                       "probabilities": dict(zip(names, values))}
+            for image_id, values, b, margin in zip(image_ids, map(np.ndarray.tolist, proba),
+                                                   best.tolist(), margins.tolist())}
 
 
 def store_live_model(project: "Project", live: LivePredictions) -> int:

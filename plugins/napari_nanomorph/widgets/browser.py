@@ -11,6 +11,7 @@ next / previous image shown by the filter.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
@@ -52,7 +53,7 @@ class ImageListModel(QAbstractListModel):
         super().__init__()
         self.records: list = []
         self.row_of: dict[int, int] = {}
-        self.badges: dict[int, tuple[str, str | None]] = {}
+        self.badges: Mapping = {}  # image id → (text, colour)
         self.icons: OrderedDict[int, QIcon] = OrderedDict()  # scaled to the view's icon size
         self.placeholder = QIcon(_placeholder_pixmap())
 
@@ -63,12 +64,12 @@ class ImageListModel(QAbstractListModel):
         self.row_of = {record.id: row for row, record in enumerate(self.records)}
         self.endResetModel()
 
-    def set_badges(self, badges: dict) -> None:
-        """Each image's label or prediction (text, colour); one repaint for all of them."""
-        changed = {i for i in set(badges) | set(self.badges)
-                   if badges.get(i) != self.badges.get(i)}
-        self.badges = dict(badges)
-        self._changed(changed)
+    def set_badges(self, badges: Mapping) -> None:
+        """Each image's label or prediction (text, colour), looked up as rows are painted;
+        one repaint of the rows in view."""
+        self.badges = badges
+        if self.records:
+            self.dataChanged.emit(self.index(0), self.index(len(self.records) - 1))
 
     def add_thumbnails(self, thumbnails: dict) -> None:
         """Image id → thumbnail (2-D uint8): kept as icons (least recently added go first)."""
@@ -123,6 +124,9 @@ class BrowserWidget(NanomorphDock):
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterRole(NAME_ROLE)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        # names never change in place (a new list resets the model): the proxy need not
+        # re-filter all rows when badges repaint them (100,000 rows at each label)
+        self.proxy.setDynamicSortFilter(False)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("filter by name")
         self.filter.setClearButtonEnabled(True)
@@ -215,7 +219,7 @@ class BrowserWidget(NanomorphDock):
         self.run_job(lambda token: thumbnails_job(project, records, cancel=token),
                      name="Thumbnails", on_progress=self._thumbnail_arrived)
 
-    def set_badges(self, badges: dict) -> None:
+    def set_badges(self, badges: Mapping) -> None:
         """Show each image's label or prediction under its thumbnail, tinted in the class colour."""
         self.model.set_badges(badges)
 

@@ -10,6 +10,8 @@ label, N jumps to the least certain unlabelled image.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from nanomorph import defaults
 from nanomorph.errors import NanomorphError
 from nanomorph.explore.consistency import consistency
@@ -43,6 +45,40 @@ from qtpy.QtWidgets import (
 TABLE_COLUMNS = ("image", "your label", "prediction", "confidence", "margin", "connectivity")
 RETRAIN_DELAY_MS = 30  # merges quick key presses into one retraining
 SPREADING_SETTING = "classify.semi_supervised"  # the project setting of the check box
+
+
+class Badges(Mapping):
+    """Image id → (text, colour) under its thumbnail: its label (``■ network``), else its
+    prediction with confidence (``network? 0.93``). Each badge is made when its row is painted,
+    not for every image at each label (0.1–0.2 s on the GUI thread at 100,000 images).
+
+    Parameters
+    ----------
+    labels : dict
+        Image id → class name (or None).
+    predictions : dict
+        Image id → prediction (``label``, ``confidence``).
+    colors : dict
+        Class name → colour.
+    """
+
+    def __init__(self, labels: dict, predictions: dict, colors: dict):
+        self._labels, self._predictions, self._colors = labels, predictions, colors
+
+    def __getitem__(self, image_id: int) -> tuple[str, str | None]:
+        label = self._labels.get(image_id)
+        if label:
+            return f"■ {label}", self._colors.get(label)
+        pred = self._predictions[image_id]
+        return f"{pred['label']}? {pred['confidence']:.2f}", self._colors.get(pred["label"])
+
+    def __iter__(self):
+        labelled = {i for i, label in self._labels.items() if label}
+        yield from labelled
+        yield from (i for i in self._predictions if i not in labelled)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class ClassifyWidget(NanomorphDock):
@@ -388,13 +424,8 @@ class ClassifyWidget(NanomorphDock):
         if project is None:
             self.table.set_rows([])
             return
-        labels, colors = project.labels.all(), self.colors()
-        badges = {image_id: (f"{pred['label']}? {pred['confidence']:.2f}",
-                             colors.get(pred["label"]))
-                  for image_id, pred in self.predictions.items() if not labels.get(image_id)}
-        badges.update((image_id, (f"■ {label}", colors.get(label)))
-                      for image_id, label in labels.items() if label)
-        self.session.badges_changed.emit(badges)
+        labels = project.labels.all()
+        self.session.badges_changed.emit(Badges(labels, self.predictions, self.colors()))
         self._show_current(self.session.current, labels)
         self.refresh_when_open(self._fill_table)
 

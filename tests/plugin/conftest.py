@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from napari_nanomorph.session import session_for
@@ -11,6 +13,15 @@ from napari_nanomorph.session import session_for
 def _own_preferences(tmp_path, monkeypatch):
     """Each GUI test reads and writes its own user preferences (window geometry, last step)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+@pytest.fixture(autouse=True)
+def _gc_unfrozen():
+    """What the app moves out of the garbage collector's reach (``keep_out_of_gc``) goes back
+    after each test: in the one pytest process, frozen viewers of earlier tests would never be
+    collected."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

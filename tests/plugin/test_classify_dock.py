@@ -132,3 +132,20 @@ def test_label_spreading_is_a_project_setting_that_retrains(classify):
                for p in dock.predictions.values())
     dock._project_changed(project)  # reopened: the box comes back ticked
     assert dock.spreading.isChecked()
+
+
+def test_badges_are_made_on_lookup_labels_first():
+    """The browser's badges: a label wins over a prediction; unknown images have none."""
+    import pytest
+
+    from napari_nanomorph.widgets.classify import Badges
+
+    badges = Badges({1: "network", 2: None}, {1: {"label": "bundle", "confidence": 0.5},
+                                             2: {"label": "bundle", "confidence": 0.934}},
+                    {"network": "#00ff00"})
+    assert badges[1] == ("■ network", "#00ff00")
+    assert badges[2] == ("bundle? 0.93", None)
+    assert sorted(badges) == [1, 2] and len(badges) == 2
+    assert badges.get(3) is None
+    with pytest.raises(KeyError):
+        badges[3]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import numpy as np
@@ -65,3 +66,5 @@ def test_a_large_projects_records_are_read_in_the_background(app, tmp_path, monk
     assert app.docks["Images"].count() == 3
     assert session.current is not None and session.current.name == "img0.tif"
     assert threading.main_thread() not in reading_threads
+    # the records are out of the garbage collector's reach (full collections skip them)
+    assert gc.get_freeze_count() > len(session.records())

@@ -124,7 +124,8 @@ class Session:
         Returns
         -------
         tuple of ImageRecord
-            Empty without a project.
+            Empty without a project, and while a large project's records are read in the
+            background as it opens (:meth:`after_records`).
         """
         if self.project is None:
             return ()

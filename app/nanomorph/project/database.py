@@ -136,19 +136,17 @@ class Database:
         """
         reader = self._reader()
         if reader is not None:
-            try:
-                cur = reader.execute(sql, tuple(params))
-                cur.row_factory = sqlite3.Row
-                return cur.fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise _project_error(exc, self.folder) from exc
+            return self._fetch(reader, sql, params)
         with self.lock:
-            try:
-                cur = self._connection().execute(sql, tuple(params))
-                cur.row_factory = sqlite3.Row
-                return cur.fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise _project_error(exc, self.folder) from exc
+            return self._fetch(self._connection(), sql, params)
+
+    def _fetch(self, conn: sqlite3.Connection, sql: str, params: Iterable) -> list[sqlite3.Row]:
+        try:
+            cur = conn.execute(sql, tuple(params))
+            cur.row_factory = sqlite3.Row
+            return cur.fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _project_error(exc, self.folder) from exc
 
     def _reader(self) -> sqlite3.Connection | None:
         """This thread's read-only connection; None inside its own write, for a project open

@@ -317,3 +317,20 @@ def test_a_region_embeds_like_the_same_pixels_saved_as_an_image(tmp_path):
     assert direct.shape == from_file.shape
     cosine = direct @ from_file / np.linalg.norm(direct) / np.linalg.norm(from_file)
     assert cosine > 0.999
+
+
+def test_cached_vectors_come_back_as_views_of_one_block_and_bad_rows_are_skipped(tmp_path):
+    """get_many returns each vector as it was stored; rows of one length share one array (no
+    bytes object per row kept alive); a row whose bytes do not match its length is absent."""
+    from nanomorph.memory import release_freed_memory
+
+    vectors = {f"{i:064x}": np.arange(i, i + 8, dtype=np.float32) for i in range(5)}
+    with EmbeddingCache(tmp_path) as cache:
+        cache.put_many(vectors, "enc", "pre")
+        cache._conn.execute("UPDATE embeddings SET dim = 9 WHERE sha256 = ?", (f"{3:064x}",))
+        found = cache.get_many(list(vectors), "enc", "pre")
+    assert sorted(found) == sorted(set(vectors) - {f"{3:064x}"})
+    for sha, vector in found.items():
+        np.testing.assert_array_equal(vector, vectors[sha])
+    assert len({id(v.base) for v in found.values()}) == 1
+    release_freed_memory()  # harmless anywhere (glibc's malloc_trim, else nothing)

@@ -159,10 +159,7 @@ class EmbeddingCache:
                     "SELECT sha256, dim, vector FROM embeddings WHERE encoder_key = ? AND "
                     f"preprocess_key = ? AND sha256 IN ({','.join('?' * len(chunk))})",
                     (encoder_key, preprocess_key, *chunk)).fetchall()
-                for sha, dim, blob in rows:
-                    vector = np.frombuffer(blob, dtype=np.float32)
-                    if vector.size == dim:
-                        found[sha] = vector
+                found.update(_as_blocks(rows))
         return found
 
     def put_many(self, vectors: dict[str, np.ndarray], encoder_key: str,
@@ -240,3 +237,19 @@ class EmbeddingCache:
             self._conn.execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
                                (key, stat.st_size, stat.st_mtime_ns, digest))
         return digest
+
+
+def _as_blocks(rows: list) -> dict[str, np.ndarray]:
+    """sha256 → vector for (sha256, dim, float32 bytes) rows whose length matches their dim:
+    rows of one dim are views of one array. A view per row would keep each row's 5 kB bytes
+    object alive; freed, 100,000 of them stayed in the process's heap (0.6 GB at 100,000
+    images)."""
+    by_dim: dict[int, list] = {}
+    for sha, dim, blob in rows:
+        if len(blob) == 4 * dim:
+            by_dim.setdefault(dim, []).append((sha, blob))
+    found = {}
+    for dim, entries in by_dim.items():
+        block = np.frombuffer(b"".join(blob for _sha, blob in entries), np.float32)
+        found.update(zip((sha for sha, _blob in entries), block.reshape(len(entries), dim)))
+    return found

@@ -19,6 +19,7 @@ import numpy as np
 from nanomorph import defaults
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import CancelToken, Job
+from nanomorph.memory import release_freed_memory
 
 if TYPE_CHECKING:
     from nanomorph.fewshot.head import FewShotClassifier
@@ -106,6 +107,7 @@ def project_embeddings(project: "Project", *, encoder: str = defaults.ENCODER,
         result = yield from embed_images([(r.path, r.sha256, r.page) for r in records],
                                          encoder=encoder, device=device, cache=cache,
                                          cancel=cancel)
+    release_freed_memory()
     return ProjectEmbeddings(encoder, [by_hash[s] for s in result.sha256s], result.embeddings,
                              result.failed)
 

@@ -18,6 +18,7 @@ if "QT_API" not in os.environ and "qtpy" not in sys.modules and find_spec("PySid
     os.environ["QT_API"] = "pyside6"
 
 from nanomorph.errors import NanomorphError, display_path  # noqa: E402
+from nanomorph.jobs import call_as_job  # noqa: E402
 from nanomorph.project import Project  # noqa: E402
 from nanomorph.project.opening import resolve_target  # noqa: E402
 from napari.utils.notifications import show_error, show_info, show_warning  # noqa: E402
@@ -108,6 +109,9 @@ def open_path(viewer, path) -> Project:
     target = resolve_target(path)
     project = _open_project(target.project_folder)
     session.open_project(project)
+    if not project.read_only:  # the backup taken at each opening, off the GUI thread
+        session.jobs.start(lambda _token: call_as_job(project.backup),
+                           name="Back up the project", cancellable=False)
     if project.read_only:
         show_warning(f"{display_path(project.folder)}: the folder is read-only; "
                      "the project opens read-only and changes will not be saved")
@@ -125,7 +129,7 @@ def _open_project(folder) -> Project:
     from nanomorph.project.backups import list_backups, restore_backup
 
     try:
-        return Project.open_or_create(folder)
+        return Project.open_or_create(folder, backup=False)
     except ProjectLockedError as e:
         show_warning(f"{e}. It opens read-only here: changes are not saved")
         return Project.open(folder, read_only=True)
@@ -135,7 +139,7 @@ def _open_project(folder) -> Project:
             raise
         restored = restore_backup(folder)
         show_info(f"restored the backup {restored}; the damaged database was kept beside it")
-        return Project.open(folder)
+        return Project.open(folder, backup=False)
 
 
 def confirm_restore(problem: str, newest: str) -> bool:

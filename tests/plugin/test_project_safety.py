@@ -71,3 +71,24 @@ def test_a_damaged_project_stays_untouched_when_the_user_declines(app, damaged, 
         open_path(app.viewer, damaged)
     assert (damaged / "project.sqlite").read_bytes() == before
     assert app.session.project is None
+
+
+def test_opening_a_project_backs_it_up_on_a_worker(app, tmp_path, monkeypatch):
+    """The backup taken at each opening runs in the job runner, not on the GUI thread."""
+    import threading
+
+    from nanomorph.project import Project
+    from nanomorph.project.backups import list_backups
+    from napari_nanomorph.launcher import open_path
+
+    Project.create(tmp_path / "p").close()
+    before = len(list_backups(tmp_path / "p"))
+    threads = []
+    real = Project.backup
+    monkeypatch.setattr(Project, "backup", lambda self: threads.append(
+        threading.current_thread()) or real(self))
+    open_path(app.viewer, tmp_path / "p")
+    assert threads == []  # not yet: the window paints first
+    app.wait_jobs()
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    assert len(list_backups(tmp_path / "p")) == before + 1

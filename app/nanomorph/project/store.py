@@ -173,7 +173,8 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, folder: str | os.PathLike, read_only: bool = False) -> "Project":
+    def open(cls, folder: str | os.PathLike, read_only: bool = False,
+             backup: bool = True) -> "Project":
         """Open an existing project, migrating its schema if it is older than this nanomorph.
 
         Parameters
@@ -182,6 +183,10 @@ class Project:
             The project folder.
         read_only : bool
             Open without writing. A folder that cannot be written is opened read-only anyway.
+        backup : bool
+            Back the database up now (see :mod:`~nanomorph.project.backups`); False leaves it
+            to the caller (the app calls :meth:`backup` on a worker: 0.2 s for a 100,000-frame
+            project).
 
         Returns
         -------
@@ -202,10 +207,11 @@ class Project:
         if not is_project(folder):
             raise ProjectError(f"not a nanomorph project (no {DB_NAME})", folder)
         read_only = read_only or not folder_is_writable(folder)
-        return cls._connect(folder, read_only)
+        return cls._connect(folder, read_only, backup=backup)
 
     @classmethod
-    def open_or_create(cls, folder: str | os.PathLike, name: str | None = None) -> "Project":
+    def open_or_create(cls, folder: str | os.PathLike, name: str | None = None,
+                       backup: bool = True) -> "Project":
         """:meth:`open` the project in ``folder``, or :meth:`create` one there.
 
         Parameters
@@ -214,16 +220,19 @@ class Project:
             The project folder.
         name : str, optional
             Display name of a new project.
+        backup : bool
+            As for :meth:`open`.
 
         Returns
         -------
         Project
             Open for writing (unless the folder is read-only).
         """
-        return cls.open(folder) if is_project(folder) else cls.create(folder, name)
+        return cls.open(folder, backup=backup) if is_project(folder) else cls.create(folder, name)
 
     @classmethod
-    def _connect(cls, folder: Path, read_only: bool, new: bool = False) -> "Project":
+    def _connect(cls, folder: Path, read_only: bool, new: bool = False,
+                 backup: bool = True) -> "Project":
         key, first = (None, False) if read_only else lock.acquire(folder)
         try:
             project = cls._checked_connection(folder, read_only, new)
@@ -235,8 +244,10 @@ class Project:
         if first:  # no other open project of this program may be writing a temporary file
             _remove_temporary_files(folder)
         if not read_only:
-            if not new:
+            if not new and backup:
                 project.backup()
+            elif not new:  # the caller backs up now, elsewhere: not again at the first commit
+                project._last_backup = time.monotonic()
         return project
 
     @classmethod

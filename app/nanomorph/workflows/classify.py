@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -120,8 +121,9 @@ class LivePredictions:
     ----------
     classifier : FewShotClassifier
         The head, fitted on the labelled images.
-    results : dict
-        Image id → ``{"label", "confidence", "margin", "probabilities"}``.
+    results : Mapping
+        Image id → ``{"label", "confidence", "margin", "probabilities"}`` (a
+        :class:`PredictionTable`, or {} when every image is labelled).
     n_labels : int
         Labelled images it learnt from.
     seconds : float
@@ -129,7 +131,7 @@ class LivePredictions:
     """
 
     classifier: "FewShotClassifier"
-    results: dict[int, dict]  # image id → {"label", "confidence", "margin", "probabilities"}
+    results: Mapping[int, dict]  # image id → {"label", "confidence", "margin", "probabilities"}
     n_labels: int
     seconds: float
 
@@ -202,7 +204,7 @@ def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
 
 
 def prediction_records(classifier: "FewShotClassifier", image_ids: list[int],
-                       matrix: np.ndarray) -> dict[int, dict]:
+                       matrix: np.ndarray) -> Mapping[int, dict]:
     """Predictions as the project stores them.
 
     Parameters
@@ -225,7 +227,7 @@ def prediction_records(classifier: "FewShotClassifier", image_ids: list[int],
     return records_of(classifier.classes_, image_ids, classifier.predict_proba(matrix))
 
 
-def records_of(classes: list[str], image_ids: list[int], proba: np.ndarray) -> dict[int, dict]:
+def records_of(classes: list[str], image_ids: list[int], proba: np.ndarray) -> "PredictionTable":
     """Predictions as the project stores them, from class probabilities.
 
     Parameters
@@ -239,20 +241,65 @@ def records_of(classes: list[str], image_ids: list[int], proba: np.ndarray) -> d
 
     Returns
     -------
-    dict
+    PredictionTable
         As :func:`prediction_records`.
     """
-    ranked = np.sort(proba, axis=1)
-    margins = ranked[:, -1] - (ranked[:, -2] if proba.shape[1] > 1 else 0.0)
-    best = np.argmax(proba, axis=1)
-    names = list(classes)
-    # each row made a list only while its record is built: a list of 100,000 row lists would
-    # outlive the garbage collector's young passes and set off full ones (0.1-0.6 s each, with
-    # every thread waiting); the records themselves hold only strings and floats, untracked
-    return {image_id: {"label": names[b], "confidence": values[b], "margin": margin,
-                       "probabilities": dict(zip(names, values))}
-            for image_id, values, b, margin in zip(image_ids, map(np.ndarray.tolist, proba),
-                                                   best.tolist(), margins.tolist())}
+    return PredictionTable(classes, image_ids, proba)
+
+
+class PredictionTable(Mapping):
+    """Image id → ``{"label", "confidence", "margin" (best − second probability),
+    "probabilities" {class: p}}``, each record made when it is looked up from the class
+    probabilities. 100,000 predictions are three arrays instead of 200,000 dictionaries
+    (0.25 s to build, 0.1 GB, and full garbage collections of 0.1 s while they lived).
+
+    Parameters
+    ----------
+    classes : list of str
+        The columns of ``proba``.
+    image_ids : list of int
+        One per row.
+    proba : ndarray, shape (n, len(classes))
+        Class probabilities.
+    """
+
+    def __init__(self, classes, image_ids, proba: np.ndarray):
+        self.classes = [str(c) for c in classes]
+        self._row = dict(zip(image_ids, range(len(image_ids))))
+        self._proba = np.asarray(proba, dtype=np.float64)
+        ranked = np.sort(self._proba, axis=1)
+        self._margin = ranked[:, -1] - (ranked[:, -2] if self._proba.shape[1] > 1 else 0.0)
+        self._best = np.argmax(self._proba, axis=1)
+
+    def __getitem__(self, image_id: int) -> dict:
+        row = self._row[image_id]
+        values, best = self._proba[row].tolist(), int(self._best[row])
+        return {"label": self.classes[best], "confidence": values[best],
+                "margin": float(self._margin[row]),
+                "probabilities": dict(zip(self.classes, values))}
+
+    def __contains__(self, image_id) -> bool:
+        return image_id in self._row
+
+    def __iter__(self):
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def margin_of(self, image_id: int) -> float:
+        """An image's margin (best − second probability) without making its record.
+
+        Parameters
+        ----------
+        image_id : int
+            A predicted image.
+
+        Returns
+        -------
+        float
+        """
+        return float(self._margin[self._row[image_id]])
 
 
 def store_live_model(project: "Project", live: LivePredictions) -> int:

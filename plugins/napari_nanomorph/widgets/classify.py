@@ -304,9 +304,11 @@ class ClassifyWidget(NanomorphDock):
             show_info("no predictions yet: label images of at least two classes first")
             return
         labelled = self.session.project.labels.all()
-        candidates = {i: p for i, p in self.predictions.items() if i not in labelled}
+        predictions = self.predictions
+        margin = getattr(predictions, "margin_of", None) or (lambda i: predictions[i]["margin"])
+        candidates = [i for i in predictions if i not in labelled]
         if candidates:
-            image_id = min(candidates, key=lambda i: candidates[i]["margin"])
+            image_id = min(candidates, key=margin)
             self.session.set_current(self.session.project.images.get(image_id))
 
     def _images_changed(self) -> None:

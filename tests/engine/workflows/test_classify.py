@@ -83,3 +83,22 @@ def test_evaluation_gives_the_protocol_the_control_and_the_map(embedded):
         result["control"]["results"][1]["accuracy_mean"]
     assert len(result["map"]["xy"]) == 24 and set(result["anchors"]) == set(
         project.labels.classes())
+
+
+def test_a_prediction_table_makes_each_record_when_looked_up():
+    """Predictions of many images are three arrays; a lookup gives the stored record shape, the
+    margin is best minus second, and an image without prediction is absent."""
+    import gc
+
+    import numpy as np
+
+    from nanomorph.workflows.classify import PredictionTable
+
+    table = PredictionTable(["bundle", "network"], [7, 9],
+                            np.array([[0.25, 0.75], [0.6, 0.4]]))
+    assert table[7] == {"label": "network", "confidence": 0.75, "margin": 0.5,
+                        "probabilities": {"bundle": 0.25, "network": 0.75}}
+    assert table[9]["label"] == "bundle" and table.margin_of(9) == pytest.approx(0.2)
+    assert list(table) == [7, 9] and len(table) == 2 and 7 in table and 8 not in table
+    assert table.get(8) is None and dict(table)[9] == table[9]
+    assert not gc.is_tracked(table._row)  # ints only: nothing for the collector to walk

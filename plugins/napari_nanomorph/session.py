@@ -83,6 +83,7 @@ class Session:
         self._load_serial = 0
         self._records: tuple[ImageRecord, ...] | None = None  # the project's, read once per change
         self._records_version = 0  # counts the store's image changes
+        self._records_read_at = 0  # the version ``_records`` was read at
         self._after_records: list | None = None  # callbacks while records are read at open
         # layer tuples of images read ahead (the browser's neighbours), newest last
         self._prefetched: OrderedDict[tuple, tuple] = OrderedDict()
@@ -125,12 +126,16 @@ class Session:
         -------
         tuple of ImageRecord
             Empty without a project, and while a large project's records are read in the
-            background as it opens (:meth:`after_records`).
+            background as it opens (:meth:`after_records`). After a change, a small project's
+            are read again at once; a large project's (more than :data:`EAGER_RECORDS`) are
+            the previous ones until their background read lands and ``images_changed`` says so.
         """
         if self.project is None:
             return ()
         if self._records is None:
+            version = self._records_version
             self._records = tuple(self.project.images.all())
+            self._records_read_at = version
             if len(self._records) > EAGER_RECORDS:
                 keep_out_of_gc()
         return self._records
@@ -150,21 +155,29 @@ class Session:
             self._after_records.append(callback)
 
     def _forget_records(self, *_ids) -> None:
+        """The store's images changed (on the writing thread): a small project's records are
+        read again on next use; a large one's are kept until :meth:`_store_changed` has them
+        read in the background."""
         self._records_version += 1
-        self._records = None
+        if len(self._records or ()) <= EAGER_RECORDS:
+            self._records = None
 
     def _read_records_in_background(self, project: Project) -> None:
-        """Read a large project's records on a worker; until they arrive the docks see none,
-        then ``images_changed`` fills them."""
-        self._records, self._after_records = (), []
+        """Read a large project's records on a worker; until they arrive the docks see the
+        previous ones (none when it opens), then ``images_changed`` fills them."""
+        if self._records is None:
+            self._records = ()
+        if self._after_records is None:
+            self._after_records = []
         version = self._records_version
 
         def read(records: list | None) -> None:
             if self.project is not project:
                 return
-            # a change came in meanwhile, or the read failed: they are read again on use
-            fresh = records is not None and self._records_version == version
-            self._records = tuple(records) if fresh else None
+            if records is not None and self._records_version != version:
+                return  # a newer change came in: the read it started lands later
+            self._records = None if records is None else tuple(records)  # failed: on use
+            self._records_read_at = version
             keep_out_of_gc()
             callbacks, self._after_records = self._after_records, None
             self.images_changed.emit()
@@ -222,7 +235,10 @@ class Session:
         if kind == "images":
             if self.current is not None and self.current.id in ids:
                 self.current = self.project.images.get(self.current.id)
-            self.images_changed.emit()
+            if self._records is not None and self._records_read_at != self._records_version:
+                self._read_records_in_background(self.project)  # large: it emits when read
+            else:
+                self.images_changed.emit()
         elif kind in ("classes", "models", "settings"):
             getattr(self, f"{kind}_changed").emit()
         else:

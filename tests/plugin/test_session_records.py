@@ -68,3 +68,12 @@ def test_a_large_projects_records_are_read_in_the_background(app, tmp_path, monk
     assert threading.main_thread() not in reading_threads
     # the records are out of the garbage collector's reach (full collections skip them)
     assert gc.get_freeze_count() > len(session.records())
+    # a change: the previous list stays until the new one, read on a worker, lands
+    reading_threads.clear()
+    tifffile.imwrite(tmp_path / "img3.tif", np.full((16, 16), 3, np.uint8))
+    session.project.images.add_one(tmp_path / "img3.tif")
+    assert len(session.records()) == 3
+    app.wait_jobs()
+    assert [r.name for r in session.records()][-1] == "img3.tif"
+    assert app.docks["Images"].count() == 4
+    assert reading_threads and threading.main_thread() not in reading_threads

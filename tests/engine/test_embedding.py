@@ -334,3 +334,18 @@ def test_cached_vectors_come_back_as_views_of_one_block_and_bad_rows_are_skipped
         np.testing.assert_array_equal(vector, vectors[sha])
     assert len({id(v.base) for v in found.values()}) == 1
     release_freed_memory()  # harmless anywhere (glibc's malloc_trim, else nothing)
+
+
+def test_the_matrix_of_cached_rows_is_not_copied_and_a_copy_frees_as_it_fills():
+    from nanomorph.embedding.job import _matrix
+
+    block = np.arange(12, dtype=np.float32).reshape(3, 4).copy()  # owns its rows, as the cache
+    vectors = {"a": block[0], "b": block[1], "c": block[2]}
+    assert _matrix(["a", "b", "c"], dict(vectors), 4) is block  # all rows, in order
+    shuffled = _matrix(["c", "a", "b"], dict(vectors), 4)
+    np.testing.assert_array_equal(shuffled, block[[2, 0, 1]])
+    left = dict(vectors)
+    twice = _matrix(["a", "a", "b"], left, 4)  # duplicates: a copy; used vectors dropped
+    np.testing.assert_array_equal(twice, block[[0, 0, 1]])
+    assert set(left) == {"c"}
+    assert _matrix([], {}, 4).shape == (0, 4)

@@ -230,12 +230,21 @@ class FractionBar(QWidget):
 
     ``QProgressBar.setValue`` repaints at once, synchronously: in napari's window, whose canvas
     is an OpenGL widget, that redraws the whole window (measured 0.3 s per call) — a stall at
-    every progress event. Here a new value only asks for a paint.
+    every progress event. Here a new value only asks for a paint. A job of unknown length shows
+    a bar that fills in steps every :data:`REFRESH_MS`: the style's own busy animation repainted
+    the window at 60 frames a second, which with software OpenGL took a core away from the
+    job itself (training on 100,000 embeddings: 0.18 s alone, 1.3 s beside the animation).
     """
+
+    BUSY_STEPS = 5
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.fraction: float | None = None  # None: progress not known (a busy bar)
+        self.busy_step = 0
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setInterval(REFRESH_MS)
+        self._busy_timer.timeout.connect(self._next_busy_step)
 
     def set_fraction(self, fraction: float | None) -> None:
         """Show ``fraction`` (0–1) done, or a busy bar for None.
@@ -248,6 +257,17 @@ class FractionBar(QWidget):
         if fraction != self.fraction:
             self.fraction = fraction
             self.update()
+        if fraction is None and not self._busy_timer.isActive():
+            self._busy_timer.start()
+        elif fraction is not None:
+            self._busy_timer.stop()
+
+    def _next_busy_step(self) -> None:
+        if not self.isVisibleTo(self.window()):
+            self._busy_timer.stop()  # hidden with its indicator: started again when shown
+            return
+        self.busy_step = (self.busy_step + 1) % self.BUSY_STEPS
+        self.update()
 
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
         """Draw the bar with the style's progress-bar control."""
@@ -256,8 +276,11 @@ class FractionBar(QWidget):
 
         option = QStyleOptionProgressBar()
         option.initFrom(self)
-        option.minimum, option.maximum = 0, 0 if self.fraction is None else 1000
-        option.progress = 0 if self.fraction is None else int(1000 * self.fraction)
+        option.minimum = 0  # never min == max: the style would animate a busy bar itself
+        if self.fraction is None:
+            option.maximum, option.progress = self.BUSY_STEPS, self.busy_step + 1
+        else:
+            option.maximum, option.progress = 1000, int(1000 * self.fraction)
         option.textVisible = False
         painter = QPainter(self)
         self.style().drawControl(QStyle.ControlElement.CE_ProgressBar, option, painter, self)

@@ -139,3 +139,23 @@ def test_worker_throughput_matches_a_plain_run(qtbot):
     qtbot.waitUntil(lambda: bool(done), timeout=10000)
     in_worker = done[0] - start
     assert in_worker < plain * 1.3 + 0.05, (plain, in_worker)
+
+
+def test_a_busy_bar_steps_slowly_and_never_asks_the_style_to_animate(qtbot):
+    """A job of unknown length: the bar fills in steps a few times a second (the style's busy
+    animation, min == max, repainted the window 60 times a second); a known fraction stops it."""
+    from napari_nanomorph.jobrunner import REFRESH_MS, FractionBar
+
+    bar = FractionBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    painted = []
+    real = bar.paintEvent
+    bar.paintEvent = lambda event: (painted.append(bar.busy_step), real(event))
+    bar.set_fraction(None)
+    qtbot.wait(REFRESH_MS * 5)
+    assert 2 <= len(set(painted)) and len(painted) <= 12  # steps, not 60 frames a second
+    bar.set_fraction(0.5)
+    steps = bar.busy_step
+    qtbot.wait(REFRESH_MS * 3)
+    assert bar.busy_step == steps and not bar._busy_timer.isActive()

@@ -94,3 +94,23 @@ def test_each_frame_is_classified_from_its_own_pixels(tmp_path):
     assert [r["frame"] for r in rows] == [0, 1, 2, 3]
     # one shared file hash gave every frame frame 0's embedding: one confidence for all
     assert len({round(r["confidence"], 6) for r in rows}) == 4
+
+
+def test_a_movie_is_hashed_once_for_all_its_frames_and_again_when_it_changes(tmp_path,
+                                                                              monkeypatch):
+    """Each frame is an item whose result depends on the movie's hash: the file is read for it
+    once per run, not once per frame (N frames cost N² before); a rewritten movie is hashed
+    again and its frames analysed again."""
+    import nanomorph.io.hashing as hashing
+
+    write_movie(tmp_path / "movie.tif", n=6)
+    reads = []
+    real = hashing.sha256_file
+    monkeypatch.setattr(hashing, "sha256_file", lambda path: reads.append(path) or real(path))
+    rows = run([tmp_path / "movie.tif"], tmp_path / "out").rows
+    assert len(rows) == 6 and len({r["sha256"] for r in rows}) == 1
+    assert reads.count(str(tmp_path / "movie.tif")) == 1
+    write_movie(tmp_path / "movie.tif", n=6, interval_s=0.25)  # rewritten: new time stamps
+    again = run([tmp_path / "movie.tif"], tmp_path / "out").rows
+    assert reads.count(str(tmp_path / "movie.tif")) == 2
+    assert [r["time_s"] for r in again] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]

@@ -114,3 +114,17 @@ def test_a_movie_is_hashed_once_for_all_its_frames_and_again_when_it_changes(tmp
     again = run([tmp_path / "movie.tif"], tmp_path / "out").rows
     assert reads.count(str(tmp_path / "movie.tif")) == 2
     assert [r["time_s"] for r in again] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]
+
+
+def test_a_resumed_movie_gives_each_frame_its_own_row(tmp_path):
+    """Frames share their file and its hash: each has its own record, so a re-run reuses every
+    frame's own row (it gave every frame the last frame's row before)."""
+    write_movie(tmp_path / "movie.tif", n=6)
+    first = run([tmp_path / "movie.tif"], tmp_path / "out")
+    again = run([tmp_path / "movie.tif"], tmp_path / "out")
+    assert again.reused == 6
+    assert [r["frame"] for r in again.rows] == [0, 1, 2, 3, 4, 5]
+    for before, after in zip(first.rows, again.rows):
+        assert (after["foreground_pixels"], after["time_s"]) == (before["foreground_pixels"],
+                                                                  before["time_s"])
+    assert again.counts["percolates"] == first.counts["percolates"]

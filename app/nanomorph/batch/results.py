@@ -104,7 +104,8 @@ def writing(path):
         raise output_error(exc, path) from None
 
 
-def record_key(config_key: str, path: str, sha256s: Iterable[str]) -> str:
+def record_key(config_key: str, path: str, sha256s: Iterable[str],
+               frame: int | None = None) -> str:
     """The key of one image's record.
 
     Parameters
@@ -115,13 +116,17 @@ def record_key(config_key: str, path: str, sha256s: Iterable[str]) -> str:
         The image.
     sha256s : iterable of str
         Content hashes of the files its result depends on.
+    frame : int, optional
+        The frame of a movie or stack: its frames share the file and its hash, and each has
+        its own record (without it, a resumed run gave every frame the last frame's row).
 
     Returns
     -------
     str
         Hex SHA-256.
     """
-    text = "\n".join([config_key, os.fsdecode(path), *sha256s])
+    frame_line = [] if frame is None else [f"frame {frame}"]
+    text = "\n".join([config_key, os.fsdecode(path), *sha256s, *frame_line])
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
@@ -203,7 +208,7 @@ class RecordLog:
         if data and not data.endswith(b"\n"):
             self._append(b"\n")
 
-    def find(self, config_key: str, files: list[str]) -> dict | None:
+    def find(self, config_key: str, files: list[str], frame: int | None = None) -> dict | None:
         """The recorded row of an image.
 
         Parameters
@@ -212,6 +217,8 @@ class RecordLog:
             :meth:`BatchConfig.key` of the run.
         files : list of str
             The files its result depends on, image first.
+        frame : int, optional
+            The image's frame in a movie or stack.
 
         Returns
         -------
@@ -225,7 +232,7 @@ class RecordLog:
             if sha is None:
                 return None
             hashes.append(sha)
-        return self._rows.get(record_key(config_key, files[0], hashes))
+        return self._rows.get(record_key(config_key, files[0], hashes, frame))
 
     def add(self, config_key: str, results: list[tuple[dict, list]]) -> None:
         """Record finished images (one write, fsynced); rows whose status is not ``ok`` are not
@@ -242,7 +249,7 @@ class RecordLog:
         for row, files in results:
             if row.get("status") != "ok":
                 continue
-            key = record_key(config_key, files[0][0], [f[3] for f in files])
+            key = record_key(config_key, files[0][0], [f[3] for f in files], row.get("frame"))
             lines.append(json.dumps({"key": key, "files": [list(f) for f in files], "row": row},
                                     ensure_ascii=False))
             self._rows[key] = row

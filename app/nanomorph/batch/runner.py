@@ -159,7 +159,7 @@ def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, 
     run = _run_record(inputs, project, items, config, key, models, client, size)
     with RecordLog(out_dir) as log, _project_run(project, out_dir, run) as project_run:
         write_run_file(out_dir, run)
-        rows: list[dict | None] = [log.find(key, item.files()) for item in items]
+        rows: list[dict | None] = [log.find(key, item.files(), item.frame) for item in items]
         reused = sum(row is not None for row in rows)
         for done, row in enumerate(r for r in rows if r is not None):
             yield Progress(done + 1, len(items), "recorded by an earlier run", payload=row)

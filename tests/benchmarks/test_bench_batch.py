@@ -117,3 +117,46 @@ def test_memory_stays_flat_over_2000_images(folders, tmp_path, record):
                        [round(w / 2**20) for w in workers_end]],
         "growth_client": round(growth_client, 3), "growth_workers": round(growth_workers, 3)})
     assert growth_client < MAX_GROWTH and growth_workers < MAX_GROWTH
+
+
+def test_movies_of_1000_to_100000_frames(tmp_path, record):
+    """``nanomorph batch MOVIE`` over generated movies of 64² frames (one process each, no
+    Dask): seconds and peak memory per size, then a run cut after a third of the 100,000 frames
+    and resumed, then a run that reuses every frame's record."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.benchmarks.test_bench_movie_project import write_movie
+
+    def batch(movie, out, timeout=None) -> dict:
+        script = Path(sys.executable).parent / "nanomorph"
+        command = ["/usr/bin/time", "-f", "%M %e", str(script), "batch", str(movie), "--out",
+                   str(out), "--workers", "0"]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, start_new_session=True)
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:  # Ctrl+C to the batch (not only to `time`)
+            os.killpg(process.pid, signal.SIGINT)
+            process.communicate()
+            return {"cut": True}
+        peak_kb, seconds = err.strip().splitlines()[-1].split()
+        return {"seconds": float(seconds), "peak_mib": round(int(peak_kb) / 1024),
+                "summary": out.strip().split(";")[0]}
+
+    results = {}
+    for n in (1_000, 10_000, 100_000):
+        movie = tmp_path / f"m{n}.tif"
+        write_movie(movie, n)
+        results[n] = batch(movie, tmp_path / f"out{n}")
+        record("batch_movies", results)
+    cut = tmp_path / "cut"
+    first = batch(tmp_path / "m100000.tif", cut, timeout=60)
+    recorded = sum(1 for _ in open(cut / "batch-records.jsonl"))
+    results["resume"] = {"first": first, "recorded": recorded,
+                         "resumed": batch(tmp_path / "m100000.tif", cut),
+                         "all_reused": batch(tmp_path / "m100000.tif", cut)}
+    record("batch_movies", results)
+    assert "100000 from an earlier run" in results["resume"]["all_reused"]["summary"]

@@ -1,16 +1,16 @@
 """The project database connection that the repositories share.
 
 One SQLite connection per open project writes, guarded by a lock, so the GUI thread and worker
-threads can use a project at the same time. Reads outside a write go through a read-only
-connection of their own thread (WAL: a reader sees the last commit and never waits for a
-writer), so the GUI thread reading the models does not wait 0.7 s while a worker stores
-100,000 predictions; a read inside a write block of the same thread sees that transaction.
-Every write is a ``BEGIN IMMEDIATE`` transaction (it holds SQLite's write lock from its first
-statement, so what it reads — e.g. the next mask version — no other writer changes before it
-commits), committed when its block ends (``synchronous=FULL``:
-durable the moment the call returns) and rolled back on error. A database another connection
-keeps locked is retried (``BUSY_RETRIES`` times, each waiting up to the connection's busy
-timeout); no sqlite3 exception reaches a caller: they become :class:`ProjectError`.
+threads can use a project at the same time. Reads outside a write go through a pool of
+read-only connections (WAL: a reader sees the last commit and never waits for a writer), so
+the GUI thread reading the models does not wait 0.7 s while a worker stores 100,000
+predictions; a read inside a write block of the same thread sees that transaction. Every write
+is a ``BEGIN IMMEDIATE`` transaction (it holds SQLite's write lock from its first statement,
+so what it reads — e.g. the next mask version — no other writer changes before it commits),
+committed when its block ends (``synchronous=FULL``: durable the moment the call returns) and
+rolled back on error. A database another connection keeps locked is retried (``BUSY_RETRIES``
+times, each waiting up to the connection's busy timeout); no sqlite3 exception reaches a
+caller: they become :class:`ProjectError`.
 """
 
 from __future__ import annotations
@@ -48,8 +48,13 @@ class Database:
         self.lock = threading.RLock()
         # called after each commit (the store's periodic backup)
         self.after_commit: Callable[[], None] | None = None
-        self._local = threading.local()  # per thread: ``reader`` connection, ``writing`` depth
-        self._readers: list[sqlite3.Connection] = []  # every thread's, closed with the project
+        self._local = threading.local()  # per thread: the depth of its ``write`` blocks
+        # read-only connections: all of them (closed with the project) and those not in use;
+        # a pool, not one per thread: job threads come and go (a thread-local reader was
+        # opened anew for every job and never closed)
+        self._readers: list[sqlite3.Connection] = []
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._path = None if read_only else conn.execute("PRAGMA database_list").fetchone()[2]
 
     @contextmanager
@@ -134,9 +139,14 @@ class Database:
         ProjectError
             When the database cannot be read (damaged, locked, closed).
         """
-        reader = self._reader()
+        reader = self._take_reader()
         if reader is not None:
-            return self._fetch(reader, sql, params)
+            try:
+                return self._fetch(reader, sql, params)
+            finally:
+                with self._readers_lock:
+                    if reader in self._readers:  # not closed with the project meanwhile
+                        self._idle_readers.append(reader)
         with self.lock:
             return self._fetch(self._connection(), sql, params)
 
@@ -148,27 +158,27 @@ class Database:
         except sqlite3.DatabaseError as exc:
             raise _project_error(exc, self.folder) from exc
 
-    def _reader(self) -> sqlite3.Connection | None:
-        """This thread's read-only connection; None inside its own write, for a project open
-        read-only (one connection to a snapshot), or when a reader cannot be opened."""
+    def _take_reader(self) -> sqlite3.Connection | None:
+        """An idle read-only connection (opened when none is); None inside this thread's own
+        write, for a project open read-only (one connection to a snapshot), or when a reader
+        cannot be opened."""
         if self._path is None or getattr(self._local, "writing", 0):
             return None
-        self._connection()  # a closed project raises here
-        reader = getattr(self._local, "reader", None)
-        if reader is None:
-            try:
-                reader = sqlite3.connect(f"{Path(self._path).as_uri()}?mode=ro", uri=True,
-                                         timeout=10, isolation_level=None,
-                                         check_same_thread=False)
-            except sqlite3.DatabaseError:
-                self._path = None  # e.g. the WAL cannot be shared: the write connection reads
-                return None
-            with self.lock:
-                if self.conn is None:
-                    reader.close()
-                    self._connection()
-                self._readers.append(reader)
-            self._local.reader = reader
+        with self._readers_lock:
+            self._connection()  # a closed project raises here
+            if self._idle_readers:
+                return self._idle_readers.pop()
+        try:
+            reader = sqlite3.connect(f"{Path(self._path).as_uri()}?mode=ro", uri=True,
+                                     timeout=10, isolation_level=None, check_same_thread=False)
+        except sqlite3.DatabaseError:
+            self._path = None  # e.g. the WAL cannot be shared: the write connection reads
+            return None
+        with self._readers_lock:
+            if self.conn is None:
+                reader.close()
+                self._connection()
+            self._readers.append(reader)
         return reader
 
     def close(self, checkpoint: bool) -> None:
@@ -183,9 +193,11 @@ class Database:
         with self.lock:
             if self.conn is None:
                 return
-            for reader in self._readers:  # first: a reader's snapshot would keep the WAL
-                reader.close()
-            self._readers.clear()
+            with self._readers_lock:  # first: a reader's snapshot would keep the WAL
+                for reader in self._readers:
+                    reader.close()
+                self._readers.clear()
+                self._idle_readers.clear()
             if checkpoint:
                 try:
                     self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

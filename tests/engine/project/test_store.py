@@ -156,6 +156,11 @@ def test_reads_do_not_wait_for_another_threads_write(project):
     release.set()
     thread.join()
     assert project.images.get(first.id).name == "renamed"  # committed: seen at once
+    for _ in range(20):  # short-lived threads (one per job) share the idle readers
+        one = threading.Thread(target=project.images.all)
+        one.start()
+        one.join()
+    assert len(project._db._readers) <= 2
     project.close()
     with pytest.raises(ProjectError, match="closed"):
         project.images.all()

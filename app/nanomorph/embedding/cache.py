@@ -247,4 +247,3 @@ class EmbeddingCache:
             self._conn.execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
                                (key, stat.st_size, stat.st_mtime_ns, digest))
         return digest
-

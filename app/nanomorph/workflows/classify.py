@@ -193,11 +193,11 @@ def train_and_predict(embeddings: ProjectEmbeddings, labels: dict[int, str], *,
         unlabelled_rows = embeddings.matrix[unlabelled]
         spreading = SpreadingClassifier(unlabelled_rows).fit(
             embeddings.rows(train_ids), [labels[i] for i in train_ids])
-        results = records_of(spreading.classes_, predict_ids,
-                             spreading.predict_proba(unlabelled_rows))
+        results = PredictionTable(spreading.classes_, predict_ids,
+                                  spreading.predict_proba(unlabelled_rows))
     elif predict_ids:  # every row through the head, no copy of the unlabelled ones' rows
         proba = classifier.predict_proba(embeddings.matrix)[unlabelled]
-        results = records_of(classifier.classes_, predict_ids, proba)
+        results = PredictionTable(classifier.classes_, predict_ids, proba)
     else:
         results = {}
     return LivePredictions(classifier, results, len(train_ids), time.perf_counter() - started)
@@ -224,27 +224,7 @@ def prediction_records(classifier: "FewShotClassifier", image_ids: list[int],
     """
     if not image_ids:
         return {}
-    return records_of(classifier.classes_, image_ids, classifier.predict_proba(matrix))
-
-
-def records_of(classes: list[str], image_ids: list[int], proba: np.ndarray) -> "PredictionTable":
-    """Predictions as the project stores them, from class probabilities.
-
-    Parameters
-    ----------
-    classes : list of str
-        The columns of ``proba``.
-    image_ids : list of int
-        One per row.
-    proba : ndarray, shape (n, len(classes))
-        Class probabilities.
-
-    Returns
-    -------
-    PredictionTable
-        As :func:`prediction_records`.
-    """
-    return PredictionTable(classes, image_ids, proba)
+    return PredictionTable(classifier.classes_, image_ids, classifier.predict_proba(matrix))
 
 
 class PredictionTable(Mapping):

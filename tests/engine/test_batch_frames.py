@@ -128,3 +128,31 @@ def test_a_resumed_movie_gives_each_frame_its_own_row(tmp_path):
         assert (after["foreground_pixels"], after["time_s"]) == (before["foreground_pixels"],
                                                                   before["time_s"])
     assert again.counts["percolates"] == first.counts["percolates"]
+
+
+def test_a_file_memo_recomputes_for_a_changed_file_forgets_the_oldest_and_not_errors(tmp_path):
+    import os
+
+    import pytest
+
+    from nanomorph.io.hashing import FileMemo
+
+    memo, calls = FileMemo(kept=2), []
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"one")
+
+    def compute(value):
+        return lambda: calls.append(value) or value
+
+    assert memo.get(str(path), os.stat(path), compute(1)) == 1
+    assert memo.get(str(path), os.stat(path), compute(2)) == 1 and calls == [1]
+    path.write_bytes(b"two!")  # another size: computed again
+    assert memo.get(str(path), os.stat(path), compute(3)) == 3
+    with pytest.raises(ValueError):
+        memo.get(str(tmp_path), os.stat(tmp_path), lambda: int("x"))
+    assert memo.get(str(tmp_path), os.stat(tmp_path), compute(4)) == 4  # the error was not kept
+    others = [tmp_path / f"{i}.bin" for i in range(2)]
+    for other in others:
+        other.write_bytes(b"x")
+        memo.get(str(other), os.stat(other), compute(0))
+    assert memo.get(str(path), os.stat(path), compute(5)) == 5  # forgotten: the oldest

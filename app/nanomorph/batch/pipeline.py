@@ -34,6 +34,7 @@ from nanomorph.batch.config import BatchConfig
 from nanomorph.batch.inputs import BatchItem
 from nanomorph.batch.results import MASKS_FOLDER, OVERLAYS_FOLDER, writing
 from nanomorph.errors import CalibrationError, NanomorphError, display_path
+from nanomorph.io.hashing import FileMemo
 
 if TYPE_CHECKING:
     from nanomorph.percolation import PercolationResult
@@ -41,9 +42,8 @@ if TYPE_CHECKING:
 # (path, size, modification time in ns, sha256) of a file a result depends on
 FileState = tuple[str, int, int, str]
 NO_MASK = "no mask"
-# files hashed in this process: (path, size, mtime_ns, inode) -> sha256, oldest first
-_HASHED: dict[tuple, str] = {}
-HASHED_FILES_KEPT = 64
+# the SHA-256 of files hashed in this process
+_HASHED = FileMemo(kept=64)
 
 
 class NoMaskError(NanomorphError):
@@ -421,12 +421,7 @@ def _file_state(path: str) -> FileState:
 
     try:
         stat = os.stat(path)
-        key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-        digest = _HASHED.get(key)
-        if digest is None:
-            digest = _HASHED[key] = sha256_file(path)
-            while len(_HASHED) > HASHED_FILES_KEPT:
-                del _HASHED[next(iter(_HASHED))]
+        digest = _HASHED.get(path, stat, lambda: sha256_file(path))
         return path, stat.st_size, stat.st_mtime_ns, digest
     except OSError as exc:
         raise NanomorphError(f"the file cannot be read ({exc.strerror or exc})", path) from None

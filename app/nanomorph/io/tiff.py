@@ -27,7 +27,6 @@ mode keeps the file open with no way to close it.
 from __future__ import annotations
 
 import os
-import threading
 from functools import partial
 
 import numpy as np
@@ -40,14 +39,13 @@ from nanomorph.io.gray import (
     rgb_to_gray,
     tiff_palette_table,
 )
+from nanomorph.io.hashing import FileMemo
 from nanomorph.io.native import instrument_facts, pick_image, signal_calibration
 from nanomorph.io.source import Source, check_pixels, load_frames
 
 _RSCIIO_FLAVOURS = ("FEI", "Zeiss", "TVIPS", "Olympus SIS", "JEOL", "Gatan")
-# files that passed the truncation checks: (path, size, mtime_ns, inode) -> None, oldest first
-_CHECKED: dict[tuple, None] = {}
-_CHECKED_LOCK = threading.Lock()
-CHECKED_FILES_KEPT = 512
+# files that passed the truncation checks
+_CHECKED = FileMemo(kept=512)
 _GATAN_TAGS = (65003, 65004, 65009, 65010)  # DigitalMicrograph's unit and scale tags
 _IMAGEJ_UNITS = {"micron": "µm", "\\u00B5m": "µm", "\\u00b5m": "µm", "\\u00C5": "Å"}
 
@@ -236,17 +234,12 @@ def _check_whole(tif, path: str) -> None:
     every page — 1.4 s for a 10,000-frame movie — so a file that passed them is not checked
     again while its size and modification time stay the same (a movie's frames are read one
     by one)."""
-    stat = os.stat(path)
-    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    if key in _CHECKED:
-        return
-    _check_ifds(tif, path)
-    for series in tif.series:
-        _check_complete(series, path)
-    with _CHECKED_LOCK:
-        _CHECKED[key] = None
-        while len(_CHECKED) > CHECKED_FILES_KEPT:
-            del _CHECKED[next(iter(_CHECKED))]
+    def check() -> None:
+        _check_ifds(tif, path)
+        for series in tif.series:
+            _check_complete(series, path)
+
+    _CHECKED.get(path, os.stat(path), check)
 
 
 def _check_complete(series, path: str) -> None:

@@ -276,6 +276,7 @@ class FractionBar(QWidget):
 
         option = QStyleOptionProgressBar()
         option.initFrom(self)
+        option.state |= QStyle.StateFlag.State_Horizontal  # else Qt 6 fills it bottom to top
         option.minimum = 0  # never min == max: the style would animate a busy bar itself
         if self.fraction is None:
             option.maximum, option.progress = self.BUSY_STEPS, self.busy_step + 1

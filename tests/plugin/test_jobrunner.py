@@ -159,3 +159,20 @@ def test_a_busy_bar_steps_slowly_and_never_asks_the_style_to_animate(qtbot):
     steps = bar.busy_step
     qtbot.wait(REFRESH_MS * 3)
     assert bar.busy_step == steps and not bar._busy_timer.isActive()
+
+
+def test_a_progress_bar_fills_from_left_to_right(qtbot):
+    """A quarter done: at mid-height the left of the bar is filled and the right is not (Qt 6
+    fills a style-drawn bar bottom to top unless it is told it is horizontal)."""
+    from napari_nanomorph.jobrunner import FractionBar
+
+    bar = FractionBar()
+    qtbot.addWidget(bar)
+    bar.setFixedSize(160, 14)
+    bar.show()
+    bar.set_fraction(0.25)
+    image = bar.grab().toImage()
+    mid = image.height() // 2
+    left = image.pixelColor(int(image.width() * 0.12), mid)
+    right = image.pixelColor(int(image.width() * 0.8), mid)
+    assert left != right

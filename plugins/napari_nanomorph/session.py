@@ -320,7 +320,7 @@ def _read_layer(record: ImageRecord) -> tuple:
 
     from napari_nanomorph.layers import image_layer_tuple
 
-    image = read_image(record.path, page=record.frame)
+    image = read_image(record.path, page=record.file_page)
     image.calibration = record.calibration  # the project's override wins
     return image_layer_tuple(image, record.name)
 

@@ -8,119 +8,28 @@ override for one image, else the project-wide override, else what the file says.
 from __future__ import annotations
 
 import json
+import math
 import os
-import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import replace
 
-from nanomorph.errors import NanomorphError, ProjectError, display_path
-from nanomorph.io.calibration import UNCALIBRATED, Calibration
+from nanomorph.errors import (
+    ImageReadError,
+    InvalidParameterError,
+    NanomorphError,
+    ProjectError,
+    display_path,
+)
+from nanomorph.io.calibration import Calibration
 from nanomorph.io.hashing import sha256_file
 from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
 from nanomorph.project.database import Repository
+from nanomorph.project.image_records import AddResult, ImageRecord, present_paths, record_of_row
 
 PROJECT_CALIBRATION_KEY = "calibration"
 # frames of a movie added per transaction (and per progress report)
 FRAMES_PER_COMMIT = 500
-
-
-@dataclass(frozen=True, slots=True)
-class ImageRecord:
-    """One image of a project.
-
-    Attributes
-    ----------
-    id : int
-        The image's id in the project.
-    sha256 : str
-        Hex SHA-256 of the file's bytes.
-    path : str
-        Absolute path of the file.
-    name : str
-        File name, for display and filtering.
-    size_bytes : int
-        File size.
-    format : str
-        The reader's format name.
-    shape : tuple of int
-        Array shape (rows, cols) or (pages, rows, cols).
-    dtype : str
-        Pixel data type.
-    file_calibration : Calibration
-        What the file says.
-    calibration : Calibration
-        The effective one: the user's override for this image, else the project's override,
-        else ``file_calibration``, else UNCALIBRATED.
-    added_at : float
-        When it was added (seconds since the epoch).
-    frame : int or None
-        For a frame of a movie or stack: its 0-based index in the file at ``path``; None for a
-        whole file.
-    time_s : float or None
-        A frame's time from the movie's start (s), when the file records the frame interval.
-    group : str or None
-        A frame's movie (its file name): the split group that keeps a movie's frames together.
-    """
-
-    id: int
-    sha256: str
-    path: str
-    name: str
-    size_bytes: int
-    format: str
-    shape: tuple[int, ...]
-    dtype: str
-    file_calibration: Calibration
-    calibration: Calibration
-    added_at: float
-    frame: int | None = None
-    time_s: float | None = None
-    group: str | None = None
-
-    @property
-    def exists(self) -> bool:
-        """Whether the file is at its recorded path."""
-        return os.path.isfile(self.path)
-
-    @property
-    def stem(self) -> str:
-        """The name its exported files take: the file's stem, ``<stem>-f00007`` for frame 7
-        (as ``nanomorph batch`` names a movie's frames)."""
-        from nanomorph.project.frames import frame_stem
-
-        stem = os.path.splitext(os.path.basename(self.path))[0]
-        return stem if self.frame is None else frame_stem(stem, self.frame)
-
-    @property
-    def page(self) -> int | None:
-        """The page of its file nanomorph shows and analyses: a frame's index, the first page
-        of a stack recorded whole (0), None for a single image."""
-        if self.frame is not None:
-            return self.frame
-        return 0 if len(self.shape) == 3 else None
-
-
-@dataclass(frozen=True)
-class AddResult:
-    """Outcome of adding files.
-
-    Attributes
-    ----------
-    added : list of ImageRecord
-        Records created.
-    already_present : list of ImageRecord
-        Files whose content the project already knew.
-    failed : list of (str, str)
-        (path, reason) of files that could not be added.
-    partial : list of (str, str)
-        (path, reason) of movies added only in part (a truncated file's whole frames).
-    """
-
-    added: list[ImageRecord]
-    already_present: list[ImageRecord]
-    failed: list[tuple[str, str]]
-    partial: list[tuple[str, str]] = field(default_factory=list)
 
 
 class ImageRepository(Repository):
@@ -150,15 +59,83 @@ class ImageRepository(Repository):
         AddResult
             What was added, already present, or failed.
         """
+        return (yield from self._add([os.fspath(p) for p in paths], {}, cancel))
+
+    def add_numbered_frames(self, folder: str | os.PathLike, *, interval_s: float | None = None,
+                            cancel: CancelToken | None = None) -> Job[AddResult]:
+        """Add a folder of numbered frames as one movie (a job; see :mod:`nanomorph.io.sequence`).
+
+        Each frame file is an image of its own, known by its bytes' hash like any image (a
+        moved frame is relinked like one), with its frame index, its time and the folder as its
+        movie (``group``). A frame the project holds as a plain image at the same path becomes
+        a frame of the movie, keeping its mask, labels and results. A file that cannot be read,
+        is itself a movie, or differs in size from the first frame is reported in ``failed``;
+        the rest go on.
+
+        Parameters
+        ----------
+        folder : path-like
+            The folder of numbered frames.
+        interval_s : float, optional
+            Seconds between frames; None (the default) leaves the frame times unknown (a folder
+            of files records none).
+        cancel : CancelToken, optional
+            Checked before each file.
+
+        Yields
+        ------
+        Progress
+            One per file.
+
+        Returns
+        -------
+        AddResult
+            What was added, already present, or failed.
+
+        Raises
+        ------
+        ImageReadError
+            When the folder holds no numbered frames (see ``numbered_frames``).
+        InvalidParameterError
+            When ``interval_s`` is not a positive number.
+        """
+        from nanomorph.io.sequence import numbered_frames
+        from nanomorph.project.frames import frame_time
+
+        if interval_s is not None and not (math.isfinite(interval_s) and interval_s > 0):
+            raise InvalidParameterError(f"the frame interval must be a positive number of "
+                                        f"seconds, not {interval_s!r}")
+        movie = numbered_frames(folder)
+        frames = {path: (frame, frame_time(frame, interval_s), movie.name)
+                  for frame, path in zip(movie.frames, movie.paths)}
+        result = yield from self._add(list(movie.paths), frames, cancel)
+        plain = [r for r in result.already_present if r.group is None and r.path in frames]
+        if plain:
+            with self._db.write() as c:
+                c.executemany("UPDATE images SET frame = ?, time_s = ?, movie = ? WHERE id = ?",
+                              [(*frames[r.path], r.id) for r in plain])
+            self._events.images.emit([r.id for r in plain])
+            now = {r.id: r for r in self._records([r.id for r in plain])}
+            result = replace(result, already_present=[now.get(r.id, r)
+                                                      for r in result.already_present])
+        return result
+
+    def _add(self, paths: list[str], frames: dict[str, tuple], cancel) -> Job[AddResult]:
+        """Add files (see :meth:`add`); a path in ``frames`` is a frame file of a folder of
+        numbered frames, with its (frame, time_s, movie)."""
         from nanomorph.io.readers import read_info
 
-        paths = [os.fspath(p) for p in paths]
         added, present, failed, partial = [], [], [], []
+        first_shape = None
         for i, path in enumerate(paths):
             check_cancel(cancel)
             try:
                 info = read_info(path)
-                if info.frames > 1:
+                if path in frames:
+                    first_shape = first_shape or info.shape
+                    records = [self._add_one(path, _frame_file(info, first_shape),
+                                             frames[path])]
+                elif info.frames > 1:
                     records = yield from self._add_frames(os.path.abspath(path), info, cancel)
                 else:
                     records = [self._add_one(path, info)]
@@ -202,14 +179,19 @@ class ImageRepository(Repository):
             self._events.images.emit([record.id])
         return record
 
-    def _add_one(self, path, info) -> tuple[ImageRecord, bool]:
+    def _add_one(self, path, info, frame: tuple | None = None) -> tuple[ImageRecord, bool]:
+        """Add an image file, or a frame file with its (frame, time_s, movie)."""
         path = os.path.abspath(path)
         sha = sha256_file(path)
         known = self._known(sha, path)
         if known is not None:
             return known, False
         with self._db.write() as c:
-            cur = c.execute(_INSERT, _row_values(sha, path, info, info.shape))
+            if frame is None:
+                cur = c.execute(_INSERT, _row_values(sha, path, info, info.shape))
+            else:
+                cur = c.execute(_INSERT_FRAME, (*_row_values(sha, path, info, info.shape[-2:]),
+                                                *frame, None))
         return self.get(cur.lastrowid), True
 
     def _known(self, sha: str, path: str) -> ImageRecord | None:
@@ -235,7 +217,7 @@ class ImageRepository(Repository):
             else:
                 name = frame_name(file_name, frame, info.frames)
                 new_rows.append((*_row_values(key, path, info, info.shape[1:], name),
-                                 frame, frame_time(frame, interval), file_name))
+                                 frame, frame_time(frame, interval), file_name, frame))
             if (frame + 1) % FRAMES_PER_COMMIT == 0:
                 yield Progress(frame + 1, info.frames, f"read frame {frame + 1} of {file_name}")
         present = present_paths(known)
@@ -257,7 +239,7 @@ class ImageRepository(Repository):
             chunk = ids[start:start + 900]
             rows = self._db.query(f"SELECT * FROM images WHERE id IN ({','.join('?' * len(chunk))})"
                                   " ORDER BY id", tuple(chunk))
-            records += [_record(r, project_cal, shared) for r in rows]
+            records += [record_of_row(r, project_cal, shared) for r in rows]
         return records
 
     def count(self) -> int:
@@ -280,7 +262,7 @@ class ImageRepository(Repository):
         """
         project_cal = self.project_calibration()
         shared: dict = {}
-        return [_record(r, project_cal, shared)
+        return [record_of_row(r, project_cal, shared)
                 for r in self._db.query("SELECT * FROM images ORDER BY id")]
 
     def get(self, image_id: int) -> ImageRecord:
@@ -304,7 +286,7 @@ class ImageRepository(Repository):
         rows = self._db.query("SELECT * FROM images WHERE id = ?", (image_id,))
         if not rows:
             raise ProjectError(f"no image with id {image_id} in this project", self._db.folder)
-        return _record(rows[0], self.project_calibration())
+        return record_of_row(rows[0], self.project_calibration())
 
     def by_hash(self, sha256: str) -> ImageRecord | None:
         """The image with this content hash.
@@ -320,7 +302,7 @@ class ImageRepository(Repository):
             None when the project has no such image.
         """
         rows = self._db.query("SELECT * FROM images WHERE sha256 = ?", (sha256,))
-        return _record(rows[0], self.project_calibration()) if rows else None
+        return record_of_row(rows[0], self.project_calibration()) if rows else None
 
     def remove(self, image_id: int) -> None:
         """Forget an image: its file is not touched; its labels and mask index go with it.
@@ -342,7 +324,7 @@ class ImageRepository(Repository):
         frames; frames keep their number in their name)."""
         file_name = display_path(os.path.basename(path))
         rows = [(os.fsencode(path),
-                 file_name if r.frame is None else file_name + r.name[r.name.rindex(" #"):],
+                 file_name if r.file_page is None else file_name + r.name[r.name.rindex(" #"):],
                  r.id) for r in records]
         with self._db.write() as c:
             c.executemany("UPDATE images SET path = ?, name = ? WHERE id = ?", rows)
@@ -387,7 +369,7 @@ class ImageRepository(Repository):
         files: dict[int, list[ImageRecord]] = {}
         movies: dict[int, dict[str, list[ImageRecord]]] = {}  # size -> old path -> its frames
         for r in self.missing():
-            if r.frame is None:
+            if r.file_page is None:
                 files.setdefault(r.size_bytes, []).append(r)
             else:
                 movies.setdefault(r.size_bytes, {}).setdefault(r.path, []).append(r)
@@ -470,8 +452,8 @@ class ImageRepository(Repository):
 _COLUMNS = ("sha256, path, name, size_bytes, format, shape, dtype, file_pixel_y, file_pixel_x,"
             " file_unit, added_at")
 _INSERT = f"INSERT INTO images({_COLUMNS}) VALUES ({', '.join('?' * 11)})"
-_INSERT_FRAME = (f"INSERT INTO images({_COLUMNS}, frame, time_s, movie)"
-                 f" VALUES ({', '.join('?' * 14)})")
+_INSERT_FRAME = (f"INSERT INTO images({_COLUMNS}, frame, time_s, movie, page)"
+                 f" VALUES ({', '.join('?' * 15)})")
 
 
 def _row_values(sha: str, path: str, info, shape, name: str | None = None) -> tuple:
@@ -483,46 +465,15 @@ def _row_values(sha: str, path: str, info, shape, name: str | None = None) -> tu
             info.format, json.dumps(list(shape)), str(info.dtype), py, px, cal.unit, time.time())
 
 
-def _record(row: sqlite3.Row, project_cal: Calibration | None,
-            shared: dict | None = None) -> ImageRecord:
-    """The record of an ``images`` row. With ``shared`` (one dict for a whole listing), values
-    that repeat — a movie's path, format, dtype, shape, movie name and calibrations — are one
-    object for all its frames (35 MB less for 100,000 frames)."""
-    one = (lambda value: value) if shared is None else (lambda value: shared.setdefault(
-        value, value))
-    file_cal = one(_calibration(row["file_pixel_y"], row["file_pixel_x"], row["file_unit"],
-                                "file"))
-    user_cal = _calibration(row["user_pixel_y"], row["user_pixel_x"], row["user_unit"], "user")
-    effective = one(user_cal) if user_cal.calibrated else (project_cal or file_cal)
-    return ImageRecord(
-        id=row["id"], sha256=row["sha256"], path=one(os.fsdecode(bytes(row["path"]))),
-        name=row["name"], size_bytes=row["size_bytes"], format=one(row["format"]),
-        shape=one(tuple(json.loads(row["shape"]))), dtype=one(row["dtype"]),
-        file_calibration=file_cal, calibration=effective, added_at=row["added_at"],
-        frame=row["frame"], time_s=row["time_s"], group=one(row["movie"]))
-
-
-def _calibration(py, px, unit, source) -> Calibration:
-    if py is None or px is None or not unit:
-        return UNCALIBRATED
-    return Calibration((py, px), unit, source)
-
-
-def present_paths(records: Iterable[ImageRecord]) -> set[str]:
-    """The files of ``records`` that are at their recorded path, each file looked at once (a
-    movie's frames share one).
-
-    Parameters
-    ----------
-    records : iterable of ImageRecord
-        Images of a project.
-
-    Returns
-    -------
-    set of str
-        The paths that exist.
-    """
-    return {path for path in {r.path for r in records} if os.path.isfile(path)}
+def _frame_file(info, first_shape: tuple[int, ...]):
+    """``info`` when it is a frame file of its movie: a still image the size of the first."""
+    if info.frames > 1:
+        raise ImageReadError(f"is itself a movie of {info.frames} frames, not one frame", info.path)
+    if info.shape[-2:] != first_shape[-2:]:
+        size = " × ".join(map(str, info.shape[-2:]))
+        first = " × ".join(map(str, first_shape[-2:]))
+        raise ImageReadError(f"its size {size} differs from the first frame's {first}", info.path)
+    return info
 
 
 def _holds_frame(path: str, record: ImageRecord) -> bool:
@@ -531,7 +482,7 @@ def _holds_frame(path: str, record: ImageRecord) -> bool:
     from nanomorph.project.frames import frame_key
 
     try:
-        return frame_key(record.frame, read_image(path, page=record.frame).data) == record.sha256
+        return frame_key(record.frame, read_image(path, page=record.page).data) == record.sha256
     except NanomorphError:
         return False
 

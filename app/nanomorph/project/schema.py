@@ -105,6 +105,15 @@ CREATE INDEX images_by_movie ON images(movie, frame)
 """
 
 
+# v4: folders of numbered frames. A frame may be a file of its own, so the page a frame is read
+# from in its file is ``page`` (NULL for a file of its own or a whole file); ``frame`` stays its
+# index in its movie. The frames of movie files stored before are read from the page ``frame``.
+_V4 = """
+ALTER TABLE images ADD COLUMN page INTEGER;
+UPDATE images SET page = frame WHERE frame IS NOT NULL
+"""
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Run SQL statements inside the caller's transaction (``executescript`` would commit)."""
     for statement in script.split(";"):
@@ -124,10 +133,15 @@ def _to_v3(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V3)
 
 
+def _to_v4(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V4)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _to_v1,
     2: _to_v2,
     3: _to_v3,
+    4: _to_v4,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

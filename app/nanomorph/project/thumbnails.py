@@ -12,7 +12,7 @@ from nanomorph.errors import NanomorphError
 from nanomorph.io.atomic import atomic_write_bytes
 from nanomorph.io.intensity import normalise_percentiles
 from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
-from nanomorph.project.images import ImageRecord
+from nanomorph.project.image_records import ImageRecord
 from nanomorph.project.paths import checked_sha256
 from nanomorph.project.store import Project
 

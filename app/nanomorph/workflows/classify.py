@@ -98,7 +98,7 @@ def project_embeddings(project: "Project", *, encoder: str = defaults.ENCODER,
         One row per readable image.
     """
     from nanomorph.embedding import EmbeddingCache, embed_images
-    from nanomorph.project.images import present_paths
+    from nanomorph.project.image_records import present_paths
 
     records = project.images.all() if records is None else records
     present = present_paths(records)

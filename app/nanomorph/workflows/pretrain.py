@@ -237,4 +237,4 @@ def register_project_encoders(project: "Project") -> list:
 
 def _pretrain_ref(record) -> str | list:
     """What pretraining reads for a project image: its path, or ``[path, frame]``."""
-    return record.path if record.frame is None else [record.path, record.frame]
+    return record.path if record.file_page is None else [record.path, record.file_page]

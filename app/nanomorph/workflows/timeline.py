@@ -15,7 +15,7 @@ from nanomorph.io.atomic import atomic_write_csv
 
 if TYPE_CHECKING:
     from nanomorph.project import Project
-    from nanomorph.project.images import ImageRecord
+    from nanomorph.project.image_records import ImageRecord
 
 # the columns of an exported timeline, in order (the morphometry columns follow when measured)
 CSV_COLUMNS = ("frame", "time_s", "image", "status", "stale", "foreground_fraction",

@@ -15,7 +15,7 @@ from magicgui.widgets import (
 from nanomorph.errors import NanomorphError
 from nanomorph.jobs import call_as_job
 from nanomorph.masks import METHOD_DEFAULTS, METHODS, RIDGE_FILTERS, MaskParams
-from nanomorph.project.images import present_paths
+from nanomorph.project.image_records import present_paths
 from nanomorph.workflows.mask import AUTO_POLARITY, auto_mask_project
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layer_mode import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from nanomorph.io.calibration import Calibration
 from nanomorph.project import Project
-from nanomorph.project.images import present_paths
+from nanomorph.project.image_records import present_paths
 from napari.utils.notifications import show_error, show_info, show_warning
 from napari_nanomorph.launcher import add_files, open_path
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place

@@ -9,7 +9,7 @@ import os
 import numpy as np
 from magicgui.widgets import CheckBox, Container, FloatSpinBox, SpinBox
 from nanomorph.jobs import call_as_job
-from nanomorph.project.images import present_paths
+from nanomorph.project.image_records import present_paths
 from nanomorph.workflows.segment import (
     DIFFERENCE_NAMES,
     DIFFERENCE_RGB,

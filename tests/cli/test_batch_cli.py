@@ -95,6 +95,8 @@ def test_a_project_is_analysed_with_its_stored_masks(tmp_path, capsys):
     ["--percolation-eps", "0"],
     ["--masks", "m", "--segmenter", "s"],
     ["--workers", "-1"],
+    ["--frame-interval", "0.5"],  # the times of --numbered-frames folders
+    ["--numbered-frames", "--frame-interval", "0"],
 ])
 def test_bad_command_lines_exit_1(tmp_path, capsys, options):
     make_images(tmp_path / "images", 1)
@@ -175,3 +177,25 @@ def test_a_cut_movie_is_analysed_frame_by_frame_with_one_warning(tmp_path, capsy
                    "whole; the rest are cut off\n")
     rows = read_csv(tmp_path / "out" / "results.csv")
     assert [(r["frame"], r["status"]) for r in rows] == [(str(i), "ok") for i in range(4)]
+
+
+def test_numbered_frames_folders_give_frame_and_time_columns(tmp_path, capsys):
+    paths = make_images(tmp_path / "run", 3)
+    for i, path in enumerate(paths):
+        Path(path).rename(tmp_path / "run" / f"t{i + 7:03d}.png")
+    code = main(["batch", str(tmp_path / "run"), "--out", str(tmp_path / "out"), "--workers",
+                 "0", "--numbered-frames", "--frame-interval", "0.25"])
+    assert code == 0, capsys.readouterr().err
+    rows = read_csv(tmp_path / "out" / "results.csv")
+    assert [(r["frame"], r["time_s"]) for r in rows] == [("0", "0.0"), ("1", "0.25"),
+                                                         ("2", "0.5")]
+
+
+def test_numbered_frames_on_a_folder_without_them_exits_2_with_one_line(tmp_path, capsys):
+    (tmp_path / "d").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "d" / "overview.png")
+    code = main(["batch", str(tmp_path / "d"), "--out", str(tmp_path / "out"), "--workers", "0",
+                 "--numbered-frames"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: {tmp_path / 'd'}: holds no numbered frames (1 image files")

@@ -138,3 +138,30 @@ def test_installed_console_script(images, tmp_path):
     assert result.returncode == 2
     assert json_lines(result.stdout)[0]["pixel_size"] == [0.5, 0.25]
     assert result.stderr == f"error: {tmp_path / 'nope.dm3'}: no such file\n"
+
+
+def test_a_folder_of_numbered_frames_is_one_movie(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    for i in (1, 2, 3, 5):
+        tifffile.imwrite(run / f"f_{i:03d}.tif", np.zeros((4, 6), np.uint16), imagej=True,
+                         resolution=(4.0, 2.0), metadata={"unit": "nm"})
+    assert main(["info", str(run), "--json"]) == 0
+    record, = json_lines(capsys.readouterr().out)
+    assert list(record) == KEYS
+    assert record == {"path": str(run), "format": "TIFF (ImageJ)", "shape": [4, 4, 6],
+                      "dtype": "uint16", "pixel_size": [0.5, 0.25], "unit": "nm",
+                      "frames": 4, "frame_interval_s": None}
+    assert main(["info", str(run)]) == 0
+    assert "named f_###.tif, 4 frames" in capsys.readouterr().out
+
+
+def test_a_folder_without_numbered_frames_is_one_error_line(tmp_path, capsys):
+    (tmp_path / "d").mkdir()
+    Image.fromarray(np.zeros((3, 5), np.uint8)).save(tmp_path / "d" / "overview.png")
+    assert main(["info", str(tmp_path / "d"), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (f"error: {tmp_path / 'd'}: holds no numbered frames (1 image "
+                                    "files; frames are named <prefix><number><suffix>, e.g. "
+                                    "frame_0001.tif)")

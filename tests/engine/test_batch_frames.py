@@ -156,3 +156,47 @@ def test_a_file_memo_recomputes_for_a_changed_file_forgets_the_oldest_and_not_er
         other.write_bytes(b"x")
         memo.get(str(other), os.stat(other), compute(0))
     assert memo.get(str(path), os.stat(path), compute(5)) == 5  # forgotten: the oldest
+
+
+def write_frames_folder(folder, n=4):
+    """A folder of numbered frame files (frame_0001.tif …), dispersed wires then networks."""
+    frames = write_movie(folder.parent / "_stack.tif", n=n)
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        tifffile.imwrite(folder / f"frame_{i + 1:04d}.tif", frame)
+    return frames
+
+
+def test_a_numbered_frames_folder_gives_a_row_per_frame_file_with_its_time(tmp_path):
+    write_frames_folder(tmp_path / "run")
+    rows = run([tmp_path / "run"], tmp_path / "out", BatchConfig(write_masks=True),
+               frames_folders=True, frame_interval_s=2.0).rows
+    assert [(r["frame"], r["time_s"]) for r in rows] == [(i, 2.0 * i) for i in range(4)]
+    assert [r["path"].rsplit("/", 1)[1] for r in rows] == [f"frame_{i:04d}.tif"
+                                                          for i in range(1, 5)]
+    assert [r["mask_file"] for r in rows] == [f"masks/frame_{i:04d}.png" for i in range(1, 5)]
+    stills = run([tmp_path / "run"], tmp_path / "out2").rows  # without the option: stills
+    assert all(r.get("frame") is None for r in stills)
+    assert [r["foreground_pixels"] for r in stills] == [r["foreground_pixels"] for r in rows]
+
+
+def test_a_project_movie_is_analysed_frame_by_frame(tmp_path):
+    from nanomorph.jobs import run_job
+    from nanomorph.project import Project
+
+    frames = write_movie(tmp_path / "movie.tif", n=4)
+    write_frames_folder(tmp_path / "run", n=3)
+    with Project.create(tmp_path / "p") as project:
+        run_job(project.images.add([tmp_path / "movie.tif"]))
+        run_job(project.images.add_numbered_frames(tmp_path / "run", interval_s=1.0))
+    rows = run([tmp_path / "p"], tmp_path / "out", BatchConfig(write_masks=True)).rows
+    by_movie = run([tmp_path / "movie.tif"], tmp_path / "out2").rows
+    assert [(r["frame"], r["time_s"]) for r in rows] == [
+        (0, 0.0), (1, 0.5), (2, 1.0), (3, 1.5), (0, 0.0), (1, 1.0), (2, 2.0)]
+    # each frame of the movie file its own pixels, as a batch over the file gives them
+    assert [r["foreground_pixels"] for r in rows[:4]] == [r["foreground_pixels"]
+                                                          for r in by_movie]
+    assert len({r["foreground_pixels"] for r in rows[:4]}) > 1 and len(frames) == 4
+    assert [r["mask_file"] for r in rows] == (
+        [f"masks/movie-f{i:05d}.png" for i in range(4)]
+        + [f"masks/frame_{i:04d}.png" for i in range(1, 4)])

@@ -27,7 +27,7 @@ from nanomorph.errors import (
     display_path,
 )
 from nanomorph.io.calibration import Calibration
-from nanomorph.project.frames import frame_stem
+from nanomorph.project.frames import frame_stem, frame_time
 
 MASK_SUFFIX = "_mask"
 
@@ -57,7 +57,10 @@ class BatchItem:
     frame : int or None
         The frame of a movie or stack (0-based); None for a still image.
     time_s : float or None
-        The frame's time in seconds (frame × the file's frame interval), when recorded.
+        The frame's time in seconds (frame × the frame interval), when known.
+    page : int or None
+        The page of the file a movie file's frame is read from; None reads the file's image
+        (a still, or a frame file of a folder of numbered frames).
     """
 
     index: int
@@ -70,6 +73,7 @@ class BatchItem:
     calibration: Calibration | None = None
     frame: int | None = None
     time_s: float | None = None
+    page: int | None = None
 
     def files(self) -> list[str]:
         """The files an image's result depends on.
@@ -110,7 +114,8 @@ def single_project(inputs: list) -> str | None:
     return projects[0] if projects else None
 
 
-def collect_items(inputs: list, config: BatchConfig) -> list[BatchItem]:
+def collect_items(inputs: list, config: BatchConfig, *, frames_folders: bool = False,
+                  frame_interval_s: float | None = None) -> list[BatchItem]:
     """The images of the inputs in input order, with their masks as the configuration asks.
 
     Parameters
@@ -119,6 +124,11 @@ def collect_items(inputs: list, config: BatchConfig) -> list[BatchItem]:
         Image files, folders of images, or one project.
     config : BatchConfig
         Where masks come from.
+    frames_folders : bool
+        Each input folder is a movie of numbered frames (:mod:`nanomorph.io.sequence`): its
+        frame files, each with its ``frame`` index.
+    frame_interval_s : float, optional
+        Seconds between the frames of those folders (their ``time_s``); None leaves it unknown.
 
     Returns
     -------
@@ -135,20 +145,34 @@ def collect_items(inputs: list, config: BatchConfig) -> list[BatchItem]:
     if config.mask_source == "project" and project is None:
         raise InvalidParameterError("the project's masks can only be analysed when the input "
                                     "is a project folder")
-    entries = _project_entries(project, config) if project else _file_entries(inputs)
+    if project:
+        entries = _project_entries(project, config)
+    else:
+        entries = _file_entries(inputs, frames_folders, frame_interval_s)
     if config.mask_source == "masks":
         entries = _with_mask_files(entries, config.masks_dir)
     if not project:
         entries = _frames(entries, config)
-    files = [(path, extra) for path, extra in entries if not extra.get("frame")]
-    stems = iter(_unique_names([path for path, _ in files]))  # one stem per file, not frame
-    names = []
-    for _path, extra in entries:
-        if not extra.get("frame"):
-            stem = next(stems)
-        names.append(stem if extra.get("frame") is None else frame_stem(stem, extra["frame"]))
     return [BatchItem(index=i, path=path, name=name, **extra)
-            for i, ((path, extra), name) in enumerate(zip(entries, names))]
+            for i, ((path, extra), name) in enumerate(zip(entries, _names(entries)))]
+
+
+def _names(entries: list[tuple[str, dict]]) -> list[str]:
+    """The stem of each entry's output files: a file's stem made unique in input order; the
+    frames of a movie file share one stem, each with its frame (``<stem>-f00007``)."""
+    units: list[str] = []  # a still or frame file each, a movie file once
+    unit_of, movie_unit = [], {}
+    for path, extra in entries:
+        if extra.get("page") is None:
+            unit_of.append(len(units))
+            units.append(path)
+        else:
+            unit_of.append(movie_unit.setdefault(path, len(units)))
+            if unit_of[-1] == len(units):
+                units.append(path)
+    stems = _unique_names(units)
+    return [stems[unit] if extra.get("page") is None else frame_stem(stems[unit], extra["frame"])
+            for unit, (_path, extra) in zip(unit_of, entries)]
 
 
 def _frames(entries: list[tuple[str, dict]], config: BatchConfig) -> list[tuple[str, dict]]:
@@ -160,6 +184,9 @@ def _frames(entries: list[tuple[str, dict]], config: BatchConfig) -> list[tuple[
 
     expanded = []
     for path, extra in entries:
+        if "frame" in extra:  # a frame already: a frame file, or a project's frame
+            expanded.append((path, extra))
+            continue
         try:
             info = read_info(path)
         except NanomorphError:
@@ -175,20 +202,27 @@ def _frames(entries: list[tuple[str, dict]], config: BatchConfig) -> list[tuple[
                 "auto-mask or a segmenter")}))
         else:
             interval = info.frame_interval_s
-            expanded.extend((path, {**extra, "frame": frame,
-                                    "time_s": None if interval is None else frame * interval})
+            expanded.extend((path, {**extra, "frame": frame, "page": frame,
+                                    "time_s": frame_time(frame, interval)})
                             for frame in range(info.frames))
     return expanded
 
 
-def _file_entries(inputs: list) -> list[tuple[str, dict]]:
+def _file_entries(inputs: list, frames_folders: bool,
+                  interval_s: float | None) -> list[tuple[str, dict]]:
     from nanomorph.io import SUPPORTED_SUFFIXES
+    from nanomorph.io.sequence import numbered_frames
 
     entries = []
     for source in inputs:
         text = os.fsdecode(os.fspath(source))
         if not os.path.isdir(text):
             entries.append((text, {}))
+            continue
+        if frames_folders:
+            movie = numbered_frames(text)
+            entries.extend((path, {"frame": frame, "time_s": frame_time(frame, interval_s)})
+                           for frame, path in zip(movie.frames, movie.paths))
             continue
         files = sorted(entry.path for entry in os.scandir(text) if entry.is_file()
                        and os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES)
@@ -211,6 +245,8 @@ def _project_entries(folder: str, config: BatchConfig) -> list[tuple[str, dict]]
             stored_path = project.masks.path(record.id)
             stored = None if stored_path is None else str(stored_path)
             fields: dict = {"calibration": record.calibration}
+            if record.frame is not None:  # each frame of a movie, not its first page
+                fields.update(frame=record.frame, time_s=record.time_s, page=record.file_page)
             if config.mask_source == "project":
                 fields["mask_path"] = stored
                 if stored is None:

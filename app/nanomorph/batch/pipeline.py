@@ -157,7 +157,7 @@ def analyse_item(item: BatchItem, config: BatchConfig) -> ImageAnalysis:
     from nanomorph.masks import databar_rows_of
     from nanomorph.workflows.percolation import percolate_foreground
 
-    image = read_image(item.path, page=item.frame)
+    image = read_image(item.path, page=item.page)
     files = [_file_state(item.path)]
     plane = image.plane(0)
     bar = databar_rows_of(image, 0)
@@ -406,10 +406,10 @@ def _write_outputs(item: BatchItem, analysis: ImageAnalysis, config: BatchConfig
 
 # -- helpers -------------------------------------------------------------------------------------
 def _embedding_item(item: BatchItem, row: dict) -> tuple[str, str, int | None]:
-    """What ``embed_images`` embeds for a row: a movie's frames share the file's hash, so a
-    frame's key adds its index (else every frame would get frame 0's embedding)."""
-    key = row["sha256"] if item.frame is None else f"{row['sha256']}#{item.frame}"
-    return item.path, key, item.frame
+    """What ``embed_images`` embeds for a row: a movie file's frames share the file's hash, so
+    a frame's key adds its page (else every frame would get frame 0's embedding)."""
+    key = row["sha256"] if item.page is None else f"{row['sha256']}#{item.page}"
+    return item.path, key, item.page
 
 
 def _file_state(path: str) -> FileState:

@@ -111,7 +111,8 @@ def default_chunk_size(n_images: int) -> int:
 
 
 def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, client=None,
-              images_per_task: int | None = None,
+              images_per_task: int | None = None, frames_folders: bool = False,
+              frame_interval_s: float | None = None,
               cancel: CancelToken | None = None) -> Job[BatchSummary]:
     """Analyse images and write the results table (a job).
 
@@ -128,6 +129,11 @@ def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, 
         them here.
     images_per_task : int, optional
         Images per task (default :func:`default_chunk_size`).
+    frames_folders : bool
+        Each input folder is a movie of numbered frames: one row per frame file, with its
+        ``frame`` and ``time_s`` (see :func:`.inputs.collect_items`).
+    frame_interval_s : float, optional
+        Seconds between the frames of those folders; None leaves ``time_s`` empty.
     cancel : CancelToken, optional
         Checked after each chunk; what finished is recorded.
 
@@ -151,7 +157,8 @@ def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, 
     out_dir = Path(out_dir)
     inputs = list(inputs)
     project = single_project(inputs)
-    items = collect_items(inputs, config)
+    items = collect_items(inputs, config, frames_folders=frames_folders,
+                          frame_interval_s=frame_interval_s)
     models = _model_hashes(config)
     key = config.key(models)
     _make_folders(out_dir, config)

@@ -77,3 +77,27 @@ def non_negative_float(text: str) -> float:
         For anything else.
     """
     return _checked(float, 0.0, text)
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    float
+        The number.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For anything else.
+    """
+    value = _checked(float, 0.0, text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
+    return value

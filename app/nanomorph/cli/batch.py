@@ -13,6 +13,11 @@ Masks: ``--mask-method`` (classical auto-mask, default otsu), ``--segmenter MODE
 wire values chosen with ``--foreground`` as in ``nanomorph percolate``). A project folder as
 input analyses its images with its stored masks unless a mask option is given.
 
+Movies: each frame of a movie file is a row with ``frame`` and ``time_s``; with
+``--numbered-frames`` each input folder is a movie of numbered frame files (``frame_0001.tif``
+…; see :mod:`nanomorph.io.sequence`), its rows taking the frame index and, with
+``--frame-interval S``, the time.
+
 Runs on an embedded Dask LocalCluster (one worker process per core, ``--workers N`` caps it;
 ``--workers 0`` runs without Dask), or on the cluster of ``--scheduler ADDRESS``. Re-running
 the same command continues an interrupted run. Exit codes: 0 all images analysed, 2 some image
@@ -29,7 +34,12 @@ import sys
 import warnings
 
 from nanomorph import defaults
-from nanomorph.cli.arguments import non_negative_float, non_negative_int, positive_int
+from nanomorph.cli.arguments import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from nanomorph.cli.output import report_error
 from nanomorph.device import DEVICE_CHOICES
 from nanomorph.errors import (
@@ -58,6 +68,11 @@ def add_parser(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
                    help="image files, folders of images (not their subfolders) or one project")
     p.add_argument("--out", required=True, metavar="DIR", help="results folder")
+    p.add_argument("--numbered-frames", action="store_true",
+                   help="each input folder is a movie of numbered frames (frame_0001.tif …): "
+                        "one row per frame file, with frame and time_s")
+    p.add_argument("--frame-interval", type=positive_float, default=None, metavar="S",
+                   help="seconds between those frames (their time_s; default: unknown)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--mask-method", choices=METHODS, default=None,
                         help="classical auto-mask method (default otsu; a project's stored "
@@ -128,6 +143,9 @@ def run(args) -> int:
     from nanomorph.cli.progress import run_with_progress
 
     try:
+        if args.frame_interval is not None and not args.numbered_frames:
+            raise InvalidParameterError("--frame-interval gives the times of --numbered-frames "
+                                        "folders (a movie file's own interval is read from it)")
         config = build_config(args)
     except InvalidParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -139,7 +157,9 @@ def run(args) -> int:
                 print(f"Dask dashboard: {_dashboard(client)}", file=sys.stderr, flush=True)
             summary = run_with_progress(
                 run_batch(args.inputs, args.out, config, client=client,
-                          images_per_task=args.images_per_task), "batch")
+                          images_per_task=args.images_per_task,
+                          frames_folders=args.numbered_frames,
+                          frame_interval_s=args.frame_interval), "batch")
     except NanomorphError as exc:
         report_error(exc.path or args.out, exc)
         return 2

@@ -5,9 +5,15 @@
 ``[y, x]`` in ``unit``; both are null when the image is uncalibrated; ``frames`` is 1 for a
 still image, ``frame_interval_s`` null when the file does not record it). Shape and dtype are those of the gray image
 nanomorph works on (colour converted, see ``nanomorph.io.readers``).
+
+A folder is read as a movie of numbered frames (``frame_0001.tif`` …, see
+:mod:`nanomorph.io.sequence`): its first frame's format, dtype and pixel size, ``shape``
+``[frames, y, x]`` and ``frame_interval_s`` null (a folder of files records none).
 """
 
 from __future__ import annotations
+
+import os
 
 from nanomorph.cli.output import print_json, report_error
 from nanomorph.errors import NanomorphError, display_path
@@ -24,7 +30,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("info", help="show format, size, dtype and pixel size of image files",
                        description="Show what nanomorph reads in image files: format, shape "
                                    "(y, x or n, y, x), dtype and pixel size.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="image files")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="image files, or folders of numbered frames")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per file (JSON Lines)")
     p.set_defaults(run=run)
@@ -47,12 +54,14 @@ def run(args) -> int:
     import rsciio
 
     from nanomorph.io.readers import read_info
+    from nanomorph.io.sequence import frames_info, numbered_frames
 
     rsciio.set_log_level("ERROR")  # its warnings would mix with our `error:` lines on stderr
     failed = False
     for path in args.files:
         try:
-            info = read_info(path)
+            info = (frames_info(numbered_frames(path)) if os.path.isdir(path)
+                    else read_info(path))
         except NanomorphError as exc:
             report_error(path, exc)
             failed = True
@@ -107,6 +116,8 @@ def describe(info) -> str:
     """
     parts = [info.format, " × ".join(map(str, info.shape)), info.dtype,
              info.calibration.describe()]
+    if info.metadata.get("pattern"):
+        parts.append(f"named {info.metadata['pattern']}")
     if info.frames > 1:
         every = (f", one every {info.frame_interval_s:g} s" if info.frame_interval_s else "")
         parts.append(f"{info.frames} frames{every}")

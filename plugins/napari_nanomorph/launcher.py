@@ -157,6 +157,38 @@ def add_files(viewer, files, current: str | None = None) -> None:
     """Add image files to the session's project in the background, then refresh the docks."""
     session = session_for(viewer)
     project = session.project
+    session.jobs.start(lambda token: project.images.add(files, cancel=token),
+                       name="Add images", on_done=_report_added(session, current, _added_count))
+
+
+def add_numbered_frames(viewer, folder: str, interval_s: float | None = None) -> None:
+    """Add a folder of numbered frames to the session's project as one movie, in the
+    background (see ``ImageRepository.add_numbered_frames``), then refresh the docks."""
+    session = session_for(viewer)
+    project = session.project
+    session.jobs.start(lambda token: project.images.add_numbered_frames(
+        folder, interval_s=interval_s, cancel=token), name="Add frames",
+        on_done=_report_added(session, None, _movie_count))
+
+
+def _added_count(result) -> str | None:
+    """``added 3 images`` (nothing when none was new)."""
+    n = len(result.added)
+    return f"added {n} image{'s' * (n != 1)}" if n else None
+
+
+def _movie_count(result) -> str | None:
+    """``run1/: 120 frames (120 new)``: a folder of numbered frames, including the plain
+    images of it that became its frames."""
+    frames = [r for r in result.added + result.already_present if r.group is not None]
+    if not frames:
+        return None
+    return f"{frames[0].group}: {len(frames)} frames ({len(result.added)} new)"
+
+
+def _report_added(session, current: str | None, summary):
+    """What to do when images were added: one line per problem, ``summary(result)``, then show
+    ``current`` (or the first image when nothing is shown)."""
 
     def done(result) -> None:
         if result.failed:
@@ -167,12 +199,11 @@ def add_files(viewer, files, current: str | None = None) -> None:
                 log.warning("not added: %s: %s", display_path(path), reason)
         for path, reason in result.partial:  # a cut movie: its whole frames were added
             show_warning(f"{display_path(path)}: {reason}")
-        if result.added:
-            show_info(f"added {len(result.added)} image{'s' * (len(result.added) != 1)}")
+        if summary(result):
+            show_info(summary(result))
         session.after_records(lambda: _show_first(session, current))
 
-    session.jobs.start(lambda token: project.images.add(files, cancel=token),
-                       name="Add images", on_done=done)
+    return done
 
 
 def _show_first(session, path: str | None) -> None:

@@ -146,6 +146,62 @@ def test_a_cut_movie_opens_with_its_whole_frames_and_one_warning(app, tmp_path, 
                         "10 frames are whole; the rest are cut off"]
 
 
+def numbered_frames_dialogs(monkeypatch, folder, interval):
+    """The Project dock's *Add numbered frames…* dialogs answer ``folder`` and ``interval``."""
+    from qtpy.QtWidgets import QFileDialog, QInputDialog
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(
+        lambda *a, **k: str(folder)))
+    monkeypatch.setattr(QInputDialog, "getDouble", staticmethod(lambda *a, **k: (interval, True)))
+
+
+def test_numbered_stills_become_one_movie_with_the_add_frames_button(app, tmp_path, monkeypatch,
+                                                                      notifications):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(1, 5):
+        tifffile.imwrite(folder / f"frame_{i:03d}.tif",
+                         rng.integers(0, 255, (32, 40), dtype=np.uint8))
+    open_path(app.viewer, folder)  # opened as a folder: four stills
+    app.wait_jobs()
+    assert [r.group for r in app.session.project.images.all()] == [None] * 4
+    assert app.docks["Images"].movie_bar.isHidden()
+    numbered_frames_dialogs(monkeypatch, folder, 0.5)
+    notifications.clear()
+    app.docks["Project"].add_frames_button.click()
+    app.wait_jobs()
+    records = app.session.project.images.all()
+    assert [(r.frame, r.time_s, r.group) for r in records] == [(i, 0.5 * i, "run/")
+                                                               for i in range(4)]
+    app.qtbot.waitUntil(lambda: app.session.current is not None
+                        and app.session.current.group == "run/", timeout=20000)
+    app.docks["Images"].select(records[0].id)
+    app.wait_jobs()
+    bar = app.docks["Images"].movie_bar
+    assert not bar.isHidden() and "frame 0 of 3" in bar.label.text()
+    bar.step(3)
+    app.wait_jobs()
+    assert app.session.current.name == "frame_004.tif"
+    assert notifications == [("info", "run/: 4 frames (0 new)")]
+
+
+def test_add_frames_on_a_folder_without_numbered_frames_says_why_in_one_line(
+        app, folder_of_images, tmp_path, monkeypatch, notifications):
+    open_path(app.viewer, folder_of_images)
+    app.wait_jobs()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    numbered_frames_dialogs(monkeypatch, empty, 0.0)
+    notifications.clear()
+    app.docks["Project"].add_frames_button.click()
+    app.wait_jobs()
+    assert notifications == [("error", f"Add frames: {empty}: holds no numbered frames (0 "
+                                       "image files; frames are named <prefix><number><suffix>,"
+                                       " e.g. frame_0001.tif)")]
+    assert len(app.session.project.images.all()) == 3
+
+
 def test_a_missing_image_is_flagged_and_relinked(app, folder_of_images, tmp_path):
     open_path(app.viewer, folder_of_images)
     app.wait_jobs()

@@ -8,7 +8,7 @@ from nanomorph.io.calibration import Calibration
 from nanomorph.project import Project
 from nanomorph.project.image_records import present_paths
 from napari.utils.notifications import show_error, show_info, show_warning
-from napari_nanomorph.launcher import add_files, open_path
+from napari_nanomorph.launcher import add_files, add_numbered_frames, open_path
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPushButton,
 )
@@ -42,6 +43,8 @@ class ProjectWidget(NanomorphDock):
             ("Open…", self.open_project, "Open a project folder, or a folder of images"),
             ("Add images…", self.add_images, "Add image files to the project"),
             ("Add folder…", self.add_folder, "Add every image in a folder"),
+            ("Add numbered frames…", self.add_frames,
+             "Add a folder of numbered frames (frame_0001.tif …) as one movie"),
             ("Relink missing…", self.relink, "Find moved images in a folder by content hash"),
         ]):
             button = QPushButton(text)
@@ -104,7 +107,8 @@ class ProjectWidget(NanomorphDock):
     def _refresh(self, *_) -> None:
         project = self.session.project
         has_project = project is not None
-        for button in (self.add_images_button, self.add_folder_button, self.relink_button):
+        for button in (self.add_images_button, self.add_folder_button, self.add_frames_button,
+                       self.relink_button):
             button.setEnabled(has_project and not project.read_only)
         self.calibration_group.setEnabled(has_project and not project.read_only)
         if not has_project:
@@ -153,6 +157,17 @@ class ProjectWidget(NanomorphDock):
         folder = QFileDialog.getExistingDirectory(self, "Add every image in a folder")
         if folder:
             self.guarded(lambda: add_files(self.viewer, image_files(folder)))
+
+    def add_frames(self) -> None:
+        """Ask for a folder of numbered frames and the seconds between them, then add it as one
+        movie (a job)."""
+        folder = QFileDialog.getExistingDirectory(self, "Folder of numbered frames (one movie)")
+        if not folder:
+            return
+        interval, ok = QInputDialog.getDouble(
+            self, "Frame interval", "Seconds between frames (0: unknown):", 0.0, 0.0, 1e6, 4)
+        if ok:
+            add_numbered_frames(self.viewer, folder, interval or None)
 
     def relink(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder where the missing images are now")

@@ -341,11 +341,26 @@ def test_the_matrix_of_cached_rows_is_not_copied_and_a_copy_frees_as_it_fills():
 
     block = np.arange(12, dtype=np.float32).reshape(3, 4).copy()  # owns its rows, as the cache
     vectors = {"a": block[0], "b": block[1], "c": block[2]}
-    assert _matrix(["a", "b", "c"], dict(vectors), 4) is block  # all rows, in order
-    shuffled = _matrix(["c", "a", "b"], dict(vectors), 4)
+    assert _matrix(["a", "b", "c"], dict(vectors), 4, np.float32) is block  # all rows, in order
+    shuffled = _matrix(["c", "a", "b"], dict(vectors), 4, np.float32)
     np.testing.assert_array_equal(shuffled, block[[2, 0, 1]])
     left = dict(vectors)
-    twice = _matrix(["a", "a", "b"], left, 4)  # duplicates: a copy; used vectors dropped
+    twice = _matrix(["a", "a", "b"], left, 4, np.float32)  # duplicates: a copy; used vectors dropped
     np.testing.assert_array_equal(twice, block[[0, 0, 1]])
     assert set(left) == {"c"}
-    assert _matrix([], {}, 4).shape == (0, 4)
+    assert _matrix([], {}, 4, np.float32).shape == (0, 4)
+    half = _matrix(["b", "c"], dict(vectors), 4, np.float16)  # another dtype: converted
+    assert half.dtype == np.float16 and (half == block[1:]).all()
+
+
+def test_a_float16_matrix_from_the_cache_is_the_float32_rows_rounded(tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = {f"{i:064x}": rng.normal(0, 2, 1280).astype(np.float32) for i in range(6)}
+    with EmbeddingCache(tmp_path) as cache:
+        cache.put_many(vectors, "enc", "pre")
+        half = cache.get_many(list(vectors), "enc", "pre", dtype=np.float16)
+        full = cache.get_many(list(vectors), "enc", "pre")
+    for sha, vector in vectors.items():
+        assert half[sha].dtype == np.float16 and full[sha].dtype == np.float32
+        np.testing.assert_array_equal(half[sha], vector.astype(np.float16))
+        np.testing.assert_array_equal(full[sha], vector)  # the cache keeps float32

@@ -54,6 +54,18 @@ def test_similar_images_by_cosine_without_the_query_itself():
     assert len(most_similar(X[:3], 0, top=10)) == 2
 
 
+def test_float16_embeddings_are_searched_in_chunks_with_the_same_answer(monkeypatch):
+    from nanomorph.explore import similar
+
+    X, _ = clouds()
+    whole = most_similar(X.astype(np.float16), 3, top=6)
+    monkeypatch.setattr(similar, "CHUNK_ROWS", 7)
+    chunked = most_similar(X.astype(np.float16), 3, top=6)
+    assert [row for row, _ in chunked] == [row for row, _ in whole]
+    assert [row for row, _ in whole] == [row for row, _ in most_similar(X, 3, top=6)]
+    assert [s for _, s in chunked] == pytest.approx([s for _, s in whole], abs=1e-6)
+
+
 def test_degenerate_and_bad_input():
     X, _ = clouds()
     same = np.repeat(X[:1], 6, axis=0)  # identical images: one cluster, distance 0

@@ -132,8 +132,8 @@ class EmbeddingCache:
         self.close()
 
     # ------------------------------------------------------------------ embeddings
-    def get_many(self, sha256s: Iterable[str], encoder_key: str,
-                 preprocess_key: str) -> dict[str, np.ndarray]:
+    def get_many(self, sha256s: Iterable[str], encoder_key: str, preprocess_key: str, *,
+                 dtype=np.float32) -> dict[str, np.ndarray]:
         """Cached embeddings of some images.
 
         Parameters
@@ -144,11 +144,13 @@ class EmbeddingCache:
             :meth:`EncoderSpec.key` of the encoder.
         preprocess_key : str
             :meth:`PreprocessSpec.key` of the preprocessing.
+        dtype : numpy dtype
+            Of the matrix (the cache stores float32; float16 halves the memory).
 
         Returns
         -------
         dict
-            sha256 → float32 array (D,): the rows, in the order asked, of one matrix (a view
+            sha256 → array (D,) of ``dtype``: the rows, in the order asked, of one matrix (a view
             per row of its bytes would keep 100,000 small buffers that the heap does not give
             back); missing ones are absent.
         """
@@ -166,7 +168,7 @@ class EmbeddingCache:
                     if len(blob) != 4 * dim:
                         continue  # damaged: computed again
                     if matrix is None:
-                        matrix = np.empty((len(wanted), dim), np.float32)
+                        matrix = np.empty((len(wanted), dim), dtype)
                     if dim == matrix.shape[1]:
                         matrix[position[sha]] = np.frombuffer(blob, np.float32)
                         found[sha] = matrix[position[sha]]

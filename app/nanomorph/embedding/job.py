@@ -34,7 +34,8 @@ class EmbeddingResult:
 
     Attributes
     ----------
-    embeddings : ndarray, float32, shape (N, D)
+    embeddings : ndarray, shape (N, D)
+        float32, or the dtype asked of :func:`embed_images`.
     paths, sha256s : list of str
         File and content hash of each row.
     failed : list of (str, str)
@@ -62,7 +63,7 @@ class EmbeddingResult:
 
 def embed_images(items: Iterable, *, encoder=defaults.ENCODER, device: str | None = None,
                  batch_size: int = 16, cache: EmbeddingCache | str | os.PathLike | None = None,
-                 preprocess: PreprocessSpec | None = None,
+                 preprocess: PreprocessSpec | None = None, dtype=np.float32,
                  cancel: CancelToken | None = None) -> Job[EmbeddingResult]:
     """Embed image files with an encoder (a job: yields Progress, returns EmbeddingResult).
 
@@ -84,6 +85,9 @@ def embed_images(items: Iterable, *, encoder=defaults.ENCODER, device: str | Non
         Where embeddings are looked up and stored; None computes everything.
     preprocess : PreprocessSpec, optional
         Overrides the encoder's own preprocessing.
+    dtype : numpy dtype
+        Of the returned matrix: float32, or float16 for half the memory (100,000 × 1,280
+        values: 256 MB instead of 512 MB; the cache keeps float32).
     cancel : CancelToken, optional
         Checked between batches; what finished is in the cache.
 
@@ -114,17 +118,18 @@ def embed_images(items: Iterable, *, encoder=defaults.ENCODER, device: str | Non
     if own_cache:
         cache = EmbeddingCache(cache)
     try:
-        return (yield from _embed(items, spec, preprocess, device, batch_size, cache, cancel))
+        return (yield from _embed(items, spec, preprocess, device, batch_size, cache, dtype,
+                                  cancel))
     finally:
         if own_cache:
             cache.close()
 
 
-def _embed(items, spec, preprocess, device, batch_size, cache, cancel):
+def _embed(items, spec, preprocess, device, batch_size, cache, dtype, cancel):
     total = len(items)
     hashes, failed = yield from _hash_all(items, cache, cancel)
     keys = (spec.key(), preprocess.key())
-    vectors = cache.get_many(hashes.values(), *keys) if cache is not None else {}
+    vectors = cache.get_many(hashes.values(), *keys, dtype=dtype) if cache is not None else {}
     indices_of: dict[str, list[int]] = {}  # content hash -> items with that content
     for index, sha in hashes.items():
         indices_of.setdefault(sha, []).append(index)
@@ -148,7 +153,7 @@ def _embed(items, spec, preprocess, device, batch_size, cache, cancel):
         yield Progress(done, total, f"embedded {len(computed)} of {len(batch)} images",
                        payload={"failed": [(items[indices_of[sha][0]][0], reason)
                                            for sha, reason in batch_failed.items()]})
-    return _result(items, hashes, vectors, failed, spec, preprocess, from_cache, notes)
+    return _result(items, hashes, vectors, failed, spec, preprocess, from_cache, notes, dtype)
 
 
 def _batch_entry(sha: str, item: tuple[str, str | None, int]) -> tuple[str, str, int]:
@@ -232,9 +237,10 @@ def _embed_batch(batch: list[tuple[str, str, int]], spec, preprocess: Preprocess
     return computed, failed
 
 
-def _result(items, hashes, vectors, failed, spec, preprocess, from_cache, notes) -> EmbeddingResult:
+def _result(items, hashes, vectors, failed, spec, preprocess, from_cache, notes,
+            dtype) -> EmbeddingResult:
     rows = [i for i in range(len(items)) if i in hashes and hashes[i] in vectors]
-    embeddings = _matrix([hashes[i] for i in rows], vectors, spec.embedding_dim)
+    embeddings = _matrix([hashes[i] for i in rows], vectors, spec.embedding_dim, dtype)
     return EmbeddingResult(
         embeddings=embeddings,
         paths=[items[i][0] for i in rows],
@@ -248,24 +254,24 @@ def _result(items, hashes, vectors, failed, spec, preprocess, from_cache, notes)
     )
 
 
-def _matrix(shas: list[str], vectors: dict, dim: int) -> np.ndarray:
-    """One float32 row per hash. Rows that are, in order, all the rows of one array (the
+def _matrix(shas: list[str], vectors: dict, dim: int, dtype) -> np.ndarray:
+    """One row of ``dtype`` per hash. Rows that are, in order, all the rows of one array (the
     cache's answer when every image was cached) are that array, not a copy; else the matrix is
     filled row by row (np.stack took 2.4 s for 100,000 rows here), each vector dropped from
     ``vectors`` after its last row so that the embeddings are not held twice."""
     if not shas:
-        return np.zeros((0, dim), np.float32)
+        return np.zeros((0, dim), dtype)
     first = vectors[shas[0]]
     base = first.base
     if (isinstance(base, np.ndarray) and base.ndim == 2 and len(base) == len(shas)
-            and base.dtype == np.float32 and base.flags.c_contiguous):
+            and base.dtype == dtype and base.flags.c_contiguous):
         start = base.__array_interface__["data"][0]
         addresses = np.fromiter((vectors[sha].__array_interface__["data"][0] for sha in shas),
                                 np.int64, len(shas))
         if np.array_equal(addresses, start + base.strides[0] * np.arange(len(shas))):
             return base
     uses = Counter(shas)
-    matrix = np.empty((len(shas), len(first)), np.float32)
+    matrix = np.empty((len(shas), len(first)), dtype)
     for row, sha in enumerate(shas):
         matrix[row] = vectors[sha]
         uses[sha] -= 1

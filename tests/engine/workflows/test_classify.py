@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nanomorph.errors import NanomorphError
@@ -26,8 +27,23 @@ def test_every_image_is_embedded_once_and_cached(embedded):
     project, embeddings = embedded
     assert sorted(embeddings.ids) == sorted(r.id for r in project.images.all())
     assert embeddings.matrix.shape == (24, 1280) and not embeddings.failed
+    assert embeddings.matrix.dtype == np.float16  # half the memory of float32
     again = run_job(project_embeddings(project, device="cpu"))
     assert (again.matrix == embeddings.matrix).all()
+
+
+def test_float16_embeddings_predict_what_float32_ones_do(embedded):
+    from nanomorph.workflows.classify import ProjectEmbeddings
+
+    project, embeddings = embedded
+    labels = project.labels.all()
+    half = train_and_predict(embeddings, labels)
+    full = train_and_predict(ProjectEmbeddings(embeddings.encoder, embeddings.ids,
+                                               embeddings.matrix.astype(np.float32)), labels)
+    assert {i: p["label"] for i, p in half.results.items()} == {
+        i: p["label"] for i, p in full.results.items()}
+    for i, p in half.results.items():
+        assert p["confidence"] == pytest.approx(full.results[i]["confidence"], abs=1e-4)
 
 
 def test_two_labels_per_class_sort_the_other_images(embedded):

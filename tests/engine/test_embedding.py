@@ -341,11 +341,11 @@ def test_the_matrix_of_cached_rows_is_not_copied_and_a_copy_frees_as_it_fills():
 
     block = np.arange(12, dtype=np.float32).reshape(3, 4).copy()  # owns its rows, as the cache
     vectors = {"a": block[0], "b": block[1], "c": block[2]}
-    assert _matrix(["a", "b", "c"], dict(vectors), 4, np.float32) is block  # all rows, in order
+    assert _matrix(["a", "b", "c"], dict(vectors), 4, np.float32) is block  # all, in order
     shuffled = _matrix(["c", "a", "b"], dict(vectors), 4, np.float32)
     np.testing.assert_array_equal(shuffled, block[[2, 0, 1]])
     left = dict(vectors)
-    twice = _matrix(["a", "a", "b"], left, 4, np.float32)  # duplicates: a copy; used vectors dropped
+    twice = _matrix(["a", "a", "b"], left, 4, np.float32)  # duplicates: a copy, used ones dropped
     np.testing.assert_array_equal(twice, block[[0, 0, 1]])
     assert set(left) == {"c"}
     assert _matrix([], {}, 4, np.float32).shape == (0, 4)

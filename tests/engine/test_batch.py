@@ -128,7 +128,7 @@ def test_rows_carry_path_hash_status_and_the_percolate_keys_in_input_order(image
     csv_text = (tmp_path / "out" / CSV_FILE).read_text().splitlines()
     assert csv_text[0].split(",")[:4] == ["path", "sha256", "status", "error"]
     assert len(csv_text) == 8
-    assert pq.read_table(tmp_path / "out" / PARQUET_FILE).to_pylist() == rows
+    assert pq.read_table(tmp_path / "out" / PARQUET_FILE).to_pylist() == list(rows)
 
 
 def test_numbers_are_those_of_percolate_on_the_auto_mask(images, tmp_path):

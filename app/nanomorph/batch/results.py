@@ -3,7 +3,8 @@
 ```
 DIR/batch.json            the run: inputs, parameters, model hashes, counts (rewritten atomically)
 DIR/batch-records.jsonl   one JSON line per finished image, appended and fsynced as results arrive
-DIR/results.csv           one row per input image, in input order (written atomically at the end)
+DIR/results.csv           one row per input image, in input order (written atomically at the end,
+                          row by row from the record log: memory does not grow with the rows)
 DIR/results.parquet       the same table (in both, bytes of file names that are not UTF-8 as \\xNN)
 DIR/masks/, overlays/     ``--write-masks`` / ``--write-overlays``
 ```
@@ -30,7 +31,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from nanomorph.errors import NanomorphError, display_path
@@ -41,6 +42,9 @@ CSV_FILE = "results.csv"
 PARQUET_FILE = "results.parquet"
 MASKS_FOLDER = "masks"
 OVERLAYS_FOLDER = "overlays"
+
+# rows per Parquet row group written at a time
+TABLE_BATCH_ROWS = 8192
 
 # Column order of the tables: these first (those present), then any others in first-seen order.
 LEADING_COLUMNS = ("path", "sha256", "status", "error", "shape", "method", "eps", "min_samples",
@@ -153,6 +157,10 @@ def file_state(path: str) -> tuple[int, int] | None:
 class RecordLog:
     """The append-only record log of a results folder (module docstring).
 
+    Only where each record is kept in memory (its key, offset and length), and the hashes of
+    the files recorded: a record's row is read back from the file when asked, so a run over
+    100,000 frames does not hold 100,000 rows.
+
     Parameters
     ----------
     folder : path-like
@@ -166,7 +174,7 @@ class RecordLog:
 
     def __init__(self, folder: str | os.PathLike):
         self.path = Path(folder) / LOG_FILE
-        self._rows: dict[str, dict] = {}
+        self._places: dict[str, tuple[int, int]] = {}  # key -> (offset, length) of its line
         self._hashes: dict[tuple[str, int, int], str] = {}
         with writing(self.path):
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
@@ -178,7 +186,7 @@ class RecordLog:
             raise
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._places)
 
     def _lock(self) -> None:
         try:
@@ -192,24 +200,28 @@ class RecordLog:
                               self.path.parent) from None
 
     def _load(self) -> None:
+        offset, line = 0, b"\n"
         with open(self.path, "rb") as file:
-            data = file.read()
-        for line in data.splitlines():
-            try:
-                record = json.loads(line.decode("utf-8", "surrogateescape"))
-                key, row = record["key"], record["row"]
-                files = [(str(p), int(size), int(mtime), str(sha))
-                         for p, size, mtime, sha in record["files"]]
-            except (ValueError, KeyError, TypeError):
-                continue  # a line torn by a kill, or not ours
-            self._rows[key] = row
-            for path, size, mtime, sha in files:
-                self._hashes[(path, size, mtime)] = sha
-        if data and not data.endswith(b"\n"):
+            for line in file:
+                place = (offset, len(line))
+                offset += len(line)
+                try:
+                    record = json.loads(line.decode("utf-8", "surrogateescape"))
+                    key = record["key"]
+                    if not isinstance(record["row"], dict):
+                        continue
+                    files = [(str(p), int(size), int(mtime), str(sha))
+                             for p, size, mtime, sha in record["files"]]
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line torn by a kill, or not ours
+                self._places[key] = place
+                for path, size, mtime, sha in files:
+                    self._hashes[(path, size, mtime)] = sha
+        if not line.endswith(b"\n"):
             self._append(b"\n")
 
-    def find(self, config_key: str, files: list[str], frame: int | None = None) -> dict | None:
-        """The recorded row of an image.
+    def find(self, config_key: str, files: list[str], frame: int | None = None) -> str | None:
+        """The key of an image's record.
 
         Parameters
         ----------
@@ -222,7 +234,7 @@ class RecordLog:
 
         Returns
         -------
-        dict or None
+        str or None
             None when it has none for ``config_key`` or a file changed since.
         """
         hashes = []
@@ -232,9 +244,41 @@ class RecordLog:
             if sha is None:
                 return None
             hashes.append(sha)
-        return self._rows.get(record_key(config_key, files[0], hashes, frame))
+        key = record_key(config_key, files[0], hashes, frame)
+        return key if key in self._places else None
 
-    def add(self, config_key: str, results: list[tuple[dict, list]]) -> None:
+    def place(self, key: str) -> tuple[int, int]:
+        """Where a record's line is in the log.
+
+        Parameters
+        ----------
+        key : str
+            A key :meth:`find` or :meth:`add` gave.
+
+        Returns
+        -------
+        (int, int)
+            Offset and length in bytes (see :func:`read_logged_row`).
+        """
+        return self._places[key]
+
+    def row(self, key: str) -> dict:
+        """A recorded row, read back from the log.
+
+        Parameters
+        ----------
+        key : str
+            A key :meth:`find` or :meth:`add` gave.
+
+        Returns
+        -------
+        dict
+            The row as it was recorded.
+        """
+        offset, length = self._places[key]
+        return _row_of_line(os.pread(self._fd, length, offset))
+
+    def add(self, config_key: str, results: list[tuple[dict, list]]) -> list[str | None]:
         """Record finished images (one write, fsynced); rows whose status is not ``ok`` are not
         recorded.
 
@@ -244,24 +288,43 @@ class RecordLog:
             :meth:`BatchConfig.key` of the run.
         results : list of (dict, list)
             (row, [(path, size, mtime_ns, sha256)…]) pairs.
+
+        Returns
+        -------
+        list of str or None
+            The key of each result's record, None for a row that was not recorded.
         """
-        lines = []
+        keys, lines = [], []
         for row, files in results:
             if row.get("status") != "ok":
+                keys.append(None)
                 continue
-            key = record_key(config_key, files[0][0], [f[3] for f in files], row.get("frame"))
-            lines.append(json.dumps({"key": key, "files": [list(f) for f in files], "row": row},
-                                    ensure_ascii=False))
-            self._rows[key] = row
+            keys.append(record_key(config_key, files[0][0], [f[3] for f in files],
+                                   row.get("frame")))
+            lines.append(json.dumps({"key": keys[-1], "files": [list(f) for f in files],
+                                     "row": row}, ensure_ascii=False)
+                         .encode("utf-8", "surrogateescape") + b"\n")
+        if not lines:
+            return keys
+        offset = self._append(b"".join(lines))
+        recorded = iter(lines)
+        for key, (row, files) in zip(keys, results):
+            if key is None:
+                continue
+            line = next(recorded)
+            self._places[key] = (offset, len(line))
+            offset += len(line)
             for path, size, mtime, sha in files:
                 self._hashes[(path, size, mtime)] = sha
-        if lines:
-            self._append(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+        return keys
 
-    def _append(self, data: bytes) -> None:
-        """Write ``data`` at the end and fsync; a full disk leaves at most a torn last line."""
+    def _append(self, data: bytes) -> int:
+        """Write ``data`` at the end and fsync; a full disk leaves at most a torn last line.
+        Returns the offset it was written at (this process holds the log's lock)."""
         with writing(self.path):
+            offset = os.fstat(self._fd).st_size
             self._write(data)
+        return offset
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -280,34 +343,94 @@ class RecordLog:
         self.close()
 
 
-def table_columns(rows: list[dict]) -> list[str]:
-    """The columns of a results table.
+def _row_of_line(line: bytes) -> dict:
+    return json.loads(line.decode("utf-8", "surrogateescape"))["row"]
+
+
+class RunRows(Sequence):
+    """The rows of a run, in input order: each recorded row read back from the record log when
+    asked (about 100 bytes a row in memory instead of the row), the others (failed images,
+    images without a mask) as they are; every row with the run's shared columns.
 
     Parameters
     ----------
-    rows : list of dict
-        The rows.
-
-    Returns
-    -------
-    list of str
-        :data:`LEADING_COLUMNS` first, then the others in first-seen order.
+    log_path : path-like
+        The record log.
+    entries : list
+        Per row: (offset, length) of its line in the log, or the row itself.
+    shared : dict
+        Columns every row of the run has (parameters, model hashes).
     """
-    present = list(dict.fromkeys(key for row in rows for key in row))
-    leading = [c for c in LEADING_COLUMNS if c in present]
-    trailing = [c for c in TRAILING_COLUMNS if c in present]
-    middle = [c for c in present if c not in leading and c not in trailing]
-    return leading + middle + trailing
+
+    def __init__(self, log_path: str | os.PathLike, entries: list, shared: dict):
+        self._path = Path(log_path)
+        self._entries = entries
+        self._shared = shared
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        with open(self._path, "rb") as file:
+            return self._row(file, self._entries[index])
+
+    def __iter__(self) -> Iterator[dict]:
+        with open(self._path, "rb") as file:
+            for entry in self._entries:
+                yield self._row(file, entry)
+
+    def _row(self, file, entry) -> dict:
+        if isinstance(entry, dict):
+            return {**entry, **self._shared}
+        offset, length = entry
+        return {**_row_of_line(os.pread(file.fileno(), length, offset)), **self._shared}
 
 
-def write_tables(folder: str | os.PathLike, rows: list[dict]) -> tuple[Path, Path]:
+class _TableShape:
+    """The columns of some rows, in first-seen order, and the Arrow type of each: what
+    ``pyarrow.Table.from_pylist`` infers from a whole column, found in one pass without
+    holding the rows (None is null, ints with floats are float64)."""
+
+    def __init__(self, rows: Iterable[dict]):
+        self.kinds: dict[str, set] = {}
+        self.samples: dict[str, object] = {}
+        for row in rows:
+            for key, value in row.items():
+                kinds = self.kinds.setdefault(key, set())
+                if value is not None and type(value) not in kinds:
+                    kinds.add(type(value))
+                    self.samples.setdefault(key, value)
+
+    def columns(self) -> list[str]:
+        present = list(self.kinds)
+        leading = [c for c in LEADING_COLUMNS if c in self.kinds]
+        trailing = [c for c in TRAILING_COLUMNS if c in self.kinds]
+        middle = [c for c in present if c not in leading and c not in trailing]
+        return leading + middle + trailing
+
+    def schema(self, columns: list[str]):
+        import pyarrow as pa
+
+        known = {frozenset(): pa.null(), frozenset({bool}): pa.bool_(),
+                 frozenset({int}): pa.int64(), frozenset({float}): pa.float64(),
+                 frozenset({int, float}): pa.float64(), frozenset({str}): pa.string()}
+        return pa.schema([(c, known.get(frozenset(self.kinds[c])) or pa.array(
+            [self.samples[c]]).type) for c in columns])
+
+
+def write_tables(folder: str | os.PathLike, rows: Sequence[dict]) -> tuple[Path, Path]:
     """Write ``results.csv`` and ``results.parquet`` (atomically: temporary file, fsync, rename).
+
+    The rows are gone through twice (their columns and types, then the tables, a row group of
+    :data:`TABLE_BATCH_ROWS` at a time), so a :class:`RunRows` is never held whole.
 
     Parameters
     ----------
     folder : str or os.PathLike
         The results folder.
-    rows : list of dict
+    rows : sequence of dict
         One per image.
 
     Returns
@@ -320,20 +443,45 @@ def write_tables(folder: str | os.PathLike, rows: list[dict]) -> tuple[Path, Pat
     OutputError
         When a table cannot be written (the previous one, if any, stays whole).
     """
+    import csv
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from nanomorph.io.atomic import atomic_write_bytes, csv_text
+    from nanomorph.io.atomic import atomic_write
 
     folder = Path(folder)
-    columns = table_columns(rows)
-    full = [{c: _text(row.get(c)) for c in columns} for row in rows]
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(full), buffer)
+    shape = _TableShape(rows)
+    columns = shape.columns()
+    schema = shape.schema(columns)
+
+    def full_rows() -> Iterator[dict]:
+        for row in rows:
+            yield {c: _text(row.get(c)) for c in columns}
+
+    def write_csv(file) -> None:
+        text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(full_rows())
+        text.flush()
+        text.detach()
+
+    def write_parquet(file) -> None:
+        with pq.ParquetWriter(file, schema) as writer:
+            batch = []
+            for row in full_rows():
+                batch.append(row)
+                if len(batch) == TABLE_BATCH_ROWS:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                    batch = []
+            if batch or not len(rows):
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+
     paths = folder / CSV_FILE, folder / PARQUET_FILE
-    for path, data in zip(paths, (csv_text(full, columns).encode("utf-8"), buffer.getvalue())):
+    for path, write in zip(paths, (write_csv, write_parquet)):
         with writing(path):
-            atomic_write_bytes(path, data)
+            atomic_write(path, write)
     return paths
 
 

@@ -34,6 +34,8 @@ import math
 import os
 import time
 import uuid
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import islice
@@ -47,6 +49,7 @@ from nanomorph.batch.results import (
     OVERLAYS_FOLDER,
     OutputError,
     RecordLog,
+    RunRows,
     write_run_file,
     write_tables,
     writing,
@@ -65,8 +68,9 @@ class BatchSummary:
 
     Attributes
     ----------
-    rows : list of dict
-        One per input image, in input order (the table's rows).
+    rows : sequence of dict
+        One per input image, in input order (the table's rows), read back from the record log
+        when asked (:class:`~nanomorph.batch.results.RunRows`).
     tables : (Path, Path)
         ``results.csv`` and ``results.parquet``.
     computed, reused : int
@@ -78,7 +82,7 @@ class BatchSummary:
         percolates).
     """
 
-    rows: list[dict]
+    rows: Sequence[dict]
     tables: tuple[Path, Path]
     computed: int
     reused: int
@@ -86,11 +90,14 @@ class BatchSummary:
     counts: dict = field(init=False)
 
     def __post_init__(self) -> None:
-        ok = [r for r in self.rows if r["status"] == "ok"]
-        unmasked = sum(r["status"] == "no mask" for r in self.rows)
-        self.counts = {"images": len(self.rows), "ok": len(ok), "no mask": unmasked,
-                       "error": len(self.rows) - len(ok) - unmasked,
-                       "percolates": sum(bool(r.get("percolates")) for r in ok)}
+        counts = Counter()
+        for row in self.rows:
+            counts[row["status"]] += 1
+            counts["percolates"] += row["status"] == "ok" and bool(row.get("percolates"))
+        self.counts = {"images": len(self.rows), "ok": counts["ok"],
+                       "no mask": counts["no mask"],
+                       "error": len(self.rows) - counts["ok"] - counts["no mask"],
+                       "percolates": counts["percolates"]}
 
 
 def default_chunk_size(n_images: int) -> int:
@@ -166,15 +173,18 @@ def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, 
     run = _run_record(inputs, project, items, config, key, models, client, size)
     with RecordLog(out_dir) as log, _project_run(project, out_dir, run) as project_run:
         write_run_file(out_dir, run)
-        rows: list[dict | None] = [log.find(key, item.files(), item.frame) for item in items]
-        reused = sum(row is not None for row in rows)
-        for done, row in enumerate(r for r in rows if r is not None):
-            yield Progress(done + 1, len(items), "recorded by an earlier run", payload=row)
-        computed = yield from _compute(rows, items, size, config, client, out_dir, log, key,
+        keys = [log.find(key, item.files(), item.frame) for item in items]
+        entries: list = [None if k is None else log.place(k) for k in keys]
+        reused = len(items) - keys.count(None)
+        for done, found in enumerate(k for k in keys if k is not None):
+            yield Progress(done + 1, len(items), "recorded by an earlier run",
+                           payload=log.row(found))
+        del keys
+        computed = yield from _compute(entries, items, size, config, client, out_dir, log, key,
                                        cancel)
-        table = [{**row, **_run_columns(config, key, models)} for row in rows]
-        tables = write_tables(out_dir, table)
-        summary = BatchSummary(table, tables, computed, reused, time.perf_counter() - started)
+        rows = RunRows(log.path, entries, _run_columns(config, key, models))
+        tables = write_tables(out_dir, rows)
+        summary = BatchSummary(rows, tables, computed, reused, time.perf_counter() - started)
         run.update(finished=_now(), seconds=round(summary.seconds, 3), counts=summary.counts,
                    computed=computed, reused=reused)
         write_run_file(out_dir, run)
@@ -182,23 +192,24 @@ def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, 
     return summary
 
 
-def _compute(rows: list, items: list[BatchItem], size: int, config: BatchConfig, client,
+def _compute(entries: list, items: list[BatchItem], size: int, config: BatchConfig, client,
              out_dir: Path, log: RecordLog, key: str, cancel) -> Job[int]:
     """Analyse every chunk that holds an image without a row (a job: one Progress per image
-    that gets its row); fills ``rows``, records them, and returns how many images it
+    that gets its row); records the rows, fills ``entries`` (where a row is in the log, or the
+    row itself when it is not recorded: a failed image), and returns how many images it
     analysed."""
     chunks = [range(start, min(start + size, len(items)))
               for start in range(0, len(items), size)]
-    pending = [c for c in chunks if any(rows[i] is None for i in c)]
-    done, computed = sum(row is not None for row in rows), 0
+    pending = [c for c in chunks if any(entries[i] is None for i in c)]
+    done, computed = len(entries) - entries.count(None), 0
     results = (_run_on_dask(client, pending, items, config, out_dir) if client is not None
                else _run_here(pending, items, config, out_dir))
     with contextlib.closing(results):
         for chunk, chunk_results in results:
-            log.add(key, chunk_results)
-            for index, (row, _files) in zip(chunk, chunk_results):
-                first = rows[index] is None
-                rows[index] = row
+            recorded = log.add(key, chunk_results)
+            for index, (row, _files), row_key in zip(chunk, chunk_results, recorded):
+                first = entries[index] is None
+                entries[index] = row if row_key is None else log.place(row_key)
                 computed += 1
                 if first:
                     done += 1

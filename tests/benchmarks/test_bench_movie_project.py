@@ -1,5 +1,5 @@
-"""Movies of 1,000 / 10,000 / 100,000 frames opened as projects (`make bench`): adding the movie
-(each frame hashed), then the app in a fresh process under a heartbeat (:mod:`tests.support.
+"""Movies of 1,000 / 10,000 / 100,000 frames opened as projects (`make bench`), as one TIFF and as
+a folder of numbered PNG frames: adding the movie (each frame hashed), then the app in a fresh process under a heartbeat (:mod:`tests.support.
 gui_phases`): the window paints again after the project opens, the first frame shows, 10 frame
 switches, labelling until the predictions of every frame update, and the process's memory.
 
@@ -22,23 +22,39 @@ FRAME_PX = 64
 SIZES = (1_000, 10_000, 100_000)
 
 
-def write_movie(path, n_frames: int) -> None:
-    """An ImageJ TIFF movie of ``n_frames`` 64 × 64 frames, 0.1 s apart."""
-    import tifffile
-
+def frames(n_frames: int):
+    """``n_frames`` 64 × 64 frames of noise and a bar turning with time."""
     rng = np.random.default_rng(0)
     rows, cols = np.mgrid[:FRAME_PX, :FRAME_PX] - FRAME_PX / 2
-    frames = np.empty((n_frames, FRAME_PX, FRAME_PX), np.uint8)
     for i in range(n_frames):
         angle = np.pi * i / n_frames
         bar = np.abs(rows * np.cos(angle) - cols * np.sin(angle)) < 3
-        frames[i] = rng.integers(60, 120, (FRAME_PX, FRAME_PX), dtype=np.uint8) + 100 * bar
-    tifffile.imwrite(path, frames, imagej=True, metadata={"axes": "TYX", "finterval": 0.1})
+        yield rng.integers(60, 120, (FRAME_PX, FRAME_PX), dtype=np.uint8) + 100 * bar
 
 
-def movie_project(folder, n_frames: int) -> tuple[object, dict]:
-    """A project holding the movie, two frames labelled per class, every frame's embedding in
-    the cache; and how long writing and adding took."""
+def write_movie(path, n_frames: int) -> None:
+    """An ImageJ TIFF movie of ``n_frames`` frames, 0.1 s apart."""
+    import tifffile
+
+    movie = np.empty((n_frames, FRAME_PX, FRAME_PX), np.uint8)
+    for i, frame in enumerate(frames(n_frames)):
+        movie[i] = frame
+    tifffile.imwrite(path, movie, imagej=True, metadata={"axes": "TYX", "finterval": 0.1})
+
+
+def write_frames_folder(folder, n_frames: int) -> None:
+    """The same frames as PNG files ``frame_000000.png`` … in ``folder``."""
+    from PIL import Image
+
+    folder.mkdir()
+    for i, frame in enumerate(frames(n_frames)):
+        Image.fromarray(frame).save(folder / f"frame_{i:06d}.png")
+
+
+def movie_project(folder, n_frames: int, as_folder: bool = False) -> tuple[object, dict]:
+    """A project holding the movie (``frames-<n>.tif``, or the folder ``frames-<n>`` of numbered
+    frames 0.1 s apart), two frames labelled per class, every frame's embedding in the cache;
+    and how long writing and adding took."""
     from nanomorph import defaults
     from nanomorph.embedding import EmbeddingCache
     from nanomorph.encoders.registry import get_encoder_spec
@@ -47,12 +63,14 @@ def movie_project(folder, n_frames: int) -> tuple[object, dict]:
     from tests.support.gui_phases import movie_class
 
     folder.mkdir(parents=True)
+    movie = folder / (f"frames-{n_frames}" if as_folder else f"frames-{n_frames}.tif")
     start = time.perf_counter()
-    write_movie(folder / f"frames-{n_frames}.tif", n_frames)
+    (write_frames_folder if as_folder else write_movie)(movie, n_frames)
     written = time.perf_counter() - start
     with Project.create(folder / "project") as project:
         start = time.perf_counter()
-        result = run_job(project.images.add([folder / f"frames-{n_frames}.tif"]))
+        result = run_job(project.images.add_numbered_frames(movie, interval_s=0.1) if as_folder
+                         else project.images.add([movie]))
         added = time.perf_counter() - start
         assert len(result.added) == n_frames
         records = project.images.all()
@@ -73,9 +91,11 @@ def movie_project(folder, n_frames: int) -> tuple[object, dict]:
 
 
 @pytest.mark.bench
-def test_movie_projects_cost_does_not_grow_with_the_frames(tmp_path, record):
+@pytest.mark.parametrize("as_folder", [False, True], ids=["tiff", "numbered-frames-folder"])
+def test_movie_projects_cost_does_not_grow_with_the_frames(tmp_path, record, as_folder):
     results = {}
     for n in SIZES:
-        project, timings = movie_project(tmp_path / f"n{n}", n)
+        project, timings = movie_project(tmp_path / f"n{n}", n, as_folder)
         results[n] = {**timings, **run_phases(project, "--movie")}
-        record("movie_projects", results)  # each size as soon as it is measured
+        # each size as soon as it is measured
+        record("movie_folder_projects" if as_folder else "movie_projects", results)

@@ -50,8 +50,9 @@ def rss_mib() -> dict:
 
 
 def movie_class(record) -> str:
-    """The class of a benchmark movie's frame: dispersed in its first half, network after."""
-    n_frames = int(record.group.removesuffix(".tif").split("-")[1])
+    """The class of a benchmark movie's frame (``frames-<n>.tif`` or the folder ``frames-<n>/``):
+    dispersed in its first half, network after."""
+    n_frames = int(record.group.removesuffix("/").removesuffix(".tif").split("-")[1])
     return "dispersed" if record.frame < n_frames // 2 else "network"
 
 

@@ -160,19 +160,13 @@ def collect_items(inputs: list, config: BatchConfig, *, frames_folders: bool = F
 def _names(entries: list[tuple[str, dict]]) -> list[str]:
     """The stem of each entry's output files: a file's stem made unique in input order; the
     frames of a movie file share one stem, each with its frame (``<stem>-f00007``)."""
-    units: list[str] = []  # a still or frame file each, a movie file once
-    unit_of, movie_unit = [], {}
-    for path, extra in entries:
-        if extra.get("page") is None:
-            unit_of.append(len(units))
-            units.append(path)
-        else:
-            unit_of.append(movie_unit.setdefault(path, len(units)))
-            if unit_of[-1] == len(units):
-                units.append(path)
-    stems = _unique_names(units)
-    return [stems[unit] if extra.get("page") is None else frame_stem(stems[unit], extra["frame"])
-            for unit, (_path, extra) in zip(unit_of, entries)]
+    # a still or a frame file is a unit of its own; a movie file is one unit for its frames
+    keys = [(i if extra.get("page") is None else None, path)
+            for i, (path, extra) in enumerate(entries)]
+    units = list(dict.fromkeys(keys))
+    stems = dict(zip(units, _unique_names([path for _, path in units])))
+    return [stems[key] if extra.get("page") is None else frame_stem(stems[key], extra["frame"])
+            for key, (_path, extra) in zip(keys, entries)]
 
 
 def _frames(entries: list[tuple[str, dict]], config: BatchConfig) -> list[tuple[str, dict]]:

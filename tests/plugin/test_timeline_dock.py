@@ -94,3 +94,16 @@ def test_without_a_movie_the_step_says_so(app, sample_copies):
     app.qtbot.waitUntil(lambda: "no movie" in dock.summary.text(), timeout=20000)
     assert app.docks["Images"].movie_bar.isHidden()
     dock.export_csv()  # says why, writes nothing
+
+
+def test_what_a_draw_needs_is_worked_out_with_the_rows_not_at_each_frame_switch():
+    from napari_nanomorph.widgets.timeline import _shown
+
+    rows = [{"image_id": 10 + i, "frame": i, "time_s": None, "status": "ok",
+             "percolates": i >= 2, "predicted": ("network" if i >= 2 else "dispersed")
+             if i != 1 else None} for i in range(4)]
+    classes, row_of, summary = _shown(rows)
+    assert classes == ["dispersed", "network"]
+    assert [r["predicted_index"] for r in rows] == [0, None, 1, 1]
+    assert row_of == {10: 0, 11: 1, 12: 2, 13: 3}
+    assert "percolates from frame 2" in summary

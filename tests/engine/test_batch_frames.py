@@ -200,3 +200,19 @@ def test_a_project_movie_is_analysed_frame_by_frame(tmp_path):
     assert [r["mask_file"] for r in rows] == (
         [f"masks/movie-f{i:05d}.png" for i in range(4)]
         + [f"masks/frame_{i:04d}.png" for i in range(1, 4)])
+
+
+def test_a_movie_without_values_is_drawn_over_its_whole_time_with_a_note():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from nanomorph.report.timeline import draw_series
+
+    ax = Figure().add_subplot()
+    frames = [{"frame": i, "time_s": 0.5 * i, "status": "not analysed"} for i in range(12)]
+    draw_series(ax, frames, np.array([r["time_s"] for r in frames]), "foreground_fraction",
+                "wire fraction", 1.0, None)
+    assert ax.get_xlim() == (0.0, 5.5) and list(ax.get_yticks()) == []
+    assert [t.get_text() for t in ax.texts] == ["no frame has a wire fraction yet"]

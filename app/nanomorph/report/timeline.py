@@ -136,6 +136,12 @@ def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
     """
     values = np.array([np.nan if r.get(key) is None else float(r[key]) for r in frames])
     ax.plot(x, values, "o-", ms=2.5 if len(x) < 400 else 0, lw=1, color="#3278dc")
+    if len(x) > 1 and x[-1] > x[0]:  # the whole movie, however few frames have a value
+        ax.set_xlim(x[0], x[-1])
+    if not np.isfinite(values).any():
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, f"no frame has a {label} yet", transform=ax.transAxes, ha="center",
+                va="center", fontsize=8, color=TEXT)
     percolating = np.array([bool(r.get("percolates")) for r in frames])
     if percolating.any():
         ax.fill_between(x, 0, 1, where=percolating, step="mid", lw=0, alpha=0.12,

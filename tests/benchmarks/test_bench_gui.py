@@ -19,7 +19,11 @@ LABEL_BUDGET_MS = 300
 
 
 def run_phases(folder: Path, *options: str) -> dict:
-    env = {**os.environ, "QT_API": "pyside6"}
+    """The phases of :mod:`tests.support.gui_phases` on ``folder`` in a fresh process, with
+    preferences of its own (the user's last workflow step would decide which step is open)."""
+    import tempfile
+
+    env = {**os.environ, "QT_API": "pyside6", "XDG_CONFIG_HOME": tempfile.mkdtemp()}
     done = subprocess.run([sys.executable, "-m", "tests.support.gui_phases", str(folder),
                            *options], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=3600, check=True)

@@ -1,7 +1,8 @@
-"""Movies of 1,000 / 10,000 / 100,000 frames opened as projects (`make bench`), as one TIFF and as
-a folder of numbered PNG frames: adding the movie (each frame hashed), then the app in a fresh process under a heartbeat (:mod:`tests.support.
-gui_phases`): the window paints again after the project opens, the first frame shows, 10 frame
-switches, labelling until the predictions of every frame update, and the process's memory.
+"""Movies of 1,000 / 10,000 / 100,000 frames opened as projects (`make bench`), as one TIFF and
+as a folder of numbered PNG frames: adding the movie (each frame hashed), then the app in a fresh
+process under a heartbeat (:mod:`tests.support.gui_phases`): the window paints again after the
+project opens, the first frame shows, 10 frame switches, labelling until the predictions of
+every frame update, and the process's memory.
 
 The movie is generated (64 × 64 px frames of noise and a bar whose angle turns with time; not
 committed data). Computing 100,000 embeddings would take hours on this CPU, so each frame gets a
@@ -29,7 +30,7 @@ def frames(n_frames: int):
     for i in range(n_frames):
         angle = np.pi * i / n_frames
         bar = np.abs(rows * np.cos(angle) - cols * np.sin(angle)) < 3
-        yield rng.integers(60, 120, (FRAME_PX, FRAME_PX), dtype=np.uint8) + 100 * bar
+        yield (rng.integers(60, 120, (FRAME_PX, FRAME_PX)) + 100 * bar).astype(np.uint8)
 
 
 def write_movie(path, n_frames: int) -> None:
@@ -91,11 +92,16 @@ def movie_project(folder, n_frames: int, as_folder: bool = False) -> tuple[objec
 
 
 @pytest.mark.bench
-@pytest.mark.parametrize("as_folder", [False, True], ids=["tiff", "numbered-frames-folder"])
-def test_movie_projects_cost_does_not_grow_with_the_frames(tmp_path, record, as_folder):
+@pytest.mark.parametrize("as_folder, step", [(False, None), (True, None), (False, "Over time")],
+                         ids=["tiff", "numbered-frames-folder", "tiff-over-time-open"])
+def test_movie_projects_cost_does_not_grow_with_the_frames(tmp_path, record, as_folder, step):
+    """Each movie with the default step open; the TIFF also with the Over time step open
+    throughout (its rows are read again at every label)."""
     results = {}
+    name = ("movie_folder_projects" if as_folder else "movie_projects") + (
+        "_over_time" if step else "")
     for n in SIZES:
         project, timings = movie_project(tmp_path / f"n{n}", n, as_folder)
-        results[n] = {**timings, **run_phases(project, "--movie")}
-        # each size as soon as it is measured
-        record("movie_folder_projects" if as_folder else "movie_projects", results)
+        options = ["--movie", *([f"--step={step}"] if step else [])]
+        results[n] = {**timings, **run_phases(project, *options)}
+        record(name, results)  # each size as soon as it is measured

@@ -56,10 +56,12 @@ def movie_class(record) -> str:
     return "dispersed" if record.frame < n_frames // 2 else "network"
 
 
-def main(folder: str, label_only: bool = False, movie: bool = False) -> dict:
+def main(folder: str, label_only: bool = False, movie: bool = False,
+         step: str | None = None) -> dict:
     """Run the phases on the project in ``folder`` (changed: labels are added); with
     ``label_only`` only opening it and labelling; ``movie`` labels the frames of a benchmark
-    movie named ``frames-<n>.tif`` by :func:`movie_class`."""
+    movie named ``frames-<n>.tif`` by :func:`movie_class`; ``step`` is the workflow step open
+    throughout (the default step when None)."""
     import napari
     from napari._qt.qt_event_loop import get_qapp
 
@@ -86,6 +88,8 @@ def main(folder: str, label_only: bool = False, movie: bool = False) -> dict:
     viewer = napari.Viewer(title="nanomorph")
     docks = add_docks(viewer)
     arrange_window(docks)
+    if step is not None:
+        docks["Workflow"].show_step(step)
     prepare_layers(viewer)
     warm_up(splash)
     splash.finish(viewer.window._qt_window)
@@ -121,5 +125,6 @@ def main(folder: str, label_only: bool = False, movie: bool = False) -> dict:
 
 
 if __name__ == "__main__":
+    steps = [arg.removeprefix("--step=") for arg in sys.argv if arg.startswith("--step=")]
     print(json.dumps(main(sys.argv[1], label_only="--label-only" in sys.argv,
-                          movie="--movie" in sys.argv)))
+                          movie="--movie" in sys.argv, step=(steps or [None])[0])))

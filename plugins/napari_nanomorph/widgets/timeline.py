@@ -157,11 +157,12 @@ class TimelineWidget(NanomorphDock):
             return
         self._dirty = False
         wanted = self.movie.currentText() or self._current_movie()
+        records = self.session.records()
 
         def read(_token):
             from nanomorph.workflows.timeline import movie_rows, project_movies
 
-            movies = project_movies(project)
+            movies = project_movies(project, records)
             name = wanted if wanted in movies else next(iter(movies), None)
             rows = movie_rows(project, movies[name]) if name else []
             return movies, name, rows, *_shown(rows)

@@ -75,7 +75,12 @@ def test_each_frame_is_embedded_from_its_own_pixels(movie_project):
 def test_a_movies_timeline_has_every_frame_and_its_onset(movie_project, tmp_path):
     from nanomorph.report.html import write_report
     from nanomorph.report.timeline import percolation_onset
-    from nanomorph.workflows.timeline import movie_rows, project_movies, write_timeline_csv
+    from nanomorph.workflows.timeline import (
+        CSV_COLUMNS,
+        movie_rows,
+        project_movies,
+        write_timeline_csv,
+    )
 
     ids = [r.id for r in movie_project.images.all()]
     run_job(auto_mask_project(movie_project, ids, METHOD_DEFAULTS["otsu"]))
@@ -84,7 +89,10 @@ def test_a_movies_timeline_has_every_frame_and_its_onset(movie_project, tmp_path
     movie_project.labels.set(ids[0], "dispersed")
     movies = project_movies(movie_project)
     assert list(movies) == ["growth.tif"] and [r.id for r in movies["growth.tif"]] == ids
+    assert project_movies(movie_project, movie_project.images.all()[:2]) == {
+        "growth.tif": movies["growth.tif"][:2]}  # the caller's records, not read again
     rows = movie_rows(movie_project, movies["growth.tif"])
+    assert list(rows[0]) == ["image_id", *CSV_COLUMNS]  # what is shown, not the whole analysis
     assert [r["time_s"] for r in rows] == [0.0, 2.0, 4.0, 6.0]
     assert [r["status"] for r in rows] == ["not analysed", "ok", "ok", "ok"]
     assert rows[0]["label"] == "dispersed" and rows[1]["foreground_fraction"] > 0

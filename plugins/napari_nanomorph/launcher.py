@@ -99,11 +99,13 @@ def _dock_of(widget, window):
     return widget
 
 
-def open_path(viewer, path) -> Project:
+def open_path(viewer, path, numbered_frames: dict | None = None) -> Project:
     """Open ``path`` (project folder, folder of images, or image file) in the viewer's session.
 
     Images still to be added are hashed and read in the background; the first (or the given
-    image file) becomes the current image when that finishes.
+    image file) becomes the current image when that finishes. With ``numbered_frames``
+    (``{"interval_s": seconds or None}``) the folder ``path`` is added as one movie of numbered
+    frames instead (``ImageRepository.add_numbered_frames``).
     """
     session = session_for(viewer)
     target = resolve_target(path)
@@ -115,7 +117,9 @@ def open_path(viewer, path) -> Project:
     if project.read_only:
         show_warning(f"{display_path(project.folder)}: the folder is read-only; "
                      "the project opens read-only and changes will not be saved")
-    if target.files_to_add and not project.read_only:
+    if numbered_frames is not None and not project.read_only:
+        add_numbered_frames(viewer, os.fspath(path), numbered_frames.get("interval_s"))
+    elif target.files_to_add and not project.read_only:
         add_files(viewer, target.files_to_add, current=target.current)
     else:
         session.after_records(lambda: _show_first(session, target.current))
@@ -216,10 +220,11 @@ def _show_first(session, path: str | None) -> None:
         session.set_current(chosen[0])
 
 
-def main(path=None, sample: bool = False) -> int:
+def main(path=None, sample: bool = False, numbered_frames: dict | None = None) -> int:
     """Start the desktop app (blocks until the window closes): a splash paints at once while
     napari builds its window, its layers and the heavy libraries load; then the window shows
-    and never waits for them."""
+    and never waits for them. ``numbered_frames`` (``{"interval_s": …}``): ``path`` is a
+    folder of numbered frames, added as one movie (see :func:`open_path`)."""
     import napari
     from napari._qt.qt_event_loop import get_qapp
 
@@ -235,7 +240,7 @@ def main(path=None, sample: bool = False) -> int:
         if sample:
             open_sample_project(viewer)
         elif path is not None:
-            open_path(viewer, path)
+            open_path(viewer, path, numbered_frames)
     except NanomorphError as e:
         show_error(str(e))
     napari.run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from nanomorph.cli import main
 
 
@@ -45,6 +47,18 @@ def test_gui_with_a_missing_path_fails_like_every_command(tmp_path, capsys):
     missing = tmp_path / "nothing-here"
     assert main([str(missing)]) == 2  # `nanomorph PATH` means `nanomorph gui PATH`
     assert capsys.readouterr().err.strip() == f"error: {missing}: no such file or folder"
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--frame-interval", "2"], "--frame-interval gives the times of --numbered-frames"),
+    (["--numbered-frames"], "--numbered-frames needs PATH, a folder of numbered frames"),
+])
+def test_gui_frames_options_without_a_folder_of_frames_exit_1(tmp_path, capsys, options,
+                                                               message):
+    image = tmp_path / "a.png"
+    image.write_bytes(b"")
+    assert main(["gui", str(image), *options]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {message}"
 
 
 def test_a_bad_command_line_exits_1(capsys):

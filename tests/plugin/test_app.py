@@ -186,6 +186,17 @@ def test_numbered_stills_become_one_movie_with_the_add_frames_button(app, tmp_pa
     assert notifications == [("info", "run/: 4 frames (0 new)")]
 
 
+def test_a_folder_opened_as_numbered_frames_is_one_movie(app, tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for i in range(3):
+        tifffile.imwrite(folder / f"f{i:02d}.tif", np.full((16, 16), i, np.uint8))
+    open_path(app.viewer, folder, {"interval_s": 2.0})  # nanomorph gui FOLDER --numbered-frames
+    app.wait_jobs()
+    assert [(r.frame, r.time_s, r.group) for r in app.session.project.images.all()] == [
+        (0, 0.0, "run/"), (1, 2.0, "run/"), (2, 4.0, "run/")]
+
+
 def test_add_frames_on_a_folder_without_numbered_frames_says_why_in_one_line(
         app, folder_of_images, tmp_path, monkeypatch, notifications):
     open_path(app.viewer, folder_of_images)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pytest
 import tifffile
 
 from nanomorph.batch.config import BatchConfig
@@ -216,3 +217,37 @@ def test_a_movie_without_values_is_drawn_over_its_whole_time_with_a_note():
                 "wire fraction", 1.0, None)
     assert ax.get_xlim() == (0.0, 5.5) and list(ax.get_yticks()) == []
     assert [t.get_text() for t in ax.texts] == ["no frame has a wire fraction yet"]
+
+
+def test_a_long_movie_is_drawn_as_its_envelope():
+    from nanomorph.report.timeline import envelope
+
+    x = np.arange(10.0)
+    values = np.array([1, 5, np.nan, np.nan, 2, 8, 3, 3, np.nan, 4])
+    assert envelope(x, values, 10) == (x, values)  # short enough: as it is
+    drawn_x, drawn = envelope(x, values, 10 - 4)  # 3 runs: 0-3, 3-6, 6-10
+    np.testing.assert_array_equal(drawn_x, [0, 2, 3, 5, 6, 9])
+    np.testing.assert_array_equal(drawn, [1, 5, 2, 8, 3, 4])
+    _, none = envelope(x, np.full(10, np.nan), 4)  # no value in a run: none drawn there
+    assert np.isnan(none).all()
+    _, shaded = envelope(x, x >= 7, 4)  # percolating frames: a run is shaded where any is
+    np.testing.assert_array_equal(shaded, [0, 0, 0, 1])
+
+
+def test_100000_frames_are_drawn_with_at_most_4000_points():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from nanomorph.report.timeline import MAX_DRAWN_FRAMES, draw_series
+
+    frames = [{"frame": i, "time_s": 0.1 * i, "status": "ok", "foreground_fraction": i % 7 / 10,
+               "percolates": i > 60_000} for i in range(100_000)]
+    ax = Figure().add_subplot()
+    draw_series(ax, frames, np.array([r["time_s"] for r in frames]), "foreground_fraction",
+                "wire fraction", 1.0, 60_001)
+    line, = ax.get_lines()[:1]
+    assert len(line.get_xdata()) <= MAX_DRAWN_FRAMES
+    assert line.get_ydata().min() == 0.0 and line.get_ydata().max() == 0.6
+    assert ax.get_xlim() == pytest.approx((0.0, 9999.9))

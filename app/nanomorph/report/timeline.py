@@ -19,6 +19,9 @@ SERIES = (("foreground_fraction", "wire fraction", 1.0),
           ("n_clusters", "clusters", None),
           ("diameter_mean", "mean diameter", None),
           ("order_parameter", "order parameter S", 1.0))
+# a movie of more frames than this is drawn as the envelope of as many runs of frames: a plot a
+# few hundred pixels wide shows the same, and 100,000 frames drew in 0.5 s instead of ~20 ms
+MAX_DRAWN_FRAMES = 4000
 
 
 def movies(rows: list[dict]) -> "OrderedDict[str, list[dict]]":
@@ -135,7 +138,8 @@ def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
         Index of the onset frame (:func:`percolation_onset`).
     """
     values = np.array([np.nan if r.get(key) is None else float(r[key]) for r in frames])
-    ax.plot(x, values, "o-", ms=2.5 if len(x) < 400 else 0, lw=1, color="#3278dc")
+    drawn_x, drawn = envelope(x, values, MAX_DRAWN_FRAMES)
+    ax.plot(drawn_x, drawn, "o-", ms=2.5 if len(x) < 400 else 0, lw=1, color="#3278dc")
     if len(x) > 1 and x[-1] > x[0]:  # the whole movie, however few frames have a value
         ax.set_xlim(x[0], x[-1])
     if not np.isfinite(values).any():
@@ -144,7 +148,8 @@ def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
                 va="center", fontsize=8, color=TEXT)
     percolating = np.array([bool(r.get("percolates")) for r in frames])
     if percolating.any():
-        ax.fill_between(x, 0, 1, where=percolating, step="mid", lw=0, alpha=0.12,
+        shaded_x, shaded = envelope(x, percolating, MAX_DRAWN_FRAMES)
+        ax.fill_between(shaded_x, 0, 1, where=shaded > 0, step="mid", lw=0, alpha=0.12,
                         color=VERDICT_COLORS["percolates"], transform=ax.get_xaxis_transform())
     if onset is not None:
         ax.axvline(x[onset], color=VERDICT_COLORS["percolates"], lw=1.2)
@@ -154,3 +159,34 @@ def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
     if top is not None and np.isfinite(values).any():
         # a fraction stays on 0–top, unless it stays low: then the axis fits it
         ax.set_ylim(0, top if np.nanmax(values) > 0.4 * top else None)
+
+
+def envelope(x: np.ndarray, values: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """A series of more than ``most`` points as the smallest and largest value of each of
+    ``most // 2`` runs of consecutive points (at the run's first and last x), which is what a
+    plot narrower than ``most`` pixels shows of it; NaN (no value) only where a whole run has
+    none. Shorter series are returned as they are.
+
+    Parameters
+    ----------
+    x : ndarray
+        Increasing positions (times or frame numbers).
+    values : ndarray of float or bool
+        One per position; NaN for none.
+    most : int
+        Points drawn at most.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Positions and values to draw.
+    """
+    if len(x) <= most:
+        return x, values
+    values = np.asarray(values, float)
+    starts = np.linspace(0, len(x), most // 2, endpoint=False).astype(int)
+    ends = np.append(starts[1:], len(x)) - 1
+    low = np.fmin.reduceat(values, starts)
+    high = np.fmax.reduceat(values, starts)
+    return (np.column_stack([x[starts], x[ends]]).ravel(),
+            np.column_stack([low, high]).ravel())

@@ -9,6 +9,7 @@ and the onset of :mod:`nanomorph.report.timeline` serve the project as they serv
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from nanomorph.io.atomic import atomic_write_csv
@@ -86,7 +87,8 @@ def analysis_row(record: "ImageRecord", percolation: dict | None,
     return row
 
 
-def movie_rows(project: "Project", frames: list["ImageRecord"]) -> list[dict]:
+def movie_rows(project: "Project", frames: list["ImageRecord"],
+               predictions: Mapping[int, dict] | None = None) -> list[dict]:
     """Per-frame rows of one movie: stored analyses, label and live prediction.
 
     Parameters
@@ -95,6 +97,9 @@ def movie_rows(project: "Project", frames: list["ImageRecord"]) -> list[dict]:
         The open project.
     frames : list of ImageRecord
         The movie's frames (:func:`project_movies`).
+    predictions : Mapping, optional
+        Image id → live prediction when the caller holds them (the app's: reading 100,000
+        stored ones again took a second); None reads the stored ones.
 
     Returns
     -------
@@ -112,7 +117,7 @@ def movie_rows(project: "Project", frames: list["ImageRecord"]) -> list[dict]:
     analyses = project.results.of_kind("percolation")
     measured = project.results.of_kind(MORPHOMETRY)
     labels = project.labels.all()
-    predictions = live_predictions(project)
+    predictions = live_predictions(project) if predictions is None else predictions
     rows = []
     for record in frames:
         row = analysis_row(record, analyses.get(record.id), measured.get(record.id),

@@ -129,8 +129,9 @@ class TimelineWidget(NanomorphDock):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(self.refresh)
+        # badges_changed: the Classify step published new predictions (session.predictions)
         for signal in (self.session.results_changed, self.session.labels_changed,
-                       self.session.models_changed, self.session.images_changed,
+                       self.session.badges_changed, self.session.images_changed,
                        self.session.project_changed):
             listen(self, signal, self._changed)
         listen(self, self.session.current_changed, self._current_changed)
@@ -157,14 +158,14 @@ class TimelineWidget(NanomorphDock):
             return
         self._dirty = False
         wanted = self.movie.currentText() or self._current_movie()
-        records = self.session.records()
+        records, predictions = self.session.records(), self.session.predictions
 
         def read(_token):
             from nanomorph.workflows.timeline import movie_rows, project_movies
 
             movies = project_movies(project, records)
             name = wanted if wanted in movies else next(iter(movies), None)
-            rows = movie_rows(project, movies[name]) if name else []
+            rows = movie_rows(project, movies[name], predictions) if name else []
             return movies, name, rows, *_shown(rows)
 
         self.run_job(lambda token: call_as_job(read, token), name="Read the time series",

@@ -105,6 +105,36 @@ def numbered_frames(folder: str | os.PathLike) -> NumberedFrames:
                           left_out=len(images) - len(order))
 
 
+def checked_frame(info, first_shape: tuple[int, ...] | None = None):
+    """``info`` when its file can be a frame of a folder of numbered frames: one still image,
+    the size of the first frame.
+
+    Parameters
+    ----------
+    info : ImageInfo
+        The file's header facts (``read_info``).
+    first_shape : tuple of int, optional
+        The first frame's shape; None checks ``info`` as the first frame.
+
+    Returns
+    -------
+    ImageInfo
+        ``info``.
+
+    Raises
+    ------
+    ImageReadError
+        For a file that is itself a movie, or of another size than the first frame.
+    """
+    if info.frames > 1:
+        raise ImageReadError(f"is itself a movie of {info.frames} frames, not one frame", info.path)
+    if first_shape is not None and info.shape[-2:] != first_shape[-2:]:
+        size = " × ".join(map(str, info.shape[-2:]))
+        first = " × ".join(map(str, first_shape[-2:]))
+        raise ImageReadError(f"its size {size} differs from the first frame's {first}", info.path)
+    return info
+
+
 def frames_info(frames: NumberedFrames):
     """What ``nanomorph info`` shows of a folder of numbered frames: the first frame's format,
     size, dtype and calibration, with the number of frames as the first axis.
@@ -123,14 +153,11 @@ def frames_info(frames: NumberedFrames):
     Raises
     ------
     ImageReadError
-        When the first frame cannot be read, or is itself a movie.
+        When the first frame cannot be read, or is itself a movie (:func:`checked_frame`).
     """
     from nanomorph.io.readers import read_info
 
-    first = read_info(frames.paths[0])
-    if first.frames > 1:
-        raise ImageReadError(f"its first frame {display_path(os.path.basename(first.path))} "
-                             f"is itself a movie of {first.frames} frames", frames.folder)
+    first = checked_frame(read_info(frames.paths[0]))
     metadata = {**first.metadata, "pattern": frames.pattern, "left_out": frames.left_out}
     metadata.pop("frame_interval_s", None)
     return replace(first, path=frames.folder, shape=(len(frames.paths), *first.shape[-2:]),

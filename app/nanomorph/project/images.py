@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from nanomorph.errors import (
-    ImageReadError,
     InvalidParameterError,
     NanomorphError,
     ProjectError,
@@ -124,6 +123,7 @@ class ImageRepository(Repository):
         """Add files (see :meth:`add`); a path in ``frames`` is a frame file of a folder of
         numbered frames, with its (frame, time_s, movie)."""
         from nanomorph.io.readers import read_info
+        from nanomorph.io.sequence import checked_frame
 
         added, present, failed, partial = [], [], [], []
         first_shape = None
@@ -133,7 +133,7 @@ class ImageRepository(Repository):
                 info = read_info(path)
                 if path in frames:
                     first_shape = first_shape or info.shape
-                    records = [self._add_one(path, _frame_file(info, first_shape),
+                    records = [self._add_one(path, checked_frame(info, first_shape),
                                              frames[path])]
                 elif info.frames > 1:
                     records = yield from self._add_frames(os.path.abspath(path), info, cancel)
@@ -463,17 +463,6 @@ def _row_values(sha: str, path: str, info, shape, name: str | None = None) -> tu
     name = display_path(os.path.basename(path)) if name is None else name
     return (sha, os.fsencode(path), name, os.path.getsize(path),
             info.format, json.dumps(list(shape)), str(info.dtype), py, px, cal.unit, time.time())
-
-
-def _frame_file(info, first_shape: tuple[int, ...]):
-    """``info`` when it is a frame file of its movie: a still image the size of the first."""
-    if info.frames > 1:
-        raise ImageReadError(f"is itself a movie of {info.frames} frames, not one frame", info.path)
-    if info.shape[-2:] != first_shape[-2:]:
-        size = " × ".join(map(str, info.shape[-2:]))
-        first = " × ".join(map(str, first_shape[-2:]))
-        raise ImageReadError(f"its size {size} differs from the first frame's {first}", info.path)
-    return info
 
 
 def _holds_frame(path: str, record: ImageRecord) -> bool:

@@ -73,6 +73,15 @@ def test_info_of_a_frames_folder_is_its_first_frame_with_a_frame_axis(tmp_path):
     assert info.metadata["pattern"] == "frame_####.tif"
 
 
+def test_info_of_a_frames_folder_whose_first_frame_is_a_movie_names_that_file(tmp_path):
+    write_frames(tmp_path / "run", [1, 2])
+    tifffile.imwrite(tmp_path / "run" / "frame_0001.tif", np.zeros((3, 16, 20), np.uint8),
+                     photometric="minisblack")
+    with pytest.raises(ImageReadError, match="is itself a movie of 3 frames") as caught:
+        frames_info(numbered_frames(tmp_path / "run"))
+    assert caught.value.path == str(tmp_path / "run" / "frame_0001.tif")
+
+
 def test_each_frame_file_becomes_a_frame_of_one_movie(tmp_path):
     pixels = write_frames(tmp_path / "run", [3, 4, 5, 7])
     with Project.create(tmp_path / "p") as project:

@@ -174,3 +174,21 @@ def present_paths(records: Iterable[ImageRecord]) -> set[str]:
         The paths that exist.
     """
     return {path for path in {r.path for r in records} if os.path.isfile(path)}
+
+
+def missing_records(records: list[ImageRecord]) -> list[ImageRecord]:
+    """The images of ``records`` whose file is not at its recorded path (see
+    :func:`present_paths`).
+
+    Parameters
+    ----------
+    records : list of ImageRecord
+        Images of a project.
+
+    Returns
+    -------
+    list of ImageRecord
+        In the order given.
+    """
+    present = present_paths(records)
+    return [r for r in records if r.path not in present]

@@ -24,7 +24,13 @@ from nanomorph.io.calibration import Calibration
 from nanomorph.io.hashing import sha256_file
 from nanomorph.jobs import CancelToken, Job, Progress, check_cancel
 from nanomorph.project.database import Repository
-from nanomorph.project.image_records import AddResult, ImageRecord, present_paths, record_of_row
+from nanomorph.project.image_records import (
+    AddResult,
+    ImageRecord,
+    missing_records,
+    present_paths,
+    record_of_row,
+)
 
 PROJECT_CALIBRATION_KEY = "calibration"
 # frames of a movie added per transaction (and per progress report)
@@ -338,9 +344,7 @@ class ImageRepository(Repository):
         list of ImageRecord
             In the order they were added.
         """
-        records = self.all()
-        present = present_paths(records)
-        return [r for r in records if r.path not in present]
+        return missing_records(self.all())
 
     def relink(self, folder: str | os.PathLike, *,
                cancel: CancelToken | None = None) -> Job[int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from nanomorph.io.calibration import Calibration
 from nanomorph.jobs import call_as_job
 from nanomorph.project import Project
-from nanomorph.project.image_records import present_paths
+from nanomorph.project.image_records import missing_records, present_paths
 from napari.utils.notifications import show_error, show_info, show_warning
 from napari_nanomorph.launcher import add_files, add_numbered_frames, open_path
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place
@@ -121,14 +121,14 @@ class ProjectWidget(NanomorphDock):
         self.title.setText(f"<b>{project.name}</b>{mode}<br><small>{project.folder}</small>")
         self.counts.setText(f"{len(records)} images")
 
-        def counted(missing: int) -> None:
+        def counted(missing: list) -> None:
             if self.session.project is project and self.session.records() is records:
                 self.counts.setText(f"{len(records)} images"
-                                    + (f", {missing} missing" if missing else ""))
+                                    + (f", {len(missing)} missing" if missing else ""))
                 self.relink_button.setEnabled(bool(missing) and not project.read_only)
 
         # one stat per file: 100,000 frame files took 0.3 s on the GUI thread
-        self.run_job(lambda _t: call_as_job(_missing_count, records),
+        self.run_job(lambda _t: call_as_job(missing_records, records),
                      name="Look for missing images", on_done=counted)
 
     def _show_calibration(self, record) -> None:
@@ -349,9 +349,3 @@ class ProjectWidget(NanomorphDock):
             layer.features = {"label": [text]}
             place(layer, placement["scale"], placement["units"])
             layer.visible = True
-
-
-def _missing_count(records) -> int:
-    """How many of ``records`` have no file at their path."""
-    present = present_paths(records)
-    return sum(r.path not in present for r in records)

@@ -203,8 +203,9 @@ def _report_added(session, current: str | None, summary):
                 log.warning("not added: %s: %s", display_path(path), reason)
         for path, reason in result.partial:  # a cut movie: its whole frames were added
             show_warning(f"{display_path(path)}: {reason}")
-        if summary(result):
-            show_info(summary(result))
+        line = summary(result)
+        if line:
+            show_info(line)
         session.after_records(lambda: _show_first(session, current))
 
     return done

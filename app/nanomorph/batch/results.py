@@ -258,7 +258,7 @@ class RecordLog:
         Returns
         -------
         (int, int)
-            Offset and length in bytes (see :func:`read_logged_row`).
+            Offset and length in bytes (what :class:`RunRows` reads the row back from).
         """
         return self._places[key]
 

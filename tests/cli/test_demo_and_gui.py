@@ -50,7 +50,8 @@ def test_gui_with_a_missing_path_fails_like_every_command(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--frame-interval", "2"], "--frame-interval gives the times of --numbered-frames"),
+    (["--frame-interval", "2"], "--frame-interval gives the times of --numbered-frames folders "
+                                "(a movie file's own interval is read from it)"),
     (["--numbered-frames"], "--numbered-frames needs PATH, a folder of numbered frames"),
 ])
 def test_gui_frames_options_without_a_folder_of_frames_exit_1(tmp_path, capsys, options,

@@ -101,3 +101,37 @@ def positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
     return value
+
+
+def add_frames_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--numbered-frames`` and ``--frame-interval S`` (check them with :func:`frames_error`).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    what : str
+        What ``--numbered-frames`` makes of the command's folder(s): its help.
+    """
+    parser.add_argument("--numbered-frames", action="store_true", help=what)
+    parser.add_argument("--frame-interval", type=positive_float, default=None, metavar="S",
+                        help="seconds between those frames (their time_s; default: unknown)")
+
+
+def frames_error(args: argparse.Namespace) -> str | None:
+    """Why ``--numbered-frames``/``--frame-interval`` do not go together, or None.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (:func:`add_frames_options`).
+
+    Returns
+    -------
+    str or None
+        One line for ``error: …`` (a bad command line).
+    """
+    if args.frame_interval is not None and not args.numbered_frames:
+        return ("--frame-interval gives the times of --numbered-frames folders (a movie "
+                "file's own interval is read from it)")
+    return None

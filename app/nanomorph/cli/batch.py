@@ -35,9 +35,10 @@ import warnings
 
 from nanomorph import defaults
 from nanomorph.cli.arguments import (
+    add_frames_options,
+    frames_error,
     non_negative_float,
     non_negative_int,
-    positive_float,
     positive_int,
 )
 from nanomorph.cli.output import report_error
@@ -68,11 +69,8 @@ def add_parser(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
                    help="image files, folders of images (not their subfolders) or one project")
     p.add_argument("--out", required=True, metavar="DIR", help="results folder")
-    p.add_argument("--numbered-frames", action="store_true",
-                   help="each input folder is a movie of numbered frames (frame_0001.tif …): "
-                        "one row per frame file, with frame and time_s")
-    p.add_argument("--frame-interval", type=positive_float, default=None, metavar="S",
-                   help="seconds between those frames (their time_s; default: unknown)")
+    add_frames_options(p, "each input folder is a movie of numbered frames (frame_0001.tif …): "
+                          "one row per frame file, with frame and time_s")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--mask-method", choices=METHODS, default=None,
                         help="classical auto-mask method (default otsu; a project's stored "
@@ -143,9 +141,8 @@ def run(args) -> int:
     from nanomorph.cli.progress import run_with_progress
 
     try:
-        if args.frame_interval is not None and not args.numbered_frames:
-            raise InvalidParameterError("--frame-interval gives the times of --numbered-frames "
-                                        "folders (a movie file's own interval is read from it)")
+        if frames_error(args):
+            raise InvalidParameterError(frames_error(args))
         config = build_config(args)
     except InvalidParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)

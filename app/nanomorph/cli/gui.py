@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from nanomorph.cli.arguments import positive_float
+from nanomorph.cli.arguments import add_frames_options, frames_error
 from nanomorph.cli.output import report_error
 
 
@@ -23,11 +23,8 @@ def add_parser(sub) -> None:
     p.add_argument("path", nargs="?", help="image, folder of images, or project")
     p.add_argument("--sample", action="store_true",
                    help="open the bundled sample project (created on first use)")
-    p.add_argument("--numbered-frames", action="store_true",
-                   help="PATH is a folder of numbered frames (frame_0001.tif …): add it as one "
-                        "movie")
-    p.add_argument("--frame-interval", type=positive_float, default=None, metavar="S",
-                   help="seconds between those frames (default: unknown)")
+    add_frames_options(p, "PATH is a folder of numbered frames (frame_0001.tif …): add it as "
+                          "one movie")
     p.set_defaults(run=run)
 
 
@@ -48,8 +45,8 @@ def run(args) -> int:
     if args.path is not None and not os.path.exists(args.path):
         report_error(args.path, "no such file or folder")
         return 2
-    if args.frame_interval is not None and not args.numbered_frames:
-        print("error: --frame-interval gives the times of --numbered-frames", file=sys.stderr)
+    if frames_error(args):
+        print(f"error: {frames_error(args)}", file=sys.stderr)
         return 1
     if args.numbered_frames and not (args.path and os.path.isdir(args.path)):
         print("error: --numbered-frames needs PATH, a folder of numbered frames",

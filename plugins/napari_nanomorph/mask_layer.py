@@ -12,6 +12,7 @@ from nanomorph.jobs import call_as_job
 from qtpy.QtCore import QTimer
 
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place, show_layer
+from napari_nanomorph.read_ahead import NOT_AHEAD
 
 AUTOSAVE_DELAY_MS = 1000
 WIRE_COLOR = {1: "#ff5a36", 2: "#36c5ff", 3: "#c6f06b", None: "transparent"}
@@ -69,6 +70,10 @@ class MaskLayerController:
                 plane_shape = record.shape[-2:]
                 self.show(mask if mask is not None else np.zeros(plane_shape, np.uint8), record)
 
+        ahead = self.session.read_ahead.mask(record)
+        if ahead is not NOT_AHEAD:  # shown with the image, in one repaint
+            loaded(ahead)
+            return
         self.session.jobs.start(lambda _t: call_as_job(project.masks.read, record.id),
                                 name=f"Open the mask of {record.name}", on_done=loaded)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import logging
 import weakref
-from collections import OrderedDict
 from pathlib import Path
 
 from nanomorph import defaults
@@ -18,7 +17,6 @@ from nanomorph.project import ImageRecord, Project
 from psygnal import Signal
 
 _SESSIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-PREFETCH_KEEP = 4  # images read ahead and kept in memory
 # a project with more images has its records read in the background when it opens (reading
 # 100,000 takes about 1 s, which would freeze the window before it first paints)
 EAGER_RECORDS = 2_000
@@ -72,6 +70,7 @@ class Session:
 
     def __init__(self, viewer):
         from napari_nanomorph.jobrunner import JobRunner
+        from napari_nanomorph.read_ahead import ReadAhead
         from napari_nanomorph.store_relay import StoreRelay
 
         self.viewer = viewer
@@ -85,9 +84,9 @@ class Session:
         self._records_version = 0  # counts the store's image changes
         self._records_read_at = 0  # the version ``_records`` was read at
         self._after_records: list | None = None  # callbacks while records are read at open
-        # layer tuples of images read ahead (the browser's neighbours), newest last
-        self._prefetched: OrderedDict[tuple, tuple] = OrderedDict()
         self.jobs = JobRunner()
+        # the browser's and the frame bar's neighbours of the current image, with their masks
+        self.read_ahead = ReadAhead(self.jobs)
         self.device_button = None
         self._close_hook = None
         # the docks follow the project: its change events, on the GUI thread, merged
@@ -194,6 +193,7 @@ class Session:
         self.project = project
         self._records = None
         self.current = None
+        self.read_ahead.reset(project)
         # forgotten the moment the store changes (on the writing thread), not when the merged
         # event reaches the docks: a dock reading them in between sees the change
         project.events.images.connect(self._forget_records)
@@ -225,7 +225,7 @@ class Session:
                         ", ".join(still_running))
         self.project, self.current, self._records = None, None, None
         self._after_records = None
-        self._prefetched.clear()
+        self.read_ahead.reset(None)
         project.close()
         if announce:
             self.project_changed.emit(None)
@@ -253,10 +253,11 @@ class Session:
 
     def _show(self, record: ImageRecord) -> None:
         from napari_nanomorph.layers import show_image
+        from napari_nanomorph.read_ahead import read_layer
 
         self._load_serial += 1
         serial = self._load_serial
-        ahead = self._prefetched.get(_prefetch_key(record))
+        ahead = self.read_ahead.layer(record)
         if ahead is not None:  # read ahead: shown now, no round trip through a worker
             show_image(self.viewer, ahead)
             return
@@ -265,32 +266,23 @@ class Session:
             if serial == self._load_serial:  # a newer request replaced this one
                 show_image(self.viewer, layer_tuple)
 
-        self.jobs.start(lambda _token: call_as_job(_read_layer, record),
+        self.jobs.start(lambda _token: call_as_job(read_layer, record),
                         name=f"Open {record.name}", on_done=loaded)
 
     def prefetch(self, records: list[ImageRecord]) -> None:
-        """Read images ahead in the background (the browser's neighbours of the current
-        image); the newest :data:`PREFETCH_KEEP` stay in memory.
+        """Read images and their masks ahead (the browser's neighbours of the current image),
+        once the window has repainted: a worker running beside the repaint would slow it.
 
         Parameters
         ----------
         records : list of ImageRecord
             The images to have ready.
         """
+        from qtpy.QtCore import QTimer
+
         project = self.project
-        for record in records:
-            key = _prefetch_key(record)
-            if key in self._prefetched or not record.exists:
-                continue
-
-            def keep(layer_tuple, key=key) -> None:
-                if self.project is project:
-                    self._prefetched[key] = layer_tuple
-                    while len(self._prefetched) > PREFETCH_KEEP:
-                        self._prefetched.popitem(last=False)
-
-            self.jobs.start(lambda _token, record=record: call_as_job(_read_layer, record),
-                            name=f"Read {record.name} ahead", on_done=keep)
+        QTimer.singleShot(1, lambda: self.read_ahead.start(records)
+                          if self.project is project else None)
 
     def refresh_current(self) -> None:
         """Re-read the current image's record (e.g. after a calibration change)."""
@@ -307,22 +299,6 @@ def keep_out_of_gc() -> None:
     first (a few ms) so that little of it is kept for good."""
     gc.collect(1)
     gc.freeze()
-
-
-def _prefetch_key(record: ImageRecord) -> tuple:
-    """What a read-ahead image depends on: the record's file and calibration."""
-    return record.id, record.path, record.sha256, repr(record.calibration)
-
-
-def _read_layer(record: ImageRecord) -> tuple:
-    """The napari layer tuple of an image (on a worker thread: reading and contrast)."""
-    from nanomorph.io import read_image
-
-    from napari_nanomorph.layers import image_layer_tuple
-
-    image = read_image(record.path, page=record.file_page)
-    image.calibration = record.calibration  # the project's override wins
-    return image_layer_tuple(image, record.name)
 
 
 def _install_close_hook(window, session):

@@ -58,11 +58,11 @@ def test_a_movie_with_a_folder_of_single_masks_is_one_clear_error(tmp_path):
 
 def test_the_report_plots_a_movie_over_time_with_its_onset(tmp_path):
     from nanomorph.report.html import write_report
-    from nanomorph.report.timeline import percolation_onset
+    from nanomorph.report.timeline import columns_of, percolating, percolation_onset
 
     write_movie(tmp_path / "movie.tif", n=6)
     summary = run([tmp_path / "movie.tif"], tmp_path / "out", BatchConfig(morphometry=True))
-    onset = percolation_onset(summary.rows)
+    onset = percolation_onset(percolating(columns_of(list(summary.rows))))
     text = write_report(tmp_path / "out", tmp_path / "report.html").read_text("utf-8")
     assert "<h2>Over time</h2>" in text and "movie.tif: 6 frames" in text
     if onset is None:
@@ -72,11 +72,13 @@ def test_the_report_plots_a_movie_over_time_with_its_onset(tmp_path):
 
 
 def test_onset_is_where_the_network_keeps_percolating():
-    from nanomorph.report.timeline import percolation_onset
+    from nanomorph.report.timeline import columns_of, percolating, percolation_onset
 
-    rows = [{"percolates": p} for p in (False, True, False, True, True)]
-    assert percolation_onset(rows) == 3
-    assert percolation_onset(rows[:3]) is None and percolation_onset([]) is None
+    rows = [{"frame": i, "percolates": p} for i, p in enumerate((False, True, None, True, True))]
+    percolates = percolating(columns_of(rows))  # a frame without a verdict does not percolate
+    assert percolates.tolist() == [False, True, False, True, True]
+    assert percolation_onset(percolates) == 3 and percolation_onset(percolates[1:2]) == 0
+    assert percolation_onset(percolates[:3]) is None and percolation_onset([]) is None
 
 
 def test_each_frame_is_classified_from_its_own_pixels(tmp_path):
@@ -209,12 +211,13 @@ def test_a_movie_without_values_is_drawn_over_its_whole_time_with_a_note():
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from nanomorph.report.timeline import draw_series
+    from nanomorph.report.timeline import columns_of, draw_series, times_of
 
     ax = Figure().add_subplot()
-    frames = [{"frame": i, "time_s": 0.5 * i, "status": "not analysed"} for i in range(12)]
-    draw_series(ax, frames, np.array([r["time_s"] for r in frames]), "foreground_fraction",
-                "wire fraction", 1.0, None)
+    frames = columns_of([{"frame": i, "time_s": 0.5 * i, "status": "not analysed"}
+                         for i in range(12)])
+    draw_series(ax, frames, times_of(frames)[0], "foreground_fraction", "wire fraction", 1.0,
+                None)
     assert ax.get_xlim() == (0.0, 5.5) and list(ax.get_yticks()) == []
     assert [t.get_text() for t in ax.texts] == ["no frame has a wire fraction yet"]
 
@@ -242,11 +245,12 @@ def test_100000_frames_are_drawn_with_at_most_4000_points():
 
     from nanomorph.report.timeline import MAX_DRAWN_FRAMES, draw_series
 
-    frames = [{"frame": i, "time_s": 0.1 * i, "status": "ok", "foreground_fraction": i % 7 / 10,
-               "percolates": i > 60_000} for i in range(100_000)]
+    frame = np.arange(100_000)
+    frames = {"frame": frame, "time_s": 0.1 * frame, "foreground_fraction": frame % 7 / 10,
+              "percolates": frame > 60_000}
     ax = Figure().add_subplot()
-    draw_series(ax, frames, np.array([r["time_s"] for r in frames]), "foreground_fraction",
-                "wire fraction", 1.0, 60_001)
+    draw_series(ax, frames, frames["time_s"], "foreground_fraction", "wire fraction", 1.0,
+                60_001)
     line, = ax.get_lines()[:1]
     assert len(line.get_xdata()) <= MAX_DRAWN_FRAMES
     assert line.get_ydata().min() == 0.0 and line.get_ydata().max() == 0.6

@@ -45,12 +45,13 @@ def test_the_frames_are_images_and_the_time_plot_opens_a_frame(movie, tmp_path):
     assert app.docks["Images"].text_at(4).startswith("growth.tif #4")
     app.docks["Workflow"].show_step("Over time")
     dock = app.docks["Over time"]
-    app.qtbot.waitUntil(lambda: len(dock.rows) == N_FRAMES, timeout=20000)
+    app.qtbot.waitUntil(lambda: dock.table is not None and len(dock.table["frame"]) == N_FRAMES,
+                        timeout=20000)
     app.qtbot.waitUntil(lambda: dock.plot.axes_count == 1 and dock.plot.extra is not None,
                         timeout=20000)
     assert dock.movie.currentText() == "growth.tif"
     assert f"{N_FRAMES} frames, {N_FRAMES} analysed" in dock.summary.text()
-    assert [r["time_s"] for r in dock.rows] == [1.5 * i for i in range(N_FRAMES)]
+    assert dock.table["time_s"].tolist() == [1.5 * i for i in range(N_FRAMES)]
 
     x = dock.plot.extra[4, 0]
     dock._clicked(x + 1, 10)
@@ -96,14 +97,16 @@ def test_without_a_movie_the_step_says_so(app, sample_copies):
     dock.export_csv()  # says why, writes nothing
 
 
-def test_what_a_draw_needs_is_worked_out_with_the_rows_not_at_each_frame_switch():
+def test_what_a_draw_needs_is_worked_out_with_the_table_not_at_each_frame_switch():
+    from nanomorph.report.timeline import columns_of
     from napari_nanomorph.widgets.timeline import _shown
 
-    rows = [{"image_id": 10 + i, "frame": i, "time_s": None, "status": "ok",
-             "percolates": i >= 2, "predicted": ("network" if i >= 2 else "dispersed")
-             if i != 1 else None} for i in range(4)]
-    classes, row_of, summary = _shown(rows)
+    table = columns_of([{"image_id": 10 + i, "frame": i, "time_s": None, "status": "ok",
+                         "percolates": i >= 2, "predicted": ("network" if i >= 2 else
+                                                             "dispersed") if i != 1 else None}
+                        for i in range(4)])
+    table["time_s"] = np.full(4, np.nan)
+    classes, summary = _shown(table)
     assert classes == ["dispersed", "network"]
-    assert [r["predicted_index"] for r in rows] == [0, None, 1, 1]
-    assert row_of == {10: 0, 11: 1, 12: 2, 13: 3}
-    assert "percolates from frame 2" in summary
+    np.testing.assert_array_equal(table["predicted_index"], [0, np.nan, 1, 1])
+    assert summary == "4 frames, 4 analysed; percolates from frame 2"

@@ -324,7 +324,13 @@ def _consistency(data: ReportData) -> str:
 
 def _timeline(data: ReportData) -> str:
     """Movies and stacks: metrics against time, the percolation onset."""
-    from nanomorph.report.timeline import movies, percolation_onset, timeline_png, times_of
+    from nanomorph.report.timeline import (
+        movies,
+        percolating,
+        percolation_onset,
+        timeline_png,
+        times_of,
+    )
 
     series = movies(data.rows)
     if not series:
@@ -333,14 +339,14 @@ def _timeline(data: ReportData) -> str:
              "the frame percolates; the line marks the onset, the first frame from which every "
              "later frame percolates.</p>"]
     for path, frames in list(series.items())[:MAX_MOVIES]:
-        onset = percolation_onset(frames)
+        onset = percolation_onset(percolating(frames))
         x, unit = times_of(frames)
         when = ("does not stay percolating" if onset is None else
-                f"percolates from frame {frames[onset]['frame']}" +
+                f"percolates from frame {frames['frame'][onset]:g}" +
                 (f" ({x[onset]:g} s)" if unit.startswith("time") else ""))
         parts.append(_figure(timeline_png(frames),
-                             f"{display_path(os.path.basename(path))}: {len(frames)} frames, "
-                             f"{when}."))
+                             f"{display_path(os.path.basename(path))}: {len(frames['frame'])} "
+                             f"frames, {when}."))
     if len(series) > MAX_MOVIES:
         parts.append(f'<p class="note">The first {MAX_MOVIES} of {len(series)} movies; the '
                      "results table holds every frame.</p>")

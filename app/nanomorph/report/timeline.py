@@ -24,8 +24,46 @@ SERIES = (("foreground_fraction", "wire fraction", 1.0),
 MAX_DRAWN_FRAMES = 4000
 
 
-def movies(rows: list[dict]) -> "OrderedDict[str, list[dict]]":
-    """The analysed frames of each movie, in frame order.
+def columns_of(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Rows as a column table: per key, one object array of the rows' values (None where a
+    row has none).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (a batch's, or one movie's).
+
+    Returns
+    -------
+    dict
+        Column name → array of ``len(rows)`` values.
+    """
+    return {key: np.fromiter((row.get(key) for row in rows), dtype=object, count=len(rows))
+            for key in dict.fromkeys(k for row in rows for k in row)}
+
+
+def as_float(column: np.ndarray) -> np.ndarray:
+    """A column's values as floats: NaN where a frame has none (None, or NaN already).
+
+    Parameters
+    ----------
+    column : ndarray
+        Numbers (any dtype), or objects that are numbers, truth values or None.
+
+    Returns
+    -------
+    ndarray of float
+    """
+    if column.dtype != object:
+        return column.astype(float)
+    values = np.full(len(column), np.nan)
+    present = np.not_equal(column, None)
+    values[present] = column[present].astype(float)
+    return values
+
+
+def movies(rows: list[dict]) -> "OrderedDict[str, dict[str, np.ndarray]]":
+    """The analysed frames of each movie, in frame order, as column tables.
 
     Parameters
     ----------
@@ -35,65 +73,89 @@ def movies(rows: list[dict]) -> "OrderedDict[str, list[dict]]":
     Returns
     -------
     OrderedDict
-        Movie path → its ``ok`` rows sorted by frame, in the order the movies first appear.
+        Movie path → :func:`columns_of` its ``ok`` rows sorted by frame, in the order the
+        movies first appear.
     """
     grouped: OrderedDict[str, list[dict]] = OrderedDict()
     for row in rows:
         if row.get("frame") is not None and row.get("status") == "ok":
             grouped.setdefault(row["path"], []).append(row)
-    for frames in grouped.values():
-        frames.sort(key=lambda r: r["frame"])
-    return grouped
+    return OrderedDict((path, columns_of(sorted(frames, key=lambda r: r["frame"])))
+                       for path, frames in grouped.items())
 
 
-def percolation_onset(frames: list[dict]) -> int | None:
-    """Index (into ``frames``) of the first frame from which every later frame percolates.
+def percolating(table: dict[str, np.ndarray]) -> np.ndarray:
+    """Which frames of a movie percolate (a frame without a verdict does not).
 
     Parameters
     ----------
-    frames : list of dict
-        One movie's rows in frame order.
+    table : dict
+        The movie's column table (its ``percolates`` column, when it has one).
+
+    Returns
+    -------
+    ndarray of bool
+        One per frame.
+    """
+    values = table.get("percolates")
+    if values is None:
+        return np.zeros(len(table["frame"]), bool)
+    return as_float(values) == 1.0
+
+
+def percolation_onset(percolates: np.ndarray) -> int | None:
+    """Index of the first frame from which every later frame percolates.
+
+    Parameters
+    ----------
+    percolates : ndarray of bool
+        One movie's frames in frame order (:func:`percolating`).
 
     Returns
     -------
     int or None
         None when the last frame does not percolate (or there are no frames).
     """
-    onset = None
-    for index, row in enumerate(frames):
-        if row.get("percolates"):
-            onset = index if onset is None else onset
-        else:
-            onset = None
-    return onset
+    percolates = np.asarray(percolates, bool)
+    if not len(percolates) or not percolates[-1]:
+        return None
+    not_percolating = np.flatnonzero(~percolates)
+    return int(not_percolating[-1] + 1) if len(not_percolating) else 0
 
 
-def times_of(frames: list[dict]) -> tuple[np.ndarray, str]:
+def times_of(table: dict[str, np.ndarray]) -> tuple[np.ndarray, str]:
     """The x axis: times in seconds when every frame has one, else frame numbers.
 
     Parameters
     ----------
-    frames : list of dict
-        One movie's rows.
+    table : dict
+        One movie's column table (``time_s``, ``frame``).
 
     Returns
     -------
     (ndarray, str)
         Values and the axis label.
     """
-    if all(r.get("time_s") is not None for r in frames):
-        return np.array([r["time_s"] for r in frames], float), "time (s)"
-    return np.array([r["frame"] for r in frames], float), "frame"
+    times = None if table.get("time_s") is None else as_float(table["time_s"])
+    if times is not None and np.isfinite(times).all():
+        return times, "time (s)"
+    return as_float(table["frame"]), "frame"
+
+
+def _values(table: dict[str, np.ndarray], key: str) -> np.ndarray:
+    """A column as floats (NaN where a frame has none, and for a column the table lacks)."""
+    column = table.get(key)
+    return np.full(len(table["frame"]), np.nan) if column is None else as_float(column)
 
 
 @_plain_text
-def timeline_png(frames: list[dict]) -> bytes:
+def timeline_png(table: dict[str, np.ndarray]) -> bytes:
     """One movie's metrics against time, the percolating frames shaded, the onset marked.
 
     Parameters
     ----------
-    frames : list of dict
-        The movie's rows in frame order.
+    table : dict
+        The movie's column table, frames in order (:func:`movies`).
 
     Returns
     -------
@@ -101,14 +163,14 @@ def timeline_png(frames: list[dict]) -> bytes:
         The figure as PNG.
     """
     shown = [(key, label, top) for key, label, top in SERIES
-             if any(r.get(key) is not None for r in frames)]
+             if np.isfinite(_values(table, key)).any()]
     fig, axes = _figure(7.2, 1.25 * len(shown) + 0.6, ncols=1)
     fig.delaxes(axes[0])
-    x, xlabel = times_of(frames)
-    onset = percolation_onset(frames)
+    x, xlabel = times_of(table)
+    onset = percolation_onset(percolating(table))
     for i, (key, label, top) in enumerate(shown):
         ax = fig.add_subplot(len(shown), 1, i + 1)
-        draw_series(ax, frames, x, key, label, top, onset)
+        draw_series(ax, table, x, key, label, top, onset)
         if i < len(shown) - 1:
             ax.set_xticklabels([])
         ax.spines[["top", "right"]].set_visible(False)
@@ -116,7 +178,7 @@ def timeline_png(frames: list[dict]) -> bytes:
     return _png(fig)
 
 
-def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
+def draw_series(ax, table: dict[str, np.ndarray], x: np.ndarray, key: str, label: str,
                 top: float | None, onset: int | None) -> None:
     """One metric of a movie against time on ``ax``: the percolating frames shaded (one band
     artist, however many frames), the onset a vertical line.
@@ -125,8 +187,8 @@ def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
     ----------
     ax : matplotlib.axes.Axes
         Where to draw.
-    frames : list of dict
-        The movie's rows in frame order.
+    table : dict
+        The movie's column table, frames in order.
     x : ndarray
         Their times or frame numbers (:func:`times_of`).
     key, label : str
@@ -137,7 +199,7 @@ def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
     onset : int or None
         Index of the onset frame (:func:`percolation_onset`).
     """
-    values = np.array([np.nan if r.get(key) is None else float(r[key]) for r in frames])
+    values = _values(table, key)
     drawn_x, drawn = envelope(x, values, MAX_DRAWN_FRAMES)
     ax.plot(drawn_x, drawn, "o-", ms=2.5 if len(x) < 400 else 0, lw=1, color="#3278dc")
     if len(x) > 1 and x[-1] > x[0]:  # the whole movie, however few frames have a value
@@ -146,14 +208,15 @@ def draw_series(ax, frames: list[dict], x: np.ndarray, key: str, label: str,
         ax.set_yticks([])
         ax.text(0.5, 0.5, f"no frame has a {label} yet", transform=ax.transAxes, ha="center",
                 va="center", fontsize=8, color=TEXT)
-    percolating = np.array([bool(r.get("percolates")) for r in frames])
-    if percolating.any():
-        shaded_x, shaded = envelope(x, percolating, MAX_DRAWN_FRAMES)
+    shaded = percolating(table)
+    if shaded.any():
+        shaded_x, shaded = envelope(x, shaded, MAX_DRAWN_FRAMES)
         ax.fill_between(shaded_x, 0, 1, where=shaded > 0, step="mid", lw=0, alpha=0.12,
                         color=VERDICT_COLORS["percolates"], transform=ax.get_xaxis_transform())
     if onset is not None:
         ax.axvline(x[onset], color=VERDICT_COLORS["percolates"], lw=1.2)
-    unit = frames[0].get("morphometry_unit") if key == "diameter_mean" else None
+    units = table.get("morphometry_unit") if key == "diameter_mean" else None
+    unit = next((u for u in units if isinstance(u, str) and u), None) if units is not None else None
     ax.set_ylabel(f"{label} ({unit})" if unit else label, fontsize=8, color=TEXT)
     ax.tick_params(labelsize=7, colors=TEXT)
     if top is not None and np.isfinite(values).any():

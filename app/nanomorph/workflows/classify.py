@@ -269,6 +269,28 @@ class PredictionTable(Mapping):
     def __len__(self) -> int:
         return len(self._row)
 
+    def best_of(self, image_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each image's predicted class and its probability, from the arrays (no record made).
+
+        Parameters
+        ----------
+        image_ids : ndarray of int
+            Images, predicted or not.
+
+        Returns
+        -------
+        (ndarray of object, ndarray of float)
+            The class (None where not predicted) and its probability (NaN there).
+        """
+        rows = np.fromiter((self._row.get(i, -1) for i in np.asarray(image_ids).tolist()),
+                           np.int64, len(image_ids))
+        have = np.flatnonzero(rows >= 0)
+        labels, confidence = np.full(len(rows), None, object), np.full(len(rows), np.nan)
+        best = self._best[rows[have]]
+        labels[have] = np.array(self.classes, dtype=object)[best]
+        confidence[have] = self._proba[rows[have], best]
+        return labels, confidence
+
     def margin_of(self, image_id: int) -> float:
         """An image's margin (best − second probability) without making its record.
 
@@ -307,6 +329,34 @@ def store_live_model(project: "Project", live: LivePredictions) -> int:
         "n_labels": live.n_labels})
     project.models.save_predictions(model_id, live.results)
     return model_id
+
+
+def predicted_classes(predictions: Mapping[int, dict],
+                      image_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's predicted class and confidence.
+
+    Parameters
+    ----------
+    predictions : Mapping
+        Image id → prediction record (a :class:`PredictionTable` answers from its arrays:
+        100,000 records made one by one took 0.3 s).
+    image_ids : ndarray of int
+        Images, predicted or not.
+
+    Returns
+    -------
+    (ndarray of object, ndarray of float)
+        The class (None where not predicted) and its confidence (NaN there).
+    """
+    if isinstance(predictions, PredictionTable):
+        return predictions.best_of(image_ids)
+    labels, confidence = np.full(len(image_ids), None, object), np.full(len(image_ids), np.nan)
+    for row, image_id in enumerate(np.asarray(image_ids).tolist()):
+        record = predictions.get(image_id)
+        if record is not None:
+            labels[row] = record.get("label")
+            confidence[row] = np.nan if record.get("confidence") is None else record["confidence"]
+    return labels, confidence
 
 
 def live_predictions(project: "Project") -> dict[int, dict]:

@@ -1,7 +1,7 @@
 """The Over time step: a movie's per-frame metrics against time — wire fraction, largest
 cluster, clusters, mean diameter, order parameter or predicted class — with the percolating
 frames shaded, the percolation onset marked and the current frame a dashed line. Click the plot
-to open the frame at that time; export the movie's rows as CSV. The rows are read in the job
+to open the frame at that time; export the movie's frames as CSV. They are read in the job
 runner, and only while the step is open."""
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ REFRESH_DELAY_MS = 300
 PLOT_HEIGHT_PX = 260
 
 
-def onset_index(rows: list[dict]) -> int | None:
-    """Index (into all of a movie's ``rows``) of its percolation onset, found among the
-    analysed frames (:func:`nanomorph.report.timeline.percolation_onset`)."""
-    from nanomorph.report.timeline import percolation_onset
+def onset_index(table: dict) -> int | None:
+    """Index (into all of a movie's frames) of its percolation onset, found among the analysed
+    frames (:func:`nanomorph.report.timeline.percolation_onset`)."""
+    from nanomorph.report.timeline import percolating, percolation_onset
 
-    analysed = [i for i, r in enumerate(rows) if r["status"] == "ok"]
-    onset = percolation_onset([rows[i] for i in analysed])
-    return None if onset is None else analysed[onset]
+    analysed = np.flatnonzero(table["status"] == "ok")
+    onset = percolation_onset(percolating(table)[analysed])
+    return None if onset is None else int(analysed[onset])
 
 
 def draw_timeline(figure, data):
@@ -40,10 +40,10 @@ def draw_timeline(figure, data):
     landed, for clicks."""
     from nanomorph.report.timeline import draw_series, times_of
 
-    rows, (key, label, top), current, classes = data
+    table, (key, label, top), current, classes = data
     ax = figure.add_subplot()
-    x, xlabel = times_of(rows)
-    draw_series(ax, rows, x, key, label, top, onset_index(rows))
+    x, xlabel = times_of(table)
+    draw_series(ax, table, x, key, label, top, onset_index(table))
     if key == "predicted_index" and classes:
         ax.set_yticks(range(len(classes)), classes)
     if current is not None:
@@ -53,29 +53,30 @@ def draw_timeline(figure, data):
     return point_positions(figure, ax, np.column_stack([x, np.zeros_like(x)]))
 
 
-def onset_text(rows: list[dict]) -> str:
+def onset_text(table: dict) -> str:
     """One line: frames analysed, and from which frame (and time) the network percolates."""
-    analysed = sum(r["status"] == "ok" for r in rows)
-    text = f"{len(rows)} frames, {analysed} analysed"
-    onset = onset_index(rows)
+    analysed = int(np.count_nonzero(table["status"] == "ok"))
+    text = f"{len(table['frame'])} frames, {analysed} analysed"
+    onset = onset_index(table)
     if onset is not None:
-        when = rows[onset]["time_s"]
-        text += (f"; percolates from frame {rows[onset]['frame']}"
-                 + ("" if when is None else f" ({when:g} s)"))
+        when = table["time_s"][onset]
+        text += (f"; percolates from frame {table['frame'][onset]}"
+                 + ("" if np.isnan(when) else f" ({when:g} s)"))
     elif analysed:
         text += "; does not stay percolating"
     return text
 
 
-def _shown(rows: list[dict]) -> tuple[list[str], dict[int, int], str]:
-    """What the step needs of a movie's rows besides them, worked out with them in the job
-    (35 + 32 ms on the GUI thread at 100,000 frames, at every frame switch): the predicted
-    classes (each row gets its ``predicted_index``), each image's row, and the summary line."""
-    classes = sorted({r["predicted"] for r in rows if r.get("predicted")})
-    index_of = {name: i for i, name in enumerate(classes)}
-    for row in rows:
-        row["predicted_index"] = index_of.get(row.get("predicted"))
-    return classes, {r["image_id"]: i for i, r in enumerate(rows)}, onset_text(rows)
+def _shown(table: dict) -> tuple[list[str], str]:
+    """What the step needs of a movie's table besides it, worked out with it in the job: the
+    predicted classes (the table gets each frame's ``predicted_index``) and the summary line."""
+    predicted = table["predicted"]
+    classes = sorted(set(predicted[np.not_equal(predicted, None)].tolist()))
+    index = np.full(len(predicted), np.nan)
+    for i, name in enumerate(classes):
+        index[predicted == name] = i
+    table["predicted_index"] = index
+    return classes, onset_text(table)
 
 
 class TimelineWidget(NanomorphDock):
@@ -84,10 +85,9 @@ class TimelineWidget(NanomorphDock):
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
         self.movies: dict[str, list] = {}  # movie name → its frame records
-        self.rows: list[dict] = []  # the shown movie's rows (movie_rows)
+        self.table: dict | None = None  # the shown movie's frames (movie_table)
         self._classes: list[str] = []  # the predicted classes among them
-        self._row_of: dict[int, int] = {}  # image id → its row
-        self._summary = ""  # onset_text of the rows
+        self._summary = ""  # onset_text of the table
         self._dirty = True
         self.movie = QComboBox()
         self.movie.setToolTip("the movie shown (follows the current frame)")
@@ -153,7 +153,7 @@ class TimelineWidget(NanomorphDock):
         """Read the project's movies and the shown movie's rows (in the job runner)."""
         project = self.session.project
         if project is None:
-            self.movies, self.rows, self._classes, self._row_of, self._summary = {}, [], [], {}, ""
+            self.movies, self.table, self._classes, self._summary = {}, None, [], ""
             self._show_movies()
             return
         self._dirty = False
@@ -161,18 +161,18 @@ class TimelineWidget(NanomorphDock):
         records, predictions = self.session.records(), self.session.predictions
 
         def read(_token):
-            from nanomorph.workflows.timeline import movie_rows, project_movies
+            from nanomorph.workflows.timeline import movie_table, project_movies
 
             movies = project_movies(project, records)
             name = wanted if wanted in movies else next(iter(movies), None)
-            rows = movie_rows(project, movies[name], predictions) if name else []
-            return movies, name, rows, *_shown(rows)
+            table = movie_table(project, movies[name], predictions) if name else None
+            return movies, name, table, *(_shown(table) if table else ([], ""))
 
         self.run_job(lambda token: call_as_job(read, token), name="Read the time series",
                      on_done=self._read)
 
     def _read(self, outcome) -> None:
-        self.movies, name, self.rows, self._classes, self._row_of, self._summary = outcome
+        self.movies, name, self.table, self._classes, self._summary = outcome
         self._show_movies(name)
 
     def _show_movies(self, name: str | None = None) -> None:
@@ -182,7 +182,7 @@ class TimelineWidget(NanomorphDock):
         if name is not None:
             self.movie.setCurrentText(name)
         self.movie.blockSignals(False)
-        if not self.rows:
+        if self.table is None:
             self.summary.setText("no movie in this project" if not self.movies else "")
             self.plot.clear()
             self.plot.extra = None
@@ -206,11 +206,12 @@ class TimelineWidget(NanomorphDock):
 
     # ------------------------------------------------------------------ plot
     def _draw(self) -> None:
-        if not self.rows:
+        if self.table is None:
             return
         current = self.session.current
-        index = None if current is None else self._row_of.get(current.id)
-        self.plot.show_data((self.rows, METRICS[self.metric.currentIndex()], index,
+        found = [] if current is None else np.flatnonzero(self.table["image_id"] == current.id)
+        index = int(found[0]) if len(found) else None
+        self.plot.show_data((self.table, METRICS[self.metric.currentIndex()], index,
                              self._classes))
 
     def _clicked(self, x: float, _y: float) -> None:
@@ -218,12 +219,12 @@ class TimelineWidget(NanomorphDock):
         positions = self.plot.extra
         if positions is None or not len(positions) or self.session.project is None:
             return
-        row = self.rows[int(np.argmin(np.abs(positions[:, 0] - x)))]
-        self.session.set_current(self.session.project.images.get(row["image_id"]))
+        image_id = self.table["image_id"][int(np.argmin(np.abs(positions[:, 0] - x)))]
+        self.session.set_current(self.session.project.images.get(int(image_id)))
 
     # ------------------------------------------------------------------ export
     def export_csv(self) -> None:
-        if not self.rows:
+        if self.table is None:
             show_warning("no movie to export: open a movie or stack as a project")
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export the movie's frames", "",
@@ -232,7 +233,7 @@ class TimelineWidget(NanomorphDock):
             self.export_to(path)
 
     def export_to(self, path: str) -> None:
-        """Write the shown movie's rows to a CSV file (in the job runner).
+        """Write the shown movie's frames to a CSV file (in the job runner).
 
         Parameters
         ----------
@@ -241,8 +242,8 @@ class TimelineWidget(NanomorphDock):
         """
         from nanomorph.workflows.timeline import write_timeline_csv
 
-        rows = list(self.rows)
-        self.run_job(lambda _t: call_as_job(write_timeline_csv, path, rows),
+        table = self.table
+        self.run_job(lambda _t: call_as_job(write_timeline_csv, path, table),
                      name="Export the time series",
                      on_done=lambda n: show_info(f"wrote {n} frames to {path}"))
 

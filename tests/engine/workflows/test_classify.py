@@ -118,3 +118,19 @@ def test_a_prediction_table_makes_each_record_when_looked_up():
     assert list(table) == [7, 9] and len(table) == 2 and 7 in table and 8 not in table
     assert table.get(8) is None and dict(table)[9] == table[9]
     assert not gc.is_tracked(table._row)  # ints only: nothing for the collector to walk
+
+
+def test_predicted_classes_are_the_same_from_a_table_and_from_stored_records():
+    """The Over time step reads every frame's class at once: a PredictionTable answers from its
+    arrays, stored records one by one, with the same classes, confidences and gaps."""
+    from nanomorph.workflows.classify import PredictionTable, predicted_classes
+
+    table = PredictionTable(["bundle", "network"], [7, 9, 4],
+                            np.array([[0.25, 0.75], [0.6, 0.4], [0.5, 0.5]]))
+    ids = np.array([4, 8, 9, 7])  # 8 has no prediction
+    from_table = predicted_classes(table, ids)
+    from_records = predicted_classes(dict(table), ids)
+    for labels, confidence in (from_table, from_records):
+        assert labels.tolist() == ["bundle", None, "bundle", "network"]
+        np.testing.assert_allclose(confidence, [0.5, np.nan, 0.6, 0.75])
+    assert predicted_classes({}, ids)[0].tolist() == [None] * 4

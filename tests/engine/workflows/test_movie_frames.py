@@ -74,10 +74,10 @@ def test_each_frame_is_embedded_from_its_own_pixels(movie_project):
 
 def test_a_movies_timeline_has_every_frame_and_its_onset(movie_project, tmp_path):
     from nanomorph.report.html import write_report
-    from nanomorph.report.timeline import percolation_onset
+    from nanomorph.report.timeline import percolating, percolation_onset
     from nanomorph.workflows.timeline import (
         CSV_COLUMNS,
-        movie_rows,
+        movie_table,
         project_movies,
         write_timeline_csv,
     )
@@ -91,19 +91,22 @@ def test_a_movies_timeline_has_every_frame_and_its_onset(movie_project, tmp_path
     assert list(movies) == ["growth.tif"] and [r.id for r in movies["growth.tif"]] == ids
     assert project_movies(movie_project, movie_project.images.all()[:2]) == {
         "growth.tif": movies["growth.tif"][:2]}  # the caller's records, not read again
-    rows = movie_rows(movie_project, movies["growth.tif"])
-    assert list(rows[0]) == ["image_id", *CSV_COLUMNS]  # what is shown, not the whole analysis
-    assert [r["time_s"] for r in rows] == [0.0, 2.0, 4.0, 6.0]
-    assert [r["status"] for r in rows] == ["not analysed", "ok", "ok", "ok"]
-    assert rows[0]["label"] == "dispersed" and rows[1]["foreground_fraction"] > 0
-    onset = percolation_onset([r for r in rows if r["status"] == "ok"])
-    assert onset is None or rows[1 + onset]["percolates"]
+    table = movie_table(movie_project, movies["growth.tif"])
+    assert list(table) == ["image_id", *CSV_COLUMNS]  # what is shown, not the whole analysis
+    assert table["image_id"].tolist() == ids and table["time_s"].tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert table["status"].tolist() == ["not analysed", "ok", "ok", "ok"]
+    assert table["label"][0] == "dispersed" and table["foreground_fraction"][1] > 0
+    assert table["percolates"][0] is None and table["predicted"].tolist() == [None] * 4
+    onset = percolation_onset(percolating(table)[1:])
+    assert onset is None or table["percolates"][1 + onset]
 
-    assert write_timeline_csv(tmp_path / "t.csv", rows) == 4
+    assert write_timeline_csv(tmp_path / "t.csv", table) == 4
     with open(tmp_path / "t.csv", newline="") as f:
-        table = list(csv.DictReader(f))
-    assert [t["frame"] for t in table] == ["0", "1", "2", "3"] and table[0]["label"] == "dispersed"
-    assert table[0]["foreground_fraction"] == "" and "wires" not in table[0]
+        written = list(csv.DictReader(f))
+    assert [t["frame"] for t in written] == ["0", "1", "2", "3"]
+    assert written[0]["label"] == "dispersed" and written[0]["time_s"] == "0.0"
+    assert written[0]["foreground_fraction"] == "" and "wires" not in written[0]
+    assert written[0]["confidence"] == "" and written[1]["status"] == "ok"
 
     html = write_report(movie_project.folder, tmp_path / "report").read_text()
     assert "Over time" in html and "growth.tif: 3 frames" in html

@@ -186,7 +186,9 @@ def shoot_movie(viewer, docks, session, idle, shoot) -> None:
     wait_until(idle)
     docks["Workflow"].show_step("Over time")
     timeline = docks["Over time"]
-    wait_until(lambda: idle() and len(timeline.rows) == len(ids) and timeline.plot.idle)
+    wait_until(lambda: idle() and timeline.table is not None
+               and len(timeline.table["frame"]) == len(ids) and timeline.plot.idle
+               and timeline.plot.marker is not None)
     shoot(5, "Over time")
 
 

@@ -281,6 +281,7 @@ class Session:
         from qtpy.QtCore import QTimer
 
         project = self.project
+        # a 0 ms timer would run first: Qt posts the repaint request at low priority
         QTimer.singleShot(1, lambda: self.read_ahead.start(records)
                           if self.project is project else None)
 

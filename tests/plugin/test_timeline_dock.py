@@ -53,10 +53,16 @@ def test_the_frames_are_images_and_the_time_plot_opens_a_frame(movie, tmp_path):
     assert f"{N_FRAMES} frames, {N_FRAMES} analysed" in dock.summary.text()
     assert dock.table["time_s"].tolist() == [1.5 * i for i in range(N_FRAMES)]
 
-    x = dock.plot.extra[4, 0]
+    x = dock.plot.extra[0][4, 0]
     dock._clicked(x + 1, 10)
     app.wait_jobs()
     assert app.session.current.frame == 4 and app.session.current.group == "growth.tif"
+    # the current frame's line moved over the picture on show: nothing was drawn again
+    assert dock.plot.idle and dock.plot.marker[0] == pytest.approx(x)
+    top, bottom = dock.plot.extra[1]
+    assert dock.plot.marker[1:] == (top, bottom) and 0 < top < bottom
+    app.docks["Images"].step(-1)
+    assert dock.plot.idle and dock.plot.marker[0] == pytest.approx(dock.plot.extra[0][3, 0])
 
     dock.metric.setCurrentIndex(2)  # clusters
     app.qtbot.waitUntil(lambda: dock.plot.idle, timeout=20000)

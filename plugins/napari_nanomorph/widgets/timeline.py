@@ -37,20 +37,25 @@ def onset_index(table: dict) -> int | None:
 
 def draw_timeline(figure, data):
     """One metric of a movie against time (runs on a worker thread); returns where the frames
-    landed, for clicks."""
+    landed (for clicks and the current frame's line) and the rows the axes span, in picture
+    pixels."""
     from nanomorph.report.timeline import draw_series, times_of
 
-    table, (key, label, top), current, classes = data
+    table, (key, label, top), classes = data
     ax = figure.add_subplot()
     x, xlabel = times_of(table)
     draw_series(ax, table, x, key, label, top, onset_index(table))
     if key == "predicted_index" and classes:
         ax.set_yticks(range(len(classes)), classes)
-    if current is not None:
-        ax.axvline(x[current], color="0.45", ls="--", lw=1)
     ax.set_xlabel(xlabel, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
-    return point_positions(figure, ax, np.column_stack([x, np.zeros_like(x)]))
+    points = point_positions(figure, ax, np.column_stack([x, np.zeros_like(x)]))
+
+    def where() -> tuple[np.ndarray, tuple[float, float]]:
+        height = figure.bbox.height
+        return points(), (height - ax.bbox.y1, height - ax.bbox.y0)
+
+    return where
 
 
 def onset_text(table: dict) -> str:
@@ -104,6 +109,7 @@ class TimelineWidget(NanomorphDock):
                              "the Percolation and Measure steps, labelled and predicted in "
                              "Classify")
         self.plot.clicked.connect(self._clicked)
+        self.plot.drawn.connect(self._mark_current)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("one row per frame: time, verdict, numbers, label, class")
         self.export_button.clicked.connect(self.export_csv)
@@ -148,6 +154,7 @@ class TimelineWidget(NanomorphDock):
         super().step_opened()
         if self._dirty:
             self._refresh_timer.start(0)
+        self._mark_current()  # frames shown while the step was closed
 
     def refresh(self) -> None:
         """Read the project's movies and the shown movie's rows (in the job runner)."""
@@ -198,7 +205,7 @@ class TimelineWidget(NanomorphDock):
         if record is None or record.group is None or not self.is_open():
             return
         if record.group == self.movie.currentText():
-            self._draw()
+            self._mark_current()
         elif record.group in self.movies:
             self.movie.setCurrentText(record.group)  # reads that movie's rows
         else:
@@ -206,19 +213,31 @@ class TimelineWidget(NanomorphDock):
 
     # ------------------------------------------------------------------ plot
     def _draw(self) -> None:
-        if self.table is None:
+        if self.table is not None:
+            self.plot.show_data((self.table, METRICS[self.metric.currentIndex()],
+                                 self._classes))
+
+    def _mark_current(self) -> None:
+        """The current frame's dashed line on the plot on show (no drawing again)."""
+        current, where = self.session.current, self.plot.extra
+        found = [] if current is None or not self._plot_is_current() else np.flatnonzero(
+            self.table["image_id"] == current.id)
+        if not len(found):
+            self.plot.set_marker(None)
             return
-        current = self.session.current
-        found = [] if current is None else np.flatnonzero(self.table["image_id"] == current.id)
-        index = int(found[0]) if len(found) else None
-        self.plot.show_data((self.table, METRICS[self.metric.currentIndex()], index,
-                             self._classes))
+        (top, bottom), x = where[1], where[0][int(found[0]), 0]
+        self.plot.set_marker((float(x), top, bottom))
+
+    def _plot_is_current(self) -> bool:
+        """Whether the plot on show is of the movie table held now (not one being replaced)."""
+        shown = self.plot.shown
+        return self.table is not None and shown is not None and shown[0] is self.table
 
     def _clicked(self, x: float, _y: float) -> None:
         """Open the frame nearest in time to a click on the plot."""
-        positions = self.plot.extra
-        if positions is None or not len(positions) or self.session.project is None:
+        if not self._plot_is_current() or self.session.project is None:
             return
+        positions = self.plot.extra[0]
         image_id = self.table["image_id"][int(np.argmin(np.abs(positions[:, 0] - x)))]
         self.session.set_current(self.session.project.images.get(int(image_id)))
 

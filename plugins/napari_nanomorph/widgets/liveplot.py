@@ -90,6 +90,11 @@ def render_rgba(draw: Callable, data, figsize=FIGSIZE_IN,
     return np.asarray(canvas.buffer_rgba()).copy(), len(figure.axes), extra
 
 
+def _rendered(draw: Callable, data, figsize) -> tuple[tuple, object]:
+    """:func:`render_rgba`'s picture, with the data it shows."""
+    return render_rgba(draw, data, figsize), data
+
+
 class LivePlot(QLabel):
     """A label showing ``draw(figure, data)`` for the newest ``data`` given to :meth:`show_data`.
 
@@ -138,8 +143,8 @@ class LivePlot(QLabel):
 
         data, self._pending = self._pending, None
         self._busy = True
-        worker = create_worker(render_rgba, self.draw, data, self._figsize())
-        worker.returned.connect(lambda result: self._drawn(result, data))
+        worker = create_worker(_rendered, self.draw, data, self._figsize())
+        worker.returned.connect(self._drawn)  # a method: Qt drops it with a deleted plot
         worker.errored.connect(lambda _e: self._finished())
         worker.start()
 
@@ -208,8 +213,8 @@ class LivePlot(QLabel):
         nearest = int(np.argmin(distance))
         return nearest if distance[nearest] <= PICK_RADIUS_PT * DPI / 72 else None
 
-    def _drawn(self, result, data) -> None:
-        (rgba, axes, self.extra), self.shown = result, data
+    def _drawn(self, result) -> None:
+        (rgba, axes, self.extra), self.shown = result
         rows, cols = rgba.shape[:2]
         image = QImage(rgba.data, cols, rows, 4 * cols, QImage.Format.Format_RGBA8888)
         self.setPixmap(QPixmap.fromImage(image.copy()))

@@ -237,6 +237,7 @@ def main(path=None, sample: bool = False, numbered_frames: dict | None = None) -
     warm_up(splash)
     splash.finish(viewer.window._qt_window)
     get_qapp().processEvents()  # the window paints before the project loads
+    warm_canvas(viewer)
     try:
         if sample:
             open_sample_project(viewer)
@@ -302,6 +303,33 @@ def prepare_layers(viewer) -> None:
     viewer.add_image(placeholder, name="no image yet", metadata={ROLE_KEY: "image"},
                      visible=False)
     controller_for(session_for(viewer)).create_layer(placeholder).visible = False
+
+
+def warm_canvas(viewer) -> None:
+    """Draw the image and mask layers and the scale bar once, as soon as the window shows:
+    napari compiles a layer's OpenGL programs and renders the scale bar's letters on their first
+    draw. Done when a project's first image showed, that froze the window for 0.28 s (0.21 s
+    here, before the user acts; the first image's repaint then takes 0.12 s).
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The app's viewer, its window shown (:func:`prepare_layers` done).
+    """
+    from qtpy.QtWidgets import QApplication
+
+    from napari_nanomorph.layers import find_layer
+
+    layers = [find_layer(viewer, role) for role in ("image", "mask")]
+    scale_bar = viewer.canvas.overlays.scale_bar
+    for layer in layers:
+        layer.visible = True
+    scale_bar.visible = True
+    QApplication.processEvents()  # the canvas draws them
+    for layer in layers:
+        layer.visible = False
+    scale_bar.visible = False
+    QApplication.processEvents()
 
 
 def warm_up(splash=None) -> None:

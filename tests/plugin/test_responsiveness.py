@@ -12,7 +12,13 @@ import shutil
 
 import pytest
 
-from napari_nanomorph.launcher import add_docks, arrange_window, open_path, prepare_layers
+from napari_nanomorph.launcher import (
+    add_docks,
+    arrange_window,
+    open_path,
+    prepare_layers,
+    warm_canvas,
+)
 from napari_nanomorph.session import session_for
 from tests.support.heartbeat import (
     Heartbeat,
@@ -40,7 +46,8 @@ def sample_project(tmp_path_factory):
 
 @pytest.fixture
 def shown_app(make_napari_viewer, sample_project, tmp_path, qtbot):
-    """The app's window, shown, with its layers prepared, and a copy of the sample project."""
+    """The app's window, shown, with its layers prepared and drawn once, and a copy of the
+    sample project."""
     import sklearn.linear_model  # noqa: F401 - the app loads these behind its splash
     import torch  # noqa: F401
 
@@ -50,6 +57,7 @@ def shown_app(make_napari_viewer, sample_project, tmp_path, qtbot):
     prepare_layers(viewer)
     session = session_for(viewer)
     qtbot.wait(200)
+    warm_canvas(viewer)
     folder = tmp_path / "project"
     shutil.copytree(sample_project, folder)
     yield viewer, docks, session, folder
@@ -82,3 +90,9 @@ def test_labelling_until_the_predictions_update(shown_app):
     result = label_until_predicted(docks, session, 4)
     assert result["worst_ms"] < LABEL_WORST_MS, result
     assert result["label_to_predictions_ms_median"] < LABEL_TO_PREDICTIONS_MEDIAN_MS, result
+
+
+def test_warming_the_canvas_leaves_nothing_on_show(shown_app):
+    viewer, _docks, session, _folder = shown_app
+    assert [layer.visible for layer in viewer.layers] == [False, False]
+    assert not viewer.canvas.overlays.scale_bar.visible and session.current is None

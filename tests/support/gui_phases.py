@@ -71,6 +71,7 @@ def main(folder: str, label_only: bool = False, movie: bool = False,
         open_path,
         prepare_layers,
         show_splash,
+        warm_canvas,
         warm_up,
     )
     from napari_nanomorph.session import session_for
@@ -94,6 +95,7 @@ def main(folder: str, label_only: bool = False, movie: bool = False,
     warm_up(splash)
     splash.finish(viewer.window._qt_window)
     get_qapp().processEvents()
+    warm_canvas(viewer)
     out["window_shown_s"] = round(time.perf_counter() - START, 2)
     session = session_for(viewer)
     classify = docks["Classify"]

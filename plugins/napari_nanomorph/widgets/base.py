@@ -12,7 +12,9 @@ from qtpy.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidge
 # Height a workflow dock keeps beside the image browser before its content scrolls.
 MIN_DOCK_HEIGHT_PX = 420
 # up to this many images a closed step refreshes at each change; above, when it is next opened
-EAGER_IMAGES = 2_000
+# (a table takes 20-45 ms per 1,000 rows: five closed steps froze the opening of a
+# 1,000-frame movie for 0.1 s when this was 2,000)
+EAGER_IMAGES = 250
 
 
 class NanomorphDock(QWidget):

@@ -126,8 +126,8 @@ def movie_table(project: "Project", frames: list["ImageRecord"],
                                    float, n),
              "image": np.fromiter((r.name for r in frames), object, n),
              "status": np.full(n, "not analysed", dtype=object)}
-    for column in CSV_COLUMNS[4:]:
-        table[column] = np.full(n, None, dtype=object)
+    for column in CSV_COLUMNS:  # the others: None until a frame has a value
+        table.setdefault(column, np.full(n, None, dtype=object))
     row_of = dict(zip(ids.tolist(), range(n)))
 
     analyses = project.results.of_kind("percolation")

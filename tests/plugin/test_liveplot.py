@@ -48,3 +48,26 @@ def test_a_draw_can_report_where_its_points_landed():
     rgba, _, points = render_rgba(scatter, [(0, 0), (1, 1)], figsize=(2, 2), dpi=50)
     assert points.shape == (2, 2) and points[1, 0] > points[0, 0] and points[1, 1] > points[0, 1]
     assert 0 <= points.min() and points.max() <= 100
+
+
+def test_a_cleared_plot_drops_the_picture_being_drawn_and_keeps_what_each_shows(qtbot):
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow(figure, data):
+        started.set()
+        release.wait(10)
+        line(figure, data)
+
+    plot = LivePlot(slow)
+    qtbot.addWidget(plot)
+    plot.show_data([0, 1, 2])
+    assert started.wait(10)
+    plot.clear()  # e.g. another project opened while its last picture was being drawn
+    release.set()
+    qtbot.waitUntil(lambda: plot.idle, timeout=10000)
+    assert plot.pixmap() is None or plot.pixmap().isNull()
+    assert plot.shown is None and plot.extra is None and plot.axes_count == 0
+    plot.show_data([3, 4])
+    qtbot.waitUntil(lambda: plot.idle and plot.shown is not None, timeout=10000)
+    assert plot.shown == [3, 4] and plot.axes_count == 1

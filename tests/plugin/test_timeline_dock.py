@@ -54,7 +54,8 @@ def test_the_frames_are_images_and_the_time_plot_opens_a_frame(movie, tmp_path):
     assert dock.table["time_s"].tolist() == [1.5 * i for i in range(N_FRAMES)]
 
     x = dock.plot.extra[0][4, 0]
-    dock._clicked(x + 1, 10)
+    dock.table = {**dock.table}  # a newer table whose picture is not drawn yet: the click
+    dock._clicked(x + 1, 10)     # opens the frame under it in the picture on show
     app.wait_jobs()
     assert app.session.current.frame == 4 and app.session.current.group == "growth.tif"
     # the current frame's line moved over the picture on show: nothing was drawn again

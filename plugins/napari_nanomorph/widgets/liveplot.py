@@ -90,9 +90,9 @@ def render_rgba(draw: Callable, data, figsize=FIGSIZE_IN,
     return np.asarray(canvas.buffer_rgba()).copy(), len(figure.axes), extra
 
 
-def _rendered(draw: Callable, data, figsize) -> tuple[tuple, object]:
-    """:func:`render_rgba`'s picture, with the data it shows."""
-    return render_rgba(draw, data, figsize), data
+def _rendered(draw: Callable, data, figsize, generation: int) -> tuple[tuple, object, int]:
+    """:func:`render_rgba`'s picture, with the data it shows and the plot's generation."""
+    return render_rgba(draw, data, figsize), data, generation
 
 
 class LivePlot(QLabel):
@@ -114,6 +114,7 @@ class LivePlot(QLabel):
         self.axes_count = 0  # axes of the picture on show (for tests and status)
         self.extra = None  # what ``draw``'s callable returned for the picture on show
         self.shown = None  # the data of the picture on show
+        self._generation = 0  # counts clear(): a picture drawn before one is dropped
         self.marker: tuple[float, float, float] | None = None  # (x, top, bottom), picture px
         self._data = self._pending = None
         self._busy = False
@@ -143,7 +144,7 @@ class LivePlot(QLabel):
 
         data, self._pending = self._pending, None
         self._busy = True
-        worker = create_worker(_rendered, self.draw, data, self._figsize())
+        worker = create_worker(_rendered, self.draw, data, self._figsize(), self._generation)
         worker.returned.connect(self._drawn)  # a method: Qt drops it with a deleted plot
         worker.errored.connect(lambda _e: self._finished())
         worker.start()
@@ -213,8 +214,20 @@ class LivePlot(QLabel):
         nearest = int(np.argmin(distance))
         return nearest if distance[nearest] <= PICK_RADIUS_PT * DPI / 72 else None
 
+    def clear(self) -> None:
+        """Show nothing, and drop the picture being drawn (its data is another's now)."""
+        super().clear()
+        self._generation += 1
+        self._data = self._pending = None
+        self.extra = self.shown = self.marker = None
+        self.axes_count = 0
+
     def _drawn(self, result) -> None:
-        (rgba, axes, self.extra), self.shown = result
+        picture, data, generation = result
+        if generation != self._generation:
+            self._finished()
+            return
+        (rgba, axes, self.extra), self.shown = picture, data
         rows, cols = rgba.shape[:2]
         image = QImage(rgba.data, cols, rows, 4 * cols, QImage.Format.Format_RGBA8888)
         self.setPixmap(QPixmap.fromImage(image.copy()))

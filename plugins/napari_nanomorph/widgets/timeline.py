@@ -141,6 +141,8 @@ class TimelineWidget(NanomorphDock):
                        self.session.project_changed):
             listen(self, signal, self._changed)
         listen(self, self.session.current_changed, self._current_changed)
+        # another project: its frame ids are others, so the picture of the last one goes now
+        listen(self, self.session.project_changed, lambda _project: self.plot.clear())
 
     # ------------------------------------------------------------------ reading
     def _changed(self, *_args) -> None:
@@ -192,7 +194,6 @@ class TimelineWidget(NanomorphDock):
         if self.table is None:
             self.summary.setText("no movie in this project" if not self.movies else "")
             self.plot.clear()
-            self.plot.extra = None
             return
         self.summary.setText(self._summary)
         self._draw()
@@ -220,25 +221,27 @@ class TimelineWidget(NanomorphDock):
     def _mark_current(self) -> None:
         """The current frame's dashed line on the plot on show (no drawing again)."""
         current, where = self.session.current, self.plot.extra
-        found = [] if current is None or not self._plot_is_current() else np.flatnonzero(
-            self.table["image_id"] == current.id)
+        shown = self._shown_ids()
+        found = [] if current is None or shown is None else np.flatnonzero(shown == current.id)
         if not len(found):
             self.plot.set_marker(None)
             return
         (top, bottom), x = where[1], where[0][int(found[0]), 0]
         self.plot.set_marker((float(x), top, bottom))
 
-    def _plot_is_current(self) -> bool:
-        """Whether the plot on show is of the movie table held now (not one being replaced)."""
+    def _shown_ids(self) -> np.ndarray | None:
+        """The image ids of the frames on the plot on show, in the order of its points (a
+        newer table may be on its way: the picture and its points stay of the one drawn)."""
         shown = self.plot.shown
-        return self.table is not None and shown is not None and shown[0] is self.table
+        return None if shown is None or self.plot.extra is None else shown[0]["image_id"]
 
     def _clicked(self, x: float, _y: float) -> None:
         """Open the frame nearest in time to a click on the plot."""
-        if not self._plot_is_current() or self.session.project is None:
+        shown = self._shown_ids()
+        if shown is None or not len(shown) or self.session.project is None:
             return
         positions = self.plot.extra[0]
-        image_id = self.table["image_id"][int(np.argmin(np.abs(positions[:, 0] - x)))]
+        image_id = shown[int(np.argmin(np.abs(positions[:, 0] - x)))]
         self.session.set_current(self.session.project.images.get(int(image_id)))
 
     # ------------------------------------------------------------------ export

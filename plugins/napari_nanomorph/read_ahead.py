@@ -127,8 +127,8 @@ class ReadAhead:
         return None if ahead.mask is None else ahead.mask.copy()
 
     def start(self, records: list[ImageRecord]) -> None:
-        """Read these images (those not kept or being read, and whose file is there) in one
-        background job.
+        """Read these images (those not kept or being read) in one background job; one whose
+        file is not there is left out.
 
         Parameters
         ----------
@@ -136,8 +136,9 @@ class ReadAhead:
             The images to have ready.
         """
         project = self.project
-        todo = {ahead_key(r): r for r in records
-                if r.exists and ahead_key(r) not in self._kept and ahead_key(r) not in self._asked}
+        keys = {ahead_key(r): r for r in records}
+        todo = {key: r for key, r in keys.items()
+                if key not in self._kept and key not in self._asked}
         if project is None or not todo:
             return
         self._asked |= set(todo)
@@ -162,10 +163,13 @@ class ReadAhead:
 
 
 def _read_all(project: Project, todo: dict) -> dict:
-    """Key → :class:`Ahead` of the images that could be read; one that cannot is left out
-    (opening it reports why)."""
+    """Key → :class:`Ahead` of the images that could be read; one that cannot, or whose file
+    is not there (a stat, here rather than on the GUI thread), is left out: opening it reports
+    why."""
     read = {}
     for key, record in todo.items():
+        if not record.exists:
+            continue
         try:
             read[key] = read_ahead(project, record)
         except NanomorphError:

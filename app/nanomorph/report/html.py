@@ -326,10 +326,10 @@ def _timeline(data: ReportData) -> str:
     """Movies and stacks: metrics against time, the percolation onset."""
     from nanomorph.report.timeline import (
         movies,
+        onset_words,
         percolating,
         percolation_onset,
         timeline_png,
-        times_of,
     )
 
     series = movies(data.rows)
@@ -339,11 +339,7 @@ def _timeline(data: ReportData) -> str:
              "the frame percolates; the line marks the onset, the first frame from which every "
              "later frame percolates.</p>"]
     for path, frames in list(series.items())[:MAX_MOVIES]:
-        onset = percolation_onset(percolating(frames))
-        x, unit = times_of(frames)
-        when = ("does not stay percolating" if onset is None else
-                f"percolates from frame {frames['frame'][onset]:g}" +
-                (f" ({x[onset]:g} s)" if unit.startswith("time") else ""))
+        when = onset_words(frames, percolation_onset(percolating(frames)))
         parts.append(_figure(timeline_png(frames),
                              f"{display_path(os.path.basename(path))}: {len(frames['frame'])} "
                              f"frames, {when}."))

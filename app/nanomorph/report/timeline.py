@@ -142,6 +142,28 @@ def times_of(table: dict[str, np.ndarray]) -> tuple[np.ndarray, str]:
     return as_float(table["frame"]), "frame"
 
 
+def onset_words(table: dict[str, np.ndarray], onset: int | None) -> str:
+    """The onset in words: ``percolates from frame F (T s)`` — the time when every frame has
+    one — or ``does not stay percolating``.
+
+    Parameters
+    ----------
+    table : dict
+        One movie's column table.
+    onset : int or None
+        Index of the onset frame in it (:func:`percolation_onset`).
+
+    Returns
+    -------
+    str
+    """
+    if onset is None:
+        return "does not stay percolating"
+    x, axis = times_of(table)
+    return (f"percolates from frame {table['frame'][onset]:g}"
+            + (f" ({x[onset]:g} s)" if axis.startswith("time") else ""))
+
+
 def _values(table: dict[str, np.ndarray], key: str) -> np.ndarray:
     """A column as floats (NaN where a frame has none, and for a column the table lacks)."""
     column = table.get(key)

@@ -60,15 +60,13 @@ def draw_timeline(figure, data):
 
 def onset_text(table: dict) -> str:
     """One line: frames analysed, and from which frame (and time) the network percolates."""
+    from nanomorph.report.timeline import onset_words
+
     analysed = int(np.count_nonzero(table["status"] == "ok"))
     text = f"{len(table['frame'])} frames, {analysed} analysed"
     onset = onset_index(table)
-    if onset is not None:
-        when = table["time_s"][onset]
-        text += (f"; percolates from frame {table['frame'][onset]}"
-                 + ("" if np.isnan(when) else f" ({when:g} s)"))
-    elif analysed:
-        text += "; does not stay percolating"
+    if onset is not None or analysed:
+        text += "; " + onset_words(table, onset)
     return text
 
 

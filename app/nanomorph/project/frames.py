@@ -40,6 +40,26 @@ def frame_key(frame: int, pixels: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def repeated_frame_key(file_sha256: str, frame: int) -> str:
+    """The identity of a frame file byte-identical to another file of its folder of numbered
+    frames (a paused detector, a frame the acquisition software repeated): a frame of its own,
+    not the same image.
+
+    Parameters
+    ----------
+    file_sha256 : str
+        SHA-256 of the file's bytes (hex).
+    frame : int
+        0-based index of the frame in its movie.
+
+    Returns
+    -------
+    str
+        SHA-256 (hex) of the file's hash and the frame index.
+    """
+    return hashlib.sha256(f"file {file_sha256} repeated as frame {frame}\n".encode()).hexdigest()
+
+
 def frame_name(file_name: str, frame: int, n_frames: int) -> str:
     """Display name of a frame: the file name and the 0-based frame index, zero-padded to the
     width of the last index so that names sort in frame order.

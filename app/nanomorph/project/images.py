@@ -72,8 +72,9 @@ class ImageRepository(Repository):
 
         Each frame file is an image of its own, known by its bytes' hash like any image (a
         moved frame is relinked like one), with its frame index, its time and the folder as its
-        movie (``group``). A frame the project holds as a plain image at the same path becomes
-        a frame of the movie, keeping its mask, labels and results. A file that cannot be read,
+        movie (``group``); a file repeating another frame's bytes is a frame of its own. A
+        frame the project holds as a plain image at the same path becomes a frame of the
+        movie, keeping its mask, labels and results. A file that cannot be read,
         is itself a movie, or differs in size from the first frame is reported in ``failed``;
         the rest go on.
 
@@ -189,6 +190,8 @@ class ImageRepository(Repository):
         """Add an image file, or a frame file with its (frame, time_s, movie)."""
         path = os.path.abspath(path)
         sha = sha256_file(path)
+        if frame is not None:
+            sha = self._frame_file_key(sha, path, frame[0])
         known = self._known(sha, path)
         if known is not None:
             return known, False
@@ -199,6 +202,18 @@ class ImageRepository(Repository):
                 cur = c.execute(_INSERT_FRAME, (*_row_values(sha, path, info, info.shape[-2:]),
                                                 *frame, None))
         return self.get(cur.lastrowid), True
+
+    def _frame_file_key(self, sha: str, path: str, frame: int) -> str:
+        """A frame file's identity: its bytes' hash, or, when another file of its folder has
+        the same bytes (a repeated frame), :func:`~nanomorph.project.frames.repeated_frame_key`
+        — else the movie would lose that frame to the first."""
+        from nanomorph.project.frames import repeated_frame_key
+
+        known = self.by_hash(sha)
+        if (known is None or known.file_page is not None or known.path == path
+                or os.path.dirname(known.path) != os.path.dirname(path)):
+            return sha
+        return repeated_frame_key(sha, frame)
 
     def _known(self, sha: str, path: str) -> ImageRecord | None:
         """The record with this identity, relinked to ``path`` when its file went missing."""
@@ -385,10 +400,12 @@ class ImageRepository(Repository):
             size = os.path.getsize(path)
             if files.get(size):
                 sha = sha256_file(path)
-                for record in files[size]:
-                    if record.sha256 == sha and not record.exists:
-                        self._set_path(record.id, path)
-                        relinked += 1
+                found = [r for r in files[size] if r.sha256 in _file_keys(sha, r, path)]
+                named = [r for r in found if os.path.basename(r.path) == os.path.basename(path)]
+                for record in named or found:  # repeated frames: each to its own file
+                    self._set_path(record.id, path)
+                    files[size].remove(record)
+                    relinked += 1
             for old_path, frames in list(movies.get(size, {}).items()):
                 if _holds_frame(path, frames[0]):
                     self._set_paths(frames, path)
@@ -467,6 +484,16 @@ def _row_values(sha: str, path: str, info, shape, name: str | None = None) -> tu
     name = display_path(os.path.basename(path)) if name is None else name
     return (sha, os.fsencode(path), name, os.path.getsize(path),
             info.format, json.dumps(list(shape)), str(info.dtype), py, px, cal.unit, time.time())
+
+
+def _file_keys(sha: str, record: ImageRecord, path: str) -> tuple[str, ...]:
+    """The identities the file at ``path``, of this bytes' hash, may have in ``record``: the
+    hash, and, for a frame file of the same name, its repeated-frame key."""
+    from nanomorph.project.frames import repeated_frame_key
+
+    if record.frame is None or os.path.basename(record.path) != os.path.basename(path):
+        return (sha,)
+    return sha, repeated_frame_key(sha, record.frame)
 
 
 def _holds_frame(path: str, record: ImageRecord) -> bool:

@@ -179,3 +179,31 @@ def test_movie_frames_of_a_version_3_project_keep_their_page(tmp_path):
     with Project.open(folder) as project:
         record, = project.images.all()
     assert (record.frame, record.file_page, record.page, record.stem) == (7, 7, 7, "m-f00007")
+
+
+def test_a_repeated_frame_file_is_a_frame_of_its_own_and_relinks_with_the_folder(tmp_path):
+    write_frames(tmp_path / "run", range(4))
+    shutil.copy(tmp_path / "run" / "frame_0001.tif", tmp_path / "run" / "frame_0002.tif")
+    with Project.create(tmp_path / "p") as project:
+        result = run_job(project.images.add_numbered_frames(tmp_path / "run", interval_s=1.0))
+        assert [(r.frame, r.time_s) for r in project.images.all()] == [
+            (i, float(i)) for i in range(4)]
+        again = run_job(project.images.add_numbered_frames(tmp_path / "run"))
+        shutil.move(tmp_path / "run", tmp_path / "moved")
+        relinked = run_job(project.images.relink(tmp_path / "moved"))
+        records = project.images.all()
+    assert len(result.added) == 4 and not again.added and len(again.already_present) == 4
+    assert relinked == 4 and [r.name for r in records] == [f"frame_000{i}.tif" for i in range(4)]
+    assert all(r.exists and "/moved/" in r.path for r in records)
+
+
+def test_a_still_copied_into_a_frames_folder_twice_becomes_two_frames(tmp_path):
+    write_frames(tmp_path / "run", range(3))
+    shutil.copy(tmp_path / "run" / "frame_0000.tif", tmp_path / "run" / "frame_0003.tif")
+    with Project.create(tmp_path / "p") as project:
+        stills = run_job(project.images.add(sorted((tmp_path / "run").iterdir())))
+        result = run_job(project.images.add_numbered_frames(tmp_path / "run"))
+        records = project.images.all()
+    assert len(stills.added) == 3 and len(stills.already_present) == 1  # a copy, as a still
+    assert len(result.added) == 1 and [r.frame for r in records] == [0, 1, 2, 3]
+    assert {r.group for r in records} == {"run/"}

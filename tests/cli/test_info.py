@@ -102,7 +102,8 @@ def test_readable_line_shows_the_fei_databar(shared_data, capsys):
     path = shared_data / "microscope_formats" / "FEI-Helios-Ebeam-16bits.tif"
     assert main(["info", str(path)]) == 0
     assert capsys.readouterr().out.strip() == (
-        f"{path}: TIFF (FEI), 471 × 512, uint16, 3.372 µm/px, databar 29 rows")
+        f"{path}: TIFF (FEI), 471 × 512, uint16, 3.372 µm/px, databar 29 rows, "
+        "acquired 2016-06-13 17:06:40")
 
 
 def test_real_files_as_json(shared_data, capsys):

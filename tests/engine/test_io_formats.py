@@ -111,6 +111,25 @@ def test_instrument_facts_and_databar(shared_data):
     assert (dm["beam_energy_kV"], dm["magnification"]) == (200.0, 225000.0)
 
 
+@pytest.mark.parametrize("name, acquired", [
+    ("FEI-Helios-Ebeam-16bits.tif", "2016-06-13T17:06:40"),  # FEI User.Date/Time, mapped
+    ("test_tiff_Zeiss_SEM_1k.tif", "2015-12-23T09:40:32"),  # Zeiss ap_date/ap_time, mapped
+    ("JEOL-SightX-TEM-mag-dummy.tif", "2019-11-27T16:11:26.620540+09:00"),
+    ("olympus_SIS.tif", "2018-11-15T19:42:31"),
+    ("STEM_HAADF_Diffraction_Micro.emd", "2020-07-29T16:49:34+00:00"),  # Velox, in UTC
+    ("test_STEM_image.dm3", "2016-08-08T16:26:37"),
+    ("128x128-TEM_search.emi", "2016-02-22T18:50:01"),
+    ("Elid2Version4.elid", "2019-08-07T09:37:31+00:00"),
+])
+def test_when_an_image_was_acquired(shared_data, name, acquired):
+    assert read_info(shared_data / FORMATS / name).metadata["acquired"] == acquired
+
+
+def test_files_that_record_no_acquisition_time_have_none(shared_data):
+    for name in ("HAADFscan.mrc", "test_loading_image_saved_with_imageJ.tif"):
+        assert "acquired" not in read_info(shared_data / FORMATS / name).metadata
+
+
 def test_broken_fei_metadata_opens_uncalibrated_with_a_note(shared_data):
     image = read_image(shared_data / FORMATS / "FEI-Helios-navcam-with-no-IRBeam-bad-floats.tif")
     assert image.calibration is UNCALIBRATED

@@ -112,7 +112,8 @@ def describe(info) -> str:
     Returns
     -------
     str
-        E.g. ``a.tif: TIFF (FEI), 471 × 512, uint16, 3.372 µm/px, databar 29 rows``.
+        E.g. ``a.tif: TIFF (FEI), 471 × 512, uint16, 3.372 µm/px, databar 29 rows,
+        acquired 2016-06-13 17:06:40``.
     """
     parts = [info.format, " × ".join(map(str, info.shape)), info.dtype,
              info.calibration.describe()]
@@ -123,4 +124,6 @@ def describe(info) -> str:
         parts.append(f"{info.frames} frames{every}")
     if info.metadata.get("databar_rows"):
         parts.append(f"databar {info.metadata['databar_rows']} rows")
+    if info.metadata.get("acquired"):
+        parts.append(f"acquired {info.metadata['acquired'].replace('T', ' ')}")
     return f"{display_path(info.path)}: {', '.join(parts)}"

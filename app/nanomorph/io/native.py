@@ -303,11 +303,10 @@ def signal_calibration(signal: dict) -> Calibration:
 
 
 def instrument_facts(signal: dict) -> dict:
-    """Beam energy (kV), magnification and instrument name, where rosettasciio maps them.
+    """Beam energy (kV), magnification and instrument name, where rosettasciio maps them, and
+    when the image was acquired (``acquired``, see :mod:`nanomorph.io.acquired`).
 
-    rosettasciio's ``mapping`` tells which original-metadata entry becomes which hyperspy
-    metadata item (``Acquisition_instrument.SEM.beam_energy`` …) and how to convert it; facts
-    that are missing or do not convert (e.g. FEI "bad floats") are left out.
+    Facts that are missing or do not convert (e.g. FEI "bad floats") are left out.
 
     Parameters
     ----------
@@ -319,20 +318,53 @@ def instrument_facts(signal: dict) -> dict:
     dict
         Fact name → value.
     """
-    facts = {}
-    for key, (target, convert) in (signal.get("mapping") or {}).items():
+    from nanomorph.io.acquired import acquired_iso
+
+    facts, mapped = {}, mapped_metadata(signal)
+    for target, value in mapped.items():
         name = _FACTS.get(target.rsplit(".", 1)[-1])
         if name is None or name in facts or not target.startswith("Acquisition_instrument."):
-            continue
-        value = _lookup(signal["original_metadata"], key)
-        try:
-            value = convert(value) if convert is not None and value is not None else value
-        except Exception:  # noqa: BLE001 - a fact that does not convert is simply absent
             continue
         value = _fact(name, value)
         if value is not None:
             facts[name] = value
+    general = {**{target[len("General."):]: value for target, value in mapped.items()
+                  if target.startswith("General.")},
+               **{key: value for key, value in signal["metadata"].get("General", {}).items()
+                  if value}}
+    acquired = acquired_iso(general.get("date"), general.get("time"), general.get("time_zone"))
+    if acquired is not None:
+        facts["acquired"] = acquired
     return facts
+
+
+def mapped_metadata(signal: dict) -> dict:
+    """The hyperspy metadata items rosettasciio's ``mapping`` makes of the original metadata.
+
+    The mapping tells which original-metadata entry becomes which hyperspy metadata item
+    (``Acquisition_instrument.SEM.beam_energy`` …) and how to convert it; hyperspy applies it,
+    rosettasciio alone does not.
+
+    Parameters
+    ----------
+    signal : dict
+        A rosettasciio signal dict.
+
+    Returns
+    -------
+    dict
+        Metadata path → converted value; entries missing or that do not convert are left out.
+    """
+    values = {}
+    for key, (target, convert) in (signal.get("mapping") or {}).items():
+        value = _lookup(signal["original_metadata"], key)
+        if value is None:
+            continue
+        try:
+            values.setdefault(target, convert(value) if convert is not None else value)
+        except Exception:  # noqa: BLE001 - an entry that does not convert is simply absent
+            continue
+    return values
 
 
 def _gray_dtype(dtype: np.dtype) -> np.dtype:

@@ -73,6 +73,8 @@ def open_tiff(path: str, max_pixels: int) -> Source:
     """
     import tifffile
 
+    from nanomorph.io.acquired import tiff_acquired
+
     with tifffile.TiffFile(path) as tif:
         try:
             _check_whole(tif, path)
@@ -88,7 +90,8 @@ def open_tiff(path: str, max_pixels: int) -> Source:
             index, calibration, metadata = _rsciio_calibration(path)
         else:
             calibration = _imagej_calibration(tif) if flavour == "ImageJ" else UNCALIBRATED
-            index, metadata = 0, {}
+            acquired = tiff_acquired(tif.pages[0])
+            index, metadata = 0, {} if acquired is None else {"acquired": acquired}
         series = tif.series[index]
         source = Source(
             format=f"TIFF ({flavour})" if flavour else "TIFF",

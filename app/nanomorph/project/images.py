@@ -83,8 +83,10 @@ class ImageRepository(Repository):
         folder : path-like
             The folder of numbered frames.
         interval_s : float, optional
-            Seconds between frames; None (the default) leaves the frame times unknown (a folder
-            of files records none).
+            Seconds between frames; None (the default) takes the frame times from the files'
+            acquisition stamps, seconds since the first frame read, when every frame has one
+            and each comes after the one before (:mod:`nanomorph.io.acquired`); else they stay
+            unknown.
         cancel : CancelToken, optional
             Checked before each file.
 
@@ -114,21 +116,32 @@ class ImageRepository(Repository):
         movie = numbered_frames(folder)
         frames = {path: (frame, frame_time(frame, interval_s), movie.name)
                   for frame, path in zip(movie.frames, movie.paths)}
-        result = yield from self._add(list(movie.paths), frames, cancel)
-        plain = [r for r in result.already_present if r.group is None and r.path in frames]
-        if plain:
+        stamps: dict[str, str | None] = {}
+        result = yield from self._add(list(movie.paths), frames, cancel, stamps)
+        if interval_s is None:
+            frames = _stamped_times(frames, stamps)
+        # plain images of the folder become its frames; a given interval re-times them, stamps
+        # give times to frames without
+        stale = [r for r in result.added + result.already_present if r.path in frames and (
+            r.group is None or r.group == movie.name and frames[r.path][1] not in (None, r.time_s)
+            and (interval_s is not None or r.time_s is None))]
+        if stale:
             with self._db.write() as c:
                 c.executemany("UPDATE images SET frame = ?, time_s = ?, movie = ? WHERE id = ?",
-                              [(*frames[r.path], r.id) for r in plain])
-            self._events.images.emit([r.id for r in plain])
-            now = {r.id: r for r in self._records([r.id for r in plain])}
-            result = replace(result, already_present=[now.get(r.id, r)
-                                                      for r in result.already_present])
+                              [(*frames[r.path], r.id) for r in stale])
+            now = {r.id: r for r in self._records([r.id for r in stale])}
+            result = replace(result, added=[now.get(r.id, r) for r in result.added],
+                             already_present=[now.get(r.id, r) for r in result.already_present])
+        changed = list(dict.fromkeys([r.id for r in result.added] + [r.id for r in stale]))
+        if changed:
+            self._events.images.emit(changed)
         return result
 
-    def _add(self, paths: list[str], frames: dict[str, tuple], cancel) -> Job[AddResult]:
+    def _add(self, paths: list[str], frames: dict[str, tuple], cancel,
+             stamps: dict | None = None) -> Job[AddResult]:
         """Add files (see :meth:`add`); a path in ``frames`` is a frame file of a folder of
-        numbered frames, with its (frame, time_s, movie)."""
+        numbered frames, with its (frame, time_s, movie), and its acquisition stamp goes into
+        ``stamps`` (which then announces nothing: the caller does, once its updates are in)."""
         from nanomorph.io.readers import read_info
         from nanomorph.io.sequence import checked_frame
 
@@ -139,6 +152,7 @@ class ImageRepository(Repository):
             try:
                 info = read_info(path)
                 if path in frames:
+                    stamps[path] = info.metadata.get("acquired")
                     first_shape = first_shape or info.shape
                     records = [self._add_one(path, checked_frame(info, first_shape),
                                              frames[path])]
@@ -156,7 +170,7 @@ class ImageRepository(Repository):
                 if info.metadata.get("truncated"):
                     partial.append((path, info.metadata["truncated"]))
             yield Progress(i + 1, len(paths), f"added {display_path(os.path.basename(path))}")
-        if added:
+        if added and stamps is None:
             self._events.images.emit([r.id for r in added])
         return AddResult(added, present, failed, partial)
 
@@ -484,6 +498,20 @@ def _row_values(sha: str, path: str, info, shape, name: str | None = None) -> tu
     name = display_path(os.path.basename(path)) if name is None else name
     return (sha, os.fsencode(path), name, os.path.getsize(path),
             info.format, json.dumps(list(shape)), str(info.dtype), py, px, cal.unit, time.time())
+
+
+def _stamped_times(frames: dict[str, tuple], stamps: dict[str, str | None]) -> dict:
+    """``frames`` (path → frame, time_s, movie) with the times their files' acquisition stamps
+    give — seconds since the first frame read — when they give them all (see
+    :func:`~nanomorph.io.acquired.seconds_since_first`); else ``frames``."""
+    from nanomorph.io.acquired import seconds_since_first
+
+    read = [path for path in frames if path in stamps]
+    times = seconds_since_first([stamps[path] for path in read])
+    if times is None:
+        return frames
+    return {**frames, **{path: (frames[path][0], t, frames[path][2])
+                         for path, t in zip(read, times)}}
 
 
 def _file_keys(sha: str, record: ImageRecord, path: str) -> tuple[str, ...]:

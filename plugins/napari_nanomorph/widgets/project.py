@@ -173,7 +173,8 @@ class ProjectWidget(NanomorphDock):
         if not folder:
             return
         interval, ok = QInputDialog.getDouble(
-            self, "Frame interval", "Seconds between frames (0: unknown):", 0.0, 0.0, 1e6, 4)
+            self, "Frame interval", "Seconds between frames\n"
+            "(0: from the files' acquisition times, else unknown):", 0.0, 0.0, 1e6, 4)
         if ok:
             add_numbered_frames(self.viewer, folder, interval or None)
 

@@ -207,3 +207,45 @@ def test_a_still_copied_into_a_frames_folder_twice_becomes_two_frames(tmp_path):
     assert len(stills.added) == 3 and len(stills.already_present) == 1  # a copy, as a still
     assert len(result.added) == 1 and [r.frame for r in records] == [0, 1, 2, 3]
     assert {r.group for r in records} == {"run/"}
+
+
+def stamp_frames(folder, stamps):
+    """Frame files with TIFF DateTime stamps (``None``: no stamp)."""
+    folder.mkdir()
+    for n, stamp in enumerate(stamps):
+        tags = [] if stamp is None else [(306, "s", 0, stamp, True)]
+        tifffile.imwrite(folder / f"f_{n:03d}.tif", np.full((8, 8), n, np.uint8), extratags=tags)
+
+
+def test_frame_times_come_from_the_files_acquisition_stamps(tmp_path):
+    stamp_frames(tmp_path / "run", ["2024:03:01 10:00:05", "2024:03:01 10:00:09",
+                                    "2024:03:01 10:01:05"])
+    with Project.create(tmp_path / "p") as project:
+        events = []
+        project.events.images.connect(events.append)
+        result = run_job(project.images.add_numbered_frames(tmp_path / "run"))
+        assert [r.time_s for r in project.images.all()] == [0.0, 4.0, 60.0]
+    assert [r.time_s for r in result.added] == [0.0, 4.0, 60.0]
+    assert events == [[r.id for r in result.added]]  # one announcement, with the times in
+
+
+def test_a_given_interval_wins_over_stamps_and_adding_without_one_keeps_the_times(tmp_path):
+    stamp_frames(tmp_path / "run", ["2024:03:01 10:00:05", "2024:03:01 10:00:09"])
+    with Project.create(tmp_path / "p") as project:
+        run_job(project.images.add_numbered_frames(tmp_path / "run", interval_s=0.5))
+        assert [r.time_s for r in project.images.all()] == [0.0, 0.5]
+        run_job(project.images.add_numbered_frames(tmp_path / "run", interval_s=2.0))
+        assert [r.time_s for r in project.images.all()] == [0.0, 2.0]
+        run_job(project.images.add_numbered_frames(tmp_path / "run"))  # stamps say 4 s
+        assert [r.time_s for r in project.images.all()] == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("stamps", [
+    ["2024:03:01 10:00:05", None, "2024:03:01 10:00:09"],  # a frame without
+    ["2024:03:01 10:00:05", "2024:03:01 10:00:05", "2024:03:01 10:00:05"],  # faster than 1 s
+])
+def test_stamps_that_do_not_tell_every_frame_time_leave_the_times_unknown(tmp_path, stamps):
+    stamp_frames(tmp_path / "run", stamps)
+    with Project.create(tmp_path / "p") as project:
+        run_job(project.images.add_numbered_frames(tmp_path / "run"))
+        assert [r.time_s for r in project.images.all()] == [None] * 3

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from qtpy.QtWidgets import QVBoxLayout, QWidget
+
 from napari_nanomorph.widgets.liveplot import LivePlot, render_rgba
 
 
@@ -71,3 +73,25 @@ def test_a_cleared_plot_drops_the_picture_being_drawn_and_keeps_what_each_shows(
     plot.show_data([3, 4])
     qtbot.waitUntil(lambda: plot.idle and plot.shown is not None, timeout=10000)
     assert plot.shown == [3, 4] and plot.axes_count == 1
+
+
+def test_a_plot_hidden_in_a_shown_window_draws_nothing_until_shown_then_the_newest(qtbot):
+    drawn = []
+
+    def draw(figure, data):
+        drawn.append(data)
+        line(figure, data)
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    plot = LivePlot(draw)
+    QVBoxLayout(window).addWidget(plot)
+    plot.hide()  # e.g. the plot of a workflow step that is not open
+    window.show()
+    for n in range(2, 5):  # an update at each image switch
+        plot.show_data(list(range(n)))
+    qtbot.wait(200)
+    assert drawn == [] and plot.idle and plot.shown is None
+    plot.show()
+    qtbot.waitUntil(lambda: plot.idle and plot.shown is not None, timeout=10000)
+    assert drawn == [[0, 1, 2, 3]] and plot.axes_count == 1

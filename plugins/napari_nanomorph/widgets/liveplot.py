@@ -5,7 +5,11 @@ the GUI may pause (the heartbeat tests allow 50 ms). :class:`LivePlot` therefore
 update with the Agg backend on a napari worker thread into a fresh figure, and the GUI thread
 only swaps the finished picture into a label. Updates that arrive while one is being drawn
 are coalesced: only the newest data is drawn next. The picture is drawn at the label's size
-and drawn again when the label is resized.
+and drawn again when the label is resized. A plot hidden in a window on screen (its dock
+closed, its workflow step not open) draws nothing until it is shown, then the newest data: a
+hidden Measure plot drawn again at every image switch held the GIL on its worker for
+50–100 ms, and the switch's own work and repaint on the GUI thread waited for it. A plot whose
+window is not shown at all (a script, an export) draws at once.
 """
 
 from __future__ import annotations
@@ -123,9 +127,20 @@ class LivePlot(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
     def show_data(self, data) -> None:
-        """Draw ``data`` in the background (the newest wins when updates pile up)."""
+        """Draw ``data`` in the background (the newest wins when updates pile up), now if the
+        plot is on screen, else once it is shown."""
         self._data = self._pending = data
-        if not self._busy:
+        if not self._busy and self._drawn_now():
+            self._next()
+
+    def _drawn_now(self) -> bool:
+        """Whether an update is drawn now: the plot is on screen, or its window is not shown at
+        all; not while it is hidden in a window on screen."""
+        return self.isVisible() or not self.window().isVisible()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._pending is not None and not self._busy:
             self._next()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -237,10 +252,10 @@ class LivePlot(QLabel):
 
     def _finished(self) -> None:
         self._busy = False
-        if self._pending is not None:
+        if self._pending is not None and self._drawn_now():
             self._next()
 
     @property
     def idle(self) -> bool:
-        """No drawing running or waiting."""
-        return not self._busy and self._pending is None
+        """No drawing running, nor waiting to be drawn now (see :meth:`show_data`)."""
+        return not self._busy and (self._pending is None or not self._drawn_now())

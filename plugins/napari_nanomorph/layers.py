@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import numpy as np
 from nanomorph.io import Calibration, MicroscopeImage
@@ -167,6 +168,67 @@ def show_layer(layer) -> None:
         layer.visible = True
 
 
+@contextmanager
+def one_thumbnail(layer):
+    """Have napari make ``layer``'s thumbnail once, after the changes made in the block.
+
+    napari makes it again on each change of data, contrast range and contrast limits — three
+    times per image switch, each resampling and colour-mapping the image (about 15 ms of the
+    switch on the GUI thread). This shadows napari's private ``Layer._update_thumbnail`` on
+    the instance for the block; were napari to rename it, each change would simply make its
+    own thumbnail again.
+
+    Parameters
+    ----------
+    layer : napari.layers.Layer
+        The layer changed in the block.
+    """
+    layer._update_thumbnail = _no_thumbnail
+    try:
+        yield
+    finally:
+        del layer._update_thumbnail
+        layer._update_thumbnail()
+
+
+@contextmanager
+def layer_rows_updated_once(viewer):
+    """Have napari's layer list update its rows once, after the changes made in the block.
+
+    The layer list turns every event of every layer (data, contrast range, contrast limits,
+    thumbnail, name …) into a Qt ``dataChanged`` for its row: about 13 per image switch, each
+    about 2 ms on the GUI thread in Qt alone. During the block they are held back (napari's
+    event blocker on the list model's handler); after it, one ``dataChanged`` covers every
+    row. The model is reached through napari's private Qt viewer; were it to move, each change
+    would simply update its row again.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer whose layers change in the block.
+    """
+    model = _layer_list_model(viewer)
+    if model is None:
+        yield
+        return
+    with viewer.layers.events.blocker(model._process_event):
+        yield
+    if model.rowCount() > 0:
+        model.dataChanged.emit(model.index(0, 0), model.index(model.rowCount() - 1, 0), [])
+
+
+def _layer_list_model(viewer):
+    """napari's Qt model of the layer list (under its reversing proxy), or None."""
+    view = getattr(getattr(viewer.window, "_qt_viewer", None), "layers", None)
+    model = view.model() if hasattr(view, "model") else None
+    model = model.sourceModel() if hasattr(model, "sourceModel") else model
+    return model if hasattr(model, "_process_event") else None
+
+
+def _no_thumbnail() -> None:
+    """Stands for napari's thumbnail update inside :func:`one_thumbnail`."""
+
+
 def _same_units(current, wanted) -> bool:
     """Whether a layer's pint units equal unit names such as ``("nm", "nm")``."""
     if len(current) != len(wanted):
@@ -209,15 +271,16 @@ def show_image(viewer, layer_tuple: tuple) -> None:
     else:
         same_extent = (layer.data.shape == data.shape
                        and tuple(layer.scale) == tuple(meta["scale"]))
-        if "contrast_limits" in meta:  # before the data: one redraw with the right contrast
-            layer.contrast_limits_range = meta["contrast_limits"]
-            layer.contrast_limits = meta["contrast_limits"]
-        layer.data = data
-        if layer.name != meta["name"]:
-            layer.name = meta["name"]
-        place(layer, meta["scale"], meta["units"])
-        layer.metadata = meta["metadata"]
-        show_layer(layer)
+        with one_thumbnail(layer):
+            if "contrast_limits" in meta:  # before the data: one redraw with the right contrast
+                layer.contrast_limits_range = meta["contrast_limits"]
+                layer.contrast_limits = meta["contrast_limits"]
+            layer.data = data
+            if layer.name != meta["name"]:
+                layer.name = meta["name"]
+            place(layer, meta["scale"], meta["units"])
+            layer.metadata = meta["metadata"]
+            show_layer(layer)
     if not same_extent:  # the next frame of a movie keeps the user's zoom
         viewer.reset_view()
     scale_bar = viewer.canvas.overlays.scale_bar

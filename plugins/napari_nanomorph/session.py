@@ -246,10 +246,13 @@ class Session:
 
     def set_current(self, record: ImageRecord | None) -> None:
         """Make ``record`` the current image and show it (read in the background)."""
+        from napari_nanomorph.layers import layer_rows_updated_once
+
         self.current = record
-        self.current_changed.emit(record)
-        if record is not None:
-            self._show(record)
+        with layer_rows_updated_once(self.viewer):  # the image and its overlays change
+            self.current_changed.emit(record)
+            if record is not None:
+                self._show(record)
 
     def _show(self, record: ImageRecord) -> None:
         from napari_nanomorph.layers import show_image

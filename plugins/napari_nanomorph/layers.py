@@ -183,6 +183,7 @@ def one_thumbnail(layer):
     layer : napari.layers.Layer
         The layer changed in the block.
     """
+    layer = _unproxied(layer)
     layer._update_thumbnail = _no_thumbnail
     try:
         yield
@@ -219,10 +220,16 @@ def layer_rows_updated_once(viewer):
 
 def _layer_list_model(viewer):
     """napari's Qt model of the layer list (under its reversing proxy), or None."""
-    view = getattr(getattr(viewer.window, "_qt_viewer", None), "layers", None)
+    view = getattr(getattr(_unproxied(viewer).window, "_qt_viewer", None), "layers", None)
     model = view.model() if hasattr(view, "model") else None
     model = model.sourceModel() if hasattr(model, "sourceModel") else model
     return model if hasattr(model, "_process_event") else None
+
+
+def _unproxied(obj):
+    """The napari object behind the proxy napari gives plugin widgets (which warns at each
+    private attribute, and these helpers use two)."""
+    return getattr(obj, "__wrapped__", obj)
 
 
 def _no_thumbnail() -> None:

@@ -53,3 +53,11 @@ def test_the_layer_list_updates_its_rows_once_per_switch_and_shows_the_new_name(
     assert second.name in names
     app.viewer.layers["mask"].opacity = 0.3  # outside a switch, napari's own updates again
     assert len(changes) > 1
+
+
+def test_a_switch_warns_nothing_through_the_proxy_napari_gives_plugins(opened, recwarn):
+    app, _second = opened
+    app.docks["Images"].step(1)
+    app.docks["Images"].step(1)
+    app.wait_jobs()
+    assert not [w for w in recwarn if "Private attribute access" in str(w.message)]

@@ -172,11 +172,11 @@ def show_layer(layer) -> None:
 def one_thumbnail(layer):
     """Have napari make ``layer``'s thumbnail once, after the changes made in the block.
 
-    napari makes it again on each change of data, contrast range and contrast limits — three
-    times per image switch, each resampling and colour-mapping the image (about 15 ms of the
-    switch on the GUI thread). This shadows napari's private ``Layer._update_thumbnail`` on
-    the instance for the block; were napari to rename it, each change would simply make its
-    own thumbnail again.
+    napari makes it again on each change of data, contrast range, contrast limits, scale and
+    the view's slice — three to five times per image switch, each resampling and
+    colour-mapping the image on the GUI thread. This shadows napari's private
+    ``Layer._update_thumbnail`` on the instance for the block; were napari to rename it, each
+    change would simply make its own thumbnail again.
 
     Parameters
     ----------
@@ -212,10 +212,12 @@ def layer_rows_updated_once(viewer):
     if model is None:
         yield
         return
-    with viewer.layers.events.blocker(model._process_event):
-        yield
-    if model.rowCount() > 0:
-        model.dataChanged.emit(model.index(0, 0), model.index(model.rowCount() - 1, 0), [])
+    try:
+        with _unproxied(viewer).layers.events.blocker(model._process_event):
+            yield
+    finally:
+        if model.rowCount() > 0:
+            model.dataChanged.emit(model.index(0, 0), model.index(model.rowCount() - 1, 0), [])
 
 
 def _layer_list_model(viewer):

@@ -202,11 +202,15 @@ class ImageRepository(Repository):
 
     def _add_one(self, path, info, frame: tuple | None = None) -> tuple[ImageRecord, bool]:
         """Add an image file, or a frame file with its (frame, time_s, movie)."""
+        from nanomorph.project.frames import repeated_frame_key
+
         path = os.path.abspath(path)
         sha = sha256_file(path)
-        if frame is not None:
-            sha = self._frame_file_key(sha, path, frame[0])
-        known = self._known(sha, path)
+        known = self.by_hash(sha)
+        if frame is not None and _another_file_of_the_folder(known, path):
+            sha = repeated_frame_key(sha, frame[0])  # a repeated frame: the movie keeps it
+            known = self.by_hash(sha)
+        known = self._relinked(known, path)
         if known is not None:
             return known, False
         with self._db.write() as c:
@@ -217,21 +221,9 @@ class ImageRepository(Repository):
                                                 *frame, None))
         return self.get(cur.lastrowid), True
 
-    def _frame_file_key(self, sha: str, path: str, frame: int) -> str:
-        """A frame file's identity: its bytes' hash, or, when another file of its folder has
-        the same bytes (a repeated frame), :func:`~nanomorph.project.frames.repeated_frame_key`
-        — else the movie would lose that frame to the first."""
-        from nanomorph.project.frames import repeated_frame_key
-
-        known = self.by_hash(sha)
-        if (known is None or known.file_page is not None or known.path == path
-                or os.path.dirname(known.path) != os.path.dirname(path)):
-            return sha
-        return repeated_frame_key(sha, frame)
-
-    def _known(self, sha: str, path: str) -> ImageRecord | None:
-        """The record with this identity, relinked to ``path`` when its file went missing."""
-        known = self.by_hash(sha)
+    def _relinked(self, known: ImageRecord | None, path: str) -> ImageRecord | None:
+        """``known`` (a record with the identity of the file at ``path``), relinked to ``path``
+        when its file went missing."""
         if known is not None and not known.exists and known.path != os.fsdecode(path):
             self._set_path(known.id, path)
             known = self.get(known.id)
@@ -498,6 +490,14 @@ def _row_values(sha: str, path: str, info, shape, name: str | None = None) -> tu
     name = display_path(os.path.basename(path)) if name is None else name
     return (sha, os.fsencode(path), name, os.path.getsize(path),
             info.format, json.dumps(list(shape)), str(info.dtype), py, px, cal.unit, time.time())
+
+
+def _another_file_of_the_folder(known: ImageRecord | None, path: str) -> bool:
+    """Whether ``known``, the record with the bytes of the frame file at ``path``, is another
+    file of the same folder: then the frame repeats an earlier one, and is a frame of its own
+    (:func:`~nanomorph.project.frames.repeated_frame_key`) — else the movie would lose it."""
+    return (known is not None and known.file_page is None and known.path != path
+            and os.path.dirname(known.path) == os.path.dirname(path))
 
 
 def _stamped_times(frames: dict[str, tuple], stamps: dict[str, str | None]) -> dict:

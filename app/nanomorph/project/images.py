@@ -123,8 +123,8 @@ class ImageRepository(Repository):
         # plain images of the folder become its frames; a given interval re-times them, stamps
         # give times to frames without
         stale = [r for r in result.added + result.already_present if r.path in frames and (
-            r.group is None or r.group == movie.name and frames[r.path][1] not in (None, r.time_s)
-            and (interval_s is not None or r.time_s is None))]
+            r.group is None or (r.group == movie.name and frames[r.path][1] not in (None, r.time_s)
+                                and (interval_s is not None or r.time_s is None)))]
         if stale:
             with self._db.write() as c:
                 c.executemany("UPDATE images SET frame = ?, time_s = ?, movie = ? WHERE id = ?",
@@ -141,7 +141,7 @@ class ImageRepository(Repository):
              stamps: dict | None = None) -> Job[AddResult]:
         """Add files (see :meth:`add`); a path in ``frames`` is a frame file of a folder of
         numbered frames, with its (frame, time_s, movie), and its acquisition stamp goes into
-        ``stamps`` (which then announces nothing: the caller does, once its updates are in)."""
+        ``stamps``. Frame files are announced by the caller, once their times are in."""
         from nanomorph.io.readers import read_info
         from nanomorph.io.sequence import checked_frame
 
@@ -170,7 +170,7 @@ class ImageRepository(Repository):
                 if info.metadata.get("truncated"):
                     partial.append((path, info.metadata["truncated"]))
             yield Progress(i + 1, len(paths), f"added {display_path(os.path.basename(path))}")
-        if added and stamps is None:
+        if added and not frames:
             self._events.images.emit([r.id for r in added])
         return AddResult(added, present, failed, partial)
 

@@ -93,6 +93,67 @@ def test_a_checked_movie_is_not_checked_again_but_a_cut_copy_is(tmp_path, monkey
         "the file is truncated: only its first 3 of 6 frames are whole")
 
 
+def test_directories_are_checked_alike_whatever_the_read_and_check_blocks(tmp_path,
+                                                                           monkeypatch):
+    """The directory walk reads 1 MiB blocks and checks thousands of directories at once; with
+    blocks of a few bytes and directories the verdict on each cut of a file is the same."""
+    import tifffile
+
+    from nanomorph.io import tiff
+
+    rng = np.random.default_rng(0)  # compressed pages: a directory before each page's data
+    tifffile.imwrite(tmp_path / "m.tif", rng.integers(0, 9, (30, 8, 8), np.uint8),
+                     compression="zlib", description="a" * 300)
+    whole = (tmp_path / "m.tif").read_bytes()
+
+    def verdicts() -> list[str]:
+        said = []
+        for end in range(len(whole) // 3, len(whole) + 1, 37):
+            (tmp_path / "cut.tif").write_bytes(whole[:end])
+            with tifffile.TiffFile(tmp_path / "cut.tif") as tif:
+                try:
+                    tiff._check_ifds(tif, str(tmp_path / "cut.tif"))
+                    said.append("whole")
+                except ImageReadError as error:
+                    said.append(str(error))
+        return said
+
+    default = verdicts()
+    monkeypatch.setattr(tiff, "_READ_BLOCK", 16)
+    monkeypatch.setattr(tiff, "_DIRECTORIES_CHECKED_AT_ONCE", 2)
+    assert verdicts() == default
+    assert default[-1] == "whole" and sum(v != "whole" for v in default) > 10
+
+
+def test_a_long_movie_is_walked_in_few_reads(tmp_path, monkeypatch):
+    """Each read lets go of Python's lock, which CPython hands straight back to the reader:
+    200,000 small reads for a 100,000-frame movie starved the GUI thread."""
+    import io
+
+    import tifffile
+
+    from nanomorph.io import tiff
+
+    tifffile.imwrite(tmp_path / "m.tif", np.zeros((3000, 16, 16), np.uint8), imagej=True,
+                     metadata={"axes": "TYX"})
+    reads = []
+    real_read = io.BufferedReader.read
+
+    class Counting(io.BufferedReader):
+        def read(self, *args):
+            reads.append(1)
+            return real_read(self, *args)
+
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, mode="r", *a, **k: Counting(
+        real_open(path, "rb", buffering=0)) if mode == "rb" else real_open(path, mode, *a, **k))
+    with tifffile.TiffFile(tmp_path / "m.tif") as tif:
+        assert len(tif.pages) == 3000
+        reads.clear()  # tifffile's own
+        tiff._check_ifds(tif, str(tmp_path / "m.tif"))
+    assert 0 < len(reads) <= 3
+
+
 def test_a_cut_movie_gives_its_whole_frames_and_says_how_many(tmp_path):
     import tifffile
 

@@ -16,10 +16,13 @@ from nanomorph.jobs import call_as_job
 from nanomorph.project import ImageRecord, Project
 from psygnal import Signal
 
+from napari_nanomorph.record_index import RecordIndex
+
 _SESSIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 # a project with more images has its records read in the background when it opens (reading
 # 100,000 takes about 1 s, which would freeze the window before it first paints)
 EAGER_RECORDS = 2_000
+_NO_RECORDS = RecordIndex()
 log = logging.getLogger("nanomorph")
 
 
@@ -80,9 +83,9 @@ class Session:
         self.encoder = defaults.ENCODER
         self.predictions: dict[int, dict] = {}
         self._load_serial = 0
-        self._records: tuple[ImageRecord, ...] | None = None  # the project's, read once per change
+        self._index: RecordIndex | None = None  # the project's records, read once per change
         self._records_version = 0  # counts the store's image changes
-        self._records_read_at = 0  # the version ``_records`` was read at
+        self._records_read_at = 0  # the version ``_index`` was read at
         self._after_records: list | None = None  # callbacks while records are read at open
         self.jobs = JobRunner()
         # the browser's and the frame bar's neighbours of the current image, with their masks
@@ -129,15 +132,19 @@ class Session:
             are read again at once; a large project's (more than :data:`EAGER_RECORDS`) are
             the previous ones until their background read lands and ``images_changed`` says so.
         """
+        return self.record_index().records
+
+    def record_index(self) -> RecordIndex:
+        """:meth:`records` with the docks' lookups over them (rows, movies), built with them."""
         if self.project is None:
-            return ()
-        if self._records is None:
+            return _NO_RECORDS
+        if self._index is None:
             version = self._records_version
-            self._records = tuple(self.project.images.all())
+            self._index = RecordIndex.of(self.project.images.all())
             self._records_read_at = version
-            if len(self._records) > EAGER_RECORDS:
+            if len(self._index.records) > EAGER_RECORDS:
                 keep_out_of_gc()
-        return self._records
+        return self._index
 
     def after_records(self, callback) -> None:
         """Call ``callback()`` once the project's records are read: now, or when a large
@@ -158,24 +165,24 @@ class Session:
         read again on next use; a large one's are kept until :meth:`_store_changed` has them
         read in the background."""
         self._records_version += 1
-        if len(self._records or ()) <= EAGER_RECORDS:
-            self._records = None
+        if self._index is None or len(self._index.records) <= EAGER_RECORDS:
+            self._index = None
 
     def _read_records_in_background(self, project: Project) -> None:
-        """Read a large project's records on a worker; until they arrive the docks see the
-        previous ones (none when it opens), then ``images_changed`` fills them."""
-        if self._records is None:
-            self._records = ()
+        """Read a large project's records, and index them, on a worker; until they arrive the
+        docks see the previous ones (none when it opens), then ``images_changed`` fills them."""
+        if self._index is None:
+            self._index = _NO_RECORDS
         if self._after_records is None:
             self._after_records = []
         version = self._records_version
 
-        def read(records: list | None) -> None:
+        def read(index: RecordIndex | None) -> None:
             if self.project is not project:
                 return
-            if records is not None and self._records_version != version:
+            if index is not None and self._records_version != version:
                 return  # a newer change came in: the read it started lands later
-            self._records = None if records is None else tuple(records)  # failed: on use
+            self._index = index  # failed (None): read on use
             self._records_read_at = version
             keep_out_of_gc()
             callbacks, self._after_records = self._after_records, None
@@ -183,7 +190,7 @@ class Session:
             for callback in callbacks:
                 callback()
 
-        self.jobs.start(lambda _token: call_as_job(project.images.all),
+        self.jobs.start(lambda _token: call_as_job(lambda: RecordIndex.of(project.images.all())),
                         name="Read the image list", on_done=read,
                         on_error=lambda _exc: read(None), on_cancelled=lambda: read(None))
 
@@ -191,7 +198,7 @@ class Session:
         """Make ``project`` the session's project (closing the previous one first)."""
         self.close_project(announce=False)
         self.project = project
-        self._records = None
+        self._index = None
         self.current = None
         self.read_ahead.reset(project)
         # forgotten the moment the store changes (on the writing thread), not when the merged
@@ -223,7 +230,7 @@ class Session:
         if still_running:
             log.warning("closing %s while these jobs still run: %s", project.folder,
                         ", ".join(still_running))
-        self.project, self.current, self._records = None, None, None
+        self.project, self.current, self._index = None, None, None
         self._after_records = None
         self.read_ahead.reset(None)
         project.close()
@@ -235,7 +242,7 @@ class Session:
         if kind == "images":
             if self.current is not None and self.current.id in ids:
                 self.current = self.project.images.get(self.current.id)
-            if self._records is not None and self._records_read_at != self._records_version:
+            if self._index is not None and self._records_read_at != self._records_version:
                 self._read_records_in_background(self.project)  # large: it emits when read
             else:
                 self.images_changed.emit()

@@ -69,6 +69,7 @@ def median_ms(action, repeats: int = 3) -> float:
 def test_browser_cost_does_not_grow_with_the_images(qtbot, record):
     from qtpy.QtWidgets import QApplication, QListView
 
+    from napari_nanomorph.record_index import RecordIndex
     from napari_nanomorph.widgets.browser import ImageListModel
 
     results = {}
@@ -86,7 +87,7 @@ def test_browser_cost_does_not_grow_with_the_images(qtbot, record):
         model.wanted.connect(asked.append)
 
         def fill_model():
-            model.set_records(records)
+            model.set_records(RecordIndex.of(records))
             QApplication.processEvents()
 
         fill = median_ms(fill_model)

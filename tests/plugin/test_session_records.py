@@ -23,7 +23,7 @@ def test_records_are_read_once_and_follow_every_change(app, tmp_path, monkeypatc
     reads = []
     real = project.images.all
     monkeypatch.setattr(project.images, "all", lambda: reads.append(1) or real())
-    session._records = None
+    session._index = None
     first = session.records()
     assert len(first) == 3 and session.records() is first and len(reads) == 1
 
@@ -46,6 +46,7 @@ def test_a_large_projects_records_are_read_in_the_background(app, tmp_path, monk
     from nanomorph.project.images import ImageRepository
 
     from napari_nanomorph import session as session_module
+    from napari_nanomorph.record_index import RecordIndex
 
     folder = tmp_path / "project"
     with Project.create(folder) as project:
@@ -53,10 +54,13 @@ def test_a_large_projects_records_are_read_in_the_background(app, tmp_path, monk
             tifffile.imwrite(tmp_path / f"img{i}.tif", np.full((16, 16), i, np.uint8))
             project.images.add_one(tmp_path / f"img{i}.tif")
     monkeypatch.setattr(session_module, "EAGER_RECORDS", 2)  # as if the project were large
-    reading_threads = []
+    reading_threads, indexing_threads = [], []
     real = ImageRepository.all
     monkeypatch.setattr(ImageRepository, "all", lambda self: reading_threads.append(
         threading.current_thread()) or real(self))
+    real_of = RecordIndex.of.__func__
+    monkeypatch.setattr(RecordIndex, "of", classmethod(lambda cls, records: (
+        indexing_threads.append(threading.current_thread()), real_of(cls, records))[1]))
     open_path(app.viewer, folder)
     session = app.session
     assert session.records() == () and session.current is None  # not read yet: nothing shown
@@ -66,6 +70,9 @@ def test_a_large_projects_records_are_read_in_the_background(app, tmp_path, monk
     assert app.docks["Images"].count() == 3
     assert session.current is not None and session.current.name == "img0.tif"
     assert threading.main_thread() not in reading_threads
+    # the browser's rows and the frame bar's movies were indexed with them, on the worker
+    assert indexing_threads and threading.main_thread() not in indexing_threads
+    assert session.record_index().row_of == {r.id: row for row, r in enumerate(session.records())}
     # the records are out of the garbage collector's reach (full collections skip them)
     assert gc.get_freeze_count() > len(session.records())
     # a change: the previous list stays until the new one, read on a worker, lands

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
+from napari_nanomorph.record_index import RecordIndex
 from napari_nanomorph.signals import listen
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.movie_bar import MovieBar
@@ -51,17 +52,16 @@ class ImageListModel(QAbstractListModel):
 
     def __init__(self):
         super().__init__()
-        self.records: list = []
-        self.row_of: dict[int, int] = {}
+        self.records: tuple = ()
+        self.row_of: dict[int, int] = {}  # image id → row
         self.badges: Mapping = {}  # image id → (text, colour)
         self.icons: OrderedDict[int, QIcon] = OrderedDict()  # scaled to the view's icon size
         self.placeholder = QIcon(_placeholder_pixmap())
 
-    def set_records(self, records: list) -> None:
-        """Show these images (thumbnails in memory are kept for the ones that stay)."""
+    def set_records(self, index: RecordIndex) -> None:
+        """Show the images of ``index`` (thumbnails in memory are kept for the ones that stay)."""
         self.beginResetModel()
-        self.records = list(records)
-        self.row_of = {record.id: row for row, record in enumerate(self.records)}
+        self.records, self.row_of = index.records, index.row_of
         self.endResetModel()
 
     def set_badges(self, badges: Mapping) -> None:
@@ -191,11 +191,12 @@ class BrowserWidget(NanomorphDock):
     def reload(self) -> None:
         """Show the project's images; thumbnails follow for the first screenful and for the
         rows scrolled into view."""
-        records = list(self.session.records())
+        index = self.session.record_index()
+        records = index.records
         self.list.selectionModel().blockSignals(True)
-        self.model.set_records(records)
+        self.model.set_records(index)
         self.list.selectionModel().blockSignals(False)
-        self.movie_bar.set_records(records)
+        self.movie_bar.set_movies(index)
         self._asked.clear()
         self._wanted = {r.id for r in records[:FIRST_THUMBNAILS] if r.exists}
         self._make_wanted()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nanomorph.project.frames import group_movies
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
@@ -51,17 +50,15 @@ class MovieBar(QWidget):
         layout.addWidget(self.label)
         self.setVisible(False)
 
-    def set_records(self, records: list) -> None:
+    def set_movies(self, index) -> None:
         """Know the project's movies (called when its images change).
 
         Parameters
         ----------
-        records : list of ImageRecord
-            Every image of the project.
+        index : RecordIndex
+            The project's images, with their movies.
         """
-        self.movies = group_movies(records)
-        self._position = {r.id: i for frames in self.movies.values()
-                          for i, r in enumerate(frames)}
+        self.movies, self._position = index.movies, index.frame_position
 
     def show_record(self, record) -> None:
         """Follow the current image: the bar of its movie, or hidden for a still image.

@@ -25,3 +25,27 @@ def test_napari_startup_registers_the_plugin_without_importing_it():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["registered"]
     assert result["loaded"] == []
+
+
+OPEN_AFTER_WARM_UP = """
+import json, sys
+from napari_nanomorph.launcher import warm_up
+from nanomorph.project import Project
+warm_up()
+before = set(sys.modules)
+with Project.open(sys.argv[1], backup=False):
+    pass
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_opening_a_project_after_the_warm_up_imports_nothing(tmp_path):
+    """The app opens a project on the GUI thread; a first import there (the file lock's took
+    10–30 ms) stalls the window. The warm-up, while the splash shows, has loaded them all."""
+    from nanomorph.project import Project
+
+    Project.create(tmp_path / "p").close()
+    out = subprocess.run([sys.executable, "-c", OPEN_AFTER_WARM_UP, str(tmp_path / "p")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -88,7 +88,29 @@ def test_opening_a_project_backs_it_up_on_a_worker(app, tmp_path, monkeypatch):
     monkeypatch.setattr(Project, "backup", lambda self: threads.append(
         threading.current_thread()) or real(self))
     open_path(app.viewer, tmp_path / "p")
-    assert threads == []  # not yet: the window paints first
     app.wait_jobs()
     assert len(threads) == 1 and threads[0] is not threading.main_thread()
     assert len(list_backups(tmp_path / "p")) == before + 1
+
+
+def test_the_window_runs_its_timers_between_the_database_check_and_the_docks(app, tmp_path,
+                                                                             monkeypatch):
+    """Opening runs on the GUI thread in two steps with one turn of the event loop between
+    them (user input held back): a timer due then runs while the previous project is still the
+    session's, before the docks refresh for the new one."""
+    from nanomorph.project import Project
+    from qtpy.QtCore import QTimer
+
+    from napari_nanomorph.launcher import open_path
+    from napari_nanomorph.session import Session
+
+    Project.create(tmp_path / "p").close()
+    order = []
+    real = Session.open_project
+    monkeypatch.setattr(Session, "open_project",
+                        lambda self, project: (order.append("docks"), real(self, project))[1])
+    QTimer.singleShot(0, lambda: order.append(("timer", app.session.project)))
+    open_path(app.viewer, tmp_path / "p")
+    assert order == [("timer", None), "docks"]
+    assert app.session.project.folder == tmp_path / "p"
+    app.wait_jobs()

@@ -96,3 +96,15 @@ def test_warming_the_canvas_leaves_nothing_on_show(shown_app):
     viewer, _docks, session, _folder = shown_app
     assert [layer.visible for layer in viewer.layers] == [False, False]
     assert not viewer.canvas.overlays.scale_bar.visible and session.current is None
+
+
+def test_warming_the_canvas_renders_every_letter_the_scale_bar_writes(shown_app):
+    """napari renders a letter of the canvas font the first time it is written (10–20 ms on
+    the GUI thread): the scale bar's digits and units are rendered while warming."""
+    from napari_nanomorph.launcher import SCALE_BAR_CHARACTERS
+
+    viewer = shown_app[0]
+    info = viewer.window._qt_viewer.canvas._font_info
+    font = info.font_manager.get_font(info.face)
+    assert set(SCALE_BAR_CHARACTERS) <= set(font._glyphs)
+    assert set("0125 7nµm") <= set(SCALE_BAR_CHARACTERS)

@@ -255,3 +255,20 @@ def test_100000_frames_are_drawn_with_at_most_4000_points():
     assert len(line.get_xdata()) <= MAX_DRAWN_FRAMES
     assert line.get_ydata().min() == 0.0 and line.get_ydata().max() == 0.6
     assert ax.get_xlim() == pytest.approx((0.0, 9999.9))
+
+
+def test_a_numbered_frames_folder_takes_its_times_from_the_files_stamps(tmp_path):
+    """Without --frame-interval the frame files' acquisition stamps give the times, as they do
+    for a project's movie; a given interval wins; a frame without a stamp leaves them unknown."""
+    from tests.engine.project.test_numbered_frames import stamp_frames
+
+    stamp_frames(tmp_path / "run", ["2024:03:01 10:00:05", "2024:03:01 10:00:09",
+                                    "2024:03:01 10:01:05"])
+    rows = run([tmp_path / "run"], tmp_path / "out", frames_folders=True).rows
+    assert [(r["frame"], r["time_s"]) for r in rows] == [(0, 0.0), (1, 4.0), (2, 60.0)]
+    given = run([tmp_path / "run"], tmp_path / "out2", frames_folders=True,
+                frame_interval_s=0.5).rows
+    assert [r["time_s"] for r in given] == [0.0, 0.5, 1.0]
+    stamp_frames(tmp_path / "gap", ["2024:03:01 10:00:05", None, "2024:03:01 10:01:05"])
+    unknown = run([tmp_path / "gap"], tmp_path / "out3", frames_folders=True).rows
+    assert [r["time_s"] for r in unknown] == [None, None, None]

@@ -128,7 +128,9 @@ def collect_items(inputs: list, config: BatchConfig, *, frames_folders: bool = F
         Each input folder is a movie of numbered frames (:mod:`nanomorph.io.sequence`): its
         frame files, each with its ``frame`` index.
     frame_interval_s : float, optional
-        Seconds between the frames of those folders (their ``time_s``); None leaves it unknown.
+        Seconds between the frames of those folders (their ``time_s``). None: the frame files'
+        acquisition stamps give the times when every file has one, each after the one before;
+        else they are unknown.
 
     Returns
     -------
@@ -215,8 +217,10 @@ def _file_entries(inputs: list, frames_folders: bool,
             continue
         if frames_folders:
             movie = numbered_frames(text)
-            entries.extend((path, {"frame": frame, "time_s": frame_time(frame, interval_s)})
-                           for frame, path in zip(movie.frames, movie.paths))
+            stamped = None if interval_s is not None else _stamped_seconds(movie.paths)
+            times = stamped or [frame_time(frame, interval_s) for frame in movie.frames]
+            entries.extend((path, {"frame": frame, "time_s": time_s})
+                           for frame, path, time_s in zip(movie.frames, movie.paths, times))
             continue
         files = sorted(entry.path for entry in os.scandir(text) if entry.is_file()
                        and os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES)
@@ -227,6 +231,26 @@ def _file_entries(inputs: list, frames_folders: bool,
     if not entries:
         raise InvalidParameterError("no input images")
     return entries
+
+
+def _stamped_seconds(paths: list[str]) -> list[float] | None:
+    """The times of a folder's frame files from their acquisition stamps, seconds since the
+    first (:func:`~nanomorph.io.acquired.seconds_since_first`, as a project's movie takes them);
+    None unless every file has one, each after the one before. The headers are read until the
+    first file without a stamp: one read for a folder of PNG frames."""
+    from nanomorph.io.acquired import seconds_since_first
+    from nanomorph.io.readers import read_info
+
+    stamps = []
+    for path in paths:
+        try:
+            stamp = read_info(path).metadata.get("acquired")
+        except NanomorphError:
+            stamp = None  # its row says why it cannot be read
+        if stamp is None:
+            return None
+        stamps.append(stamp)
+    return seconds_since_first(stamps)
 
 
 def _project_entries(folder: str, config: BatchConfig) -> list[tuple[str, dict]]:

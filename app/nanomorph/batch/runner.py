@@ -140,7 +140,8 @@ def run_batch(inputs: list, out_dir: str | os.PathLike, config: BatchConfig, *, 
         Each input folder is a movie of numbered frames: one row per frame file, with its
         ``frame`` and ``time_s`` (see :func:`.inputs.collect_items`).
     frame_interval_s : float, optional
-        Seconds between the frames of those folders; None leaves ``time_s`` empty.
+        Seconds between the frames of those folders; None takes ``time_s`` from the files'
+        acquisition stamps when they give it (:func:`.inputs.collect_items`), else empty.
     cancel : CancelToken, optional
         Checked after each chunk; what finished is recorded.
 

@@ -115,7 +115,8 @@ def add_frames_options(parser: argparse.ArgumentParser, what: str) -> None:
     """
     parser.add_argument("--numbered-frames", action="store_true", help=what)
     parser.add_argument("--frame-interval", type=positive_float, default=None, metavar="S",
-                        help="seconds between those frames (their time_s; default: unknown)")
+                        help="seconds between those frames (their time_s; default: from the "
+                        "files' acquisition stamps when every frame has one, else unknown)")
 
 
 def frames_error(args: argparse.Namespace) -> str | None:

@@ -16,7 +16,8 @@ input analyses its images with its stored masks unless a mask option is given.
 Movies: each frame of a movie file is a row with ``frame`` and ``time_s``; with
 ``--numbered-frames`` each input folder is a movie of numbered frame files (``frame_0001.tif``
 …; see :mod:`nanomorph.io.sequence`), its rows taking the frame index and, with
-``--frame-interval S``, the time.
+``--frame-interval S``, the time (without it, the times the files' acquisition stamps give when
+every frame has one, each after the one before).
 
 Runs on an embedded Dask LocalCluster (one worker process per core, ``--workers N`` caps it;
 ``--workers 0`` runs without Dask), or on the cluster of ``--scheduler ADDRESS``. Re-running

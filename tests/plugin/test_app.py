@@ -279,3 +279,23 @@ def test_every_kind_of_bad_file_is_survived(app, tmp_path, notifications):
     app.wait_jobs()
     assert np.isfinite(find_layer(app.viewer, "image").data).all()
     assert str(good["nan"]) in [r.path for r in app.session.project.images.all()]
+
+
+def test_opening_a_project_counts_its_missing_files_once(app, folder_of_images, monkeypatch):
+    """The Project step refreshed on the project and again on its images, and each refresh
+    looked at every file (one stat each) in a job of its own."""
+    from napari_nanomorph.widgets import project as project_module
+
+    counted = []
+    real = project_module.missing_records
+    monkeypatch.setattr(project_module, "missing_records",
+                        lambda records: counted.append(len(records)) or real(records))
+    open_path(app.viewer, folder_of_images)  # made, then its images added: two counts
+    app.wait_jobs()
+    folder = app.session.project.folder
+    app.session.close_project()
+    assert app.docks["Project"].title.text() == "No project open"
+    counted.clear()
+    open_path(app.viewer, folder)
+    app.wait_jobs()
+    assert counted == [3] and len(app.session.records()) == 3

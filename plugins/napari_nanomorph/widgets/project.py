@@ -62,7 +62,7 @@ class ProjectWidget(NanomorphDock):
         layout.addWidget(self.calibration_group)
         layout.addStretch(1)
 
-        listen(self, self.session.project_changed, self._refresh)
+        listen(self, self.session.project_changed, self._project_closed)
         listen(self, self.session.images_changed, self._refresh)
         listen(self, self.session.current_changed, self._show_calibration)
         listen(self, self.session.current_changed, self._show_bar_marker)
@@ -104,6 +104,12 @@ class ProjectWidget(NanomorphDock):
         form.addRow(self.read_bar_button, self.read_bars_button)
         form.addRow(self.reset_button)
         return box
+
+    def _project_closed(self, project) -> None:
+        """A project that opens is announced with its images right after: the dock refreshes
+        (and counts the missing files, one stat per file) once, on the images."""
+        if project is None:
+            self._refresh()
 
     def _refresh(self, *_) -> None:
         project = self.session.project

@@ -304,6 +304,7 @@ def _check_ifds(tif, path: str) -> None:
         check_tables()  # a directory's tag values are named before the directory after it
         return ImageReadError(f"the file is truncated: {message}", path)
 
+    inside = "it ends inside an image directory"
     with open(path, "rb") as file:
         reader = _BlockReader(file)
         offset, seen = tif.pages.first.offset, set()
@@ -311,11 +312,11 @@ def _check_ifds(tif, path: str) -> None:
             seen.add(offset)
             raw = reader.read(offset, fmt.tagnosize)
             if len(raw) < fmt.tagnosize:
-                raise refuse("it ends inside an image directory")
+                raise refuse(inside)
             (count,) = struct.unpack(fmt.tagnoformat, raw)
             table = reader.read(offset + fmt.tagnosize, count * fmt.tagsize + fmt.offsetsize)
             if len(table) < count * fmt.tagsize + fmt.offsetsize:
-                raise refuse("it ends inside an image directory")
+                raise refuse(inside)
             tables.append(table[:count * fmt.tagsize])
             if len(tables) == _DIRECTORIES_CHECKED_AT_ONCE:
                 check_tables()

@@ -165,12 +165,12 @@ class TimelineWidget(NanomorphDock):
             return
         self._dirty = False
         wanted = self.movie.currentText() or self._current_movie()
-        records, predictions = self.session.records(), self.session.predictions
+        # the session's movies, grouped once per change of the images (not again per refresh)
+        movies, predictions = self.session.record_index().movies, self.session.predictions
 
         def read(_token):
-            from nanomorph.workflows.timeline import movie_table, project_movies
+            from nanomorph.workflows.timeline import movie_table
 
-            movies = project_movies(project, records)
             name = wanted if wanted in movies else next(iter(movies), None)
             table = movie_table(project, movies[name], predictions) if name else None
             return movies, name, table, *(_shown(table) if table else ([], ""))

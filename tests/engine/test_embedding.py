@@ -336,6 +336,35 @@ def test_cached_vectors_come_back_as_views_of_one_block_and_bad_rows_are_skipped
     release_freed_memory()  # harmless anywhere (glibc's malloc_trim, else nothing)
 
 
+@pytest.mark.parametrize("scan_from", [0, 100], ids=["read-in-order", "looked-up"])
+def test_cached_rows_are_read_in_chunks_past_damaged_and_other_length_rows(tmp_path, monkeypatch,
+                                                                           scan_from):
+    """Chunks of 2 rows, all of the encoder's rows read in order or the asked ones looked up:
+    a damaged first row does not set the matrix's width (the first whole row does), a whole row
+    of another length and rows not asked for are left out, and the matrix keeps the asked
+    order."""
+    import nanomorph.embedding.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_QUERY_CHUNK", 2)
+    monkeypatch.setattr(cache_module, "_SCAN_FROM", scan_from)
+    vectors = {f"{i:064x}": np.arange(i, i + 8, dtype=np.float32) for i in range(7)}
+    vectors[f"{2:064x}"] = np.arange(4, dtype=np.float32)  # another encoder width
+    asked = list(reversed(list(vectors)))
+    with EmbeddingCache(tmp_path) as cache:
+        cache.put_many(vectors, "enc", "pre")
+        cache.put_many({f"{9:064x}": np.ones(8, np.float32)}, "enc", "pre")  # not asked
+        cache.put_many({asked[1]: np.ones(8, np.float32)}, "other", "pre")  # another encoder
+        cache._conn.execute("UPDATE embeddings SET dim = 3 WHERE sha256 = ?", (asked[0],))
+        found = cache.get_many(asked, "enc", "pre", dtype=np.float16)
+    kept = [sha for sha in asked if sha not in (asked[0], f"{2:064x}")]
+    assert sorted(found) == sorted(kept)
+    for sha, vector in found.items():
+        np.testing.assert_array_equal(vector, vectors[sha].astype(np.float16))
+    block = found[kept[0]].base
+    np.testing.assert_array_equal(block[[asked.index(sha) for sha in kept]],
+                                  [vectors[sha] for sha in kept])
+
+
 def test_the_matrix_of_cached_rows_is_not_copied_and_a_copy_frees_as_it_fills():
     from nanomorph.embedding.job import _matrix
 

@@ -38,7 +38,8 @@ from nanomorph.errors import NanomorphError
 from nanomorph.io.hashing import sha256_file
 
 FILE_NAME = "embeddings.sqlite"
-_QUERY_CHUNK = 500
+_QUERY_CHUNK = 500  # rows looked up, or read, at a time
+_SCAN_FROM = 2_000  # hashes wanted from which an encoder's rows are all read in order
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS embeddings (
     sha256 TEXT NOT NULL, encoder_key TEXT NOT NULL, preprocess_key TEXT NOT NULL,
@@ -158,21 +159,37 @@ class EmbeddingCache:
         position = {sha: k for k, sha in enumerate(wanted)}
         matrix, found = None, {}
         with self._lock:
-            for start in range(0, len(wanted), _QUERY_CHUNK):
-                chunk = wanted[start:start + _QUERY_CHUNK]
-                rows = self._conn.execute(
-                    "SELECT sha256, dim, vector FROM embeddings WHERE encoder_key = ? AND "
-                    f"preprocess_key = ? AND sha256 IN ({','.join('?' * len(chunk))})",
-                    (encoder_key, preprocess_key, *chunk)).fetchall()
-                for sha, dim, blob in rows:
-                    if len(blob) != 4 * dim:
-                        continue  # damaged: computed again
-                    if matrix is None:
-                        matrix = np.empty((len(wanted), dim), dtype)
-                    if dim == matrix.shape[1]:
-                        matrix[position[sha]] = np.frombuffer(blob, np.float32)
-                        found[sha] = matrix[position[sha]]
+            for rows in self._stored_rows(wanted, encoder_key, preprocess_key):
+                # a damaged row (a vector not of its stated length) is left out: computed again
+                rows = [row for row in rows if row[0] in position and len(row[2]) == 4 * row[1]]
+                if matrix is None and rows:
+                    matrix = np.empty((len(wanted), rows[0][1]), dtype)
+                rows = [(sha, blob) for sha, dim, blob in rows if dim == matrix.shape[1]]
+                if rows:  # one conversion per chunk: 100,000 rows one by one took 1.7 s
+                    places = [position[sha] for sha, _blob in rows]
+                    matrix[places] = np.frombuffer(b"".join(blob for _sha, blob in rows),
+                                                   np.float32).reshape(len(rows), -1)
+                    found.update((sha, matrix[place]) for (sha, _blob), place in zip(rows, places))
         return found
+
+    def _stored_rows(self, wanted: list[str], encoder_key: str, preprocess_key: str):
+        """Chunks of (sha256, dim, vector) rows of this encoder and preprocessing: looked up by
+        hash, or — when more than :data:`_SCAN_FROM` are wanted — all of them read in the
+        table's order, unwanted ones included (a project's cache holds little else). Read in
+        order, 100,000 rows take 0.4 s; looked up 500 at a time, 2.7 s."""
+        if len(wanted) > _SCAN_FROM:
+            cursor = self._conn.execute(
+                "SELECT sha256, dim, vector FROM embeddings WHERE encoder_key = ? AND "
+                "preprocess_key = ?", (encoder_key, preprocess_key))
+            while rows := cursor.fetchmany(_QUERY_CHUNK):
+                yield rows
+            return
+        for start in range(0, len(wanted), _QUERY_CHUNK):
+            chunk = wanted[start:start + _QUERY_CHUNK]
+            yield self._conn.execute(
+                "SELECT sha256, dim, vector FROM embeddings WHERE encoder_key = ? AND "
+                f"preprocess_key = ? AND sha256 IN ({','.join('?' * len(chunk))})",
+                (encoder_key, preprocess_key, *chunk)).fetchall()
 
     def put_many(self, vectors: dict[str, np.ndarray], encoder_key: str,
                  preprocess_key: str) -> None:

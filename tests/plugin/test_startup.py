@@ -49,3 +49,46 @@ def test_opening_a_project_after_the_warm_up_imports_nothing(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+FIRST_IMAGE_AFTER_WARM_UP = """
+import json, sys
+from napari_nanomorph.launcher import warm_up
+warm_up()
+before = set(sys.modules)
+from nanomorph.embedding import EmbeddingCache
+from nanomorph.project import Project
+from nanomorph.project.thumbnails import thumbnail
+from napari_nanomorph.read_ahead import read_layer
+with Project.open(sys.argv[1], backup=False) as project:
+    record = project.images.all()[1]
+    read_layer(record)
+    project.masks.read(record.id)
+    thumbnail(project, record)
+    with EmbeddingCache.for_project(project) as cache:
+        cache.get_many([record.sha256], "encoder", "preprocessing")
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_showing_a_movies_first_frame_after_the_warm_up_imports_no_library(tmp_path):
+    """The workers that show a project's first image (its frame, mask, thumbnail, cached
+    embeddings) import no library the warm-up has not: a module loading on a worker held
+    Python's lock for tens of ms at a time while the window painted."""
+    import numpy as np
+    import tifffile
+    from nanomorph.jobs import run_job
+    from nanomorph.project import Project
+
+    movie = tmp_path / "movie.tif"
+    tifffile.imwrite(movie, np.arange(3 * 32 * 32, dtype=np.uint16).reshape(3, 32, 32),
+                     imagej=True, metadata={"axes": "TYX", "finterval": 0.1})
+    with Project.create(tmp_path / "p") as project:
+        run_job(project.images.add([movie]))
+    out = subprocess.run([sys.executable, "-c", FIRST_IMAGE_AFTER_WARM_UP, str(tmp_path / "p")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    imported = json.loads(out.stdout.strip().splitlines()[-1])
+    libraries = [m for m in imported if m.split(".")[0] not in sys.stdlib_module_names
+                 and not m.startswith(("nanomorph.", "napari_nanomorph."))]
+    assert libraries == []

@@ -75,7 +75,8 @@ class MaskLayerController:
             loaded(ahead)
             return
         self.session.jobs.start(lambda _t: call_as_job(project.masks.read, record.id),
-                                name=f"Open the mask of {record.name}", on_done=loaded)
+                                name=f"Open the mask of {record.name}", on_done=loaded,
+                                waited_for=True)
 
     def show(self, mask: np.ndarray, record) -> None:
         """Put ``mask`` in the mask layer (created on first use) at the image's scale."""

@@ -277,7 +277,7 @@ class Session:
                 show_image(self.viewer, layer_tuple)
 
         self.jobs.start(lambda _token: call_as_job(read_layer, record),
-                        name=f"Open {record.name}", on_done=loaded)
+                        name=f"Open {record.name}", on_done=loaded, waited_for=True)
 
     def prefetch(self, records: list[ImageRecord]) -> None:
         """Read images and their masks ahead (the browser's neighbours of the current image),

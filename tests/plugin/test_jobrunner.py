@@ -207,3 +207,58 @@ def test_the_gui_thread_gets_python_back_within_a_millisecond_or_two_from_busy_j
     qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
     # measured here: 70–90 ms with the runner's interval, 300–380 ms with CPython's 5 ms
     assert taken < 40 * 0.004, f"{taken * 1e3:.0f} ms"
+
+
+def _recording_job(log, name, release=None):
+    """A job that notes when it starts and, with a ``release`` event, runs until it is set."""
+    log.append(f"{name} started")
+    while release is not None and not release.wait(0.01):
+        yield Progress(0, 1, "waiting")
+    return name
+
+
+def test_other_jobs_wait_to_start_while_a_job_the_user_waits_for_runs(qtbot):
+    """A job started beside the image the user waits for, even just before it in the same
+    callback, starts once that image's job has ended; a saving job never waits."""
+    import threading
+
+    runner = JobRunner()
+    log, done, release = [], [], threading.Event()
+    background = runner.start(lambda t: _recording_job(log, "embed"), name="embed",
+                              on_done=done.append)
+    runner.start(lambda t: _recording_job(log, "frame", release), name="frame",
+                 waited_for=True, on_done=done.append)
+    runner.start(lambda t: _recording_job(log, "save"), name="save", cancellable=False,
+                 on_done=done.append)
+    qtbot.waitUntil(lambda: "save" in done, timeout=5000)
+    qtbot.wait(200)
+    assert "embed started" not in log and background.running
+    release.set()
+    qtbot.waitUntil(lambda: "embed" in done, timeout=5000)
+    assert log.index("embed started") > log.index("frame started")
+    assert done.index("embed") > done.index("frame")
+    qtbot.waitUntil(lambda: not runner.busy, timeout=2000)
+
+
+def test_held_jobs_start_after_the_hold_limit_and_shutdown_drops_them(qtbot, monkeypatch):
+    """A job the user waits for that never ends holds the others back for HOLD_LIMIT_MS at
+    most; a job still held when the project closes is dropped (never started, cancelled)."""
+    import threading
+
+    import napari_nanomorph.jobrunner as jobrunner
+
+    monkeypatch.setattr(jobrunner, "HOLD_LIMIT_MS", 300)
+    runner = JobRunner()
+    log, done, release = [], [], threading.Event()
+    runner.start(lambda t: _recording_job(log, "frame", release), name="frame", waited_for=True)
+    started = time.perf_counter()
+    runner.start(lambda t: _recording_job(log, "thumbnails"), name="thumbnails",
+                 on_done=lambda _r: done.append(time.perf_counter() - started))
+    qtbot.waitUntil(lambda: bool(done), timeout=5000)
+    assert 0.25 <= done[0] < 2.0
+    held = runner.start(lambda t: _recording_job(log, "late"), name="late")
+    assert runner.shutdown(timeout_s=0.5) == ["frame"]  # the frame's job ignores its token
+    assert held.state == "cancelled" and held.stopped.is_set() and held not in runner.handles
+    release.set()
+    qtbot.wait(300)
+    assert "late started" not in log

@@ -50,3 +50,42 @@ def test_frame_times_are_seconds_since_the_first_stamp():
 ])
 def test_stamps_that_tell_no_frame_times(stamps):
     assert seconds_since_first(stamps) is None
+
+
+def _exif(original=None, subsec=None, offset=None, plain=None) -> bytes:
+    """An EXIF block with when the picture was taken (``DateTimeOriginal`` and its fraction of a
+    second and zone in the Exif directory) and/or the plain ``DateTime`` tag."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    if plain is not None:
+        exif[306] = plain
+    taken = exif.get_ifd(0x8769)
+    for tag, value in ((36867, original), (37521, subsec), (36881, offset)):
+        if value is not None:
+            taken[tag] = value
+    return exif.tobytes()
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])
+@pytest.mark.parametrize("exif, iso", [
+    (dict(original="2024:03:05 14:07:09", subsec="25", offset="+01:00"),
+     "2024-03-05T14:07:09.250000+01:00"),
+    (dict(original="2024:03:05 14:07:09", plain="2024:03:06 08:00:00"), "2024-03-05T14:07:09"),
+    (dict(plain="2024:03:06 08:00:00"), "2024-03-06T08:00:00"),
+    (dict(original="    :  :     :  :  ", plain="2024:03:06 08:00:00"), "2024-03-06T08:00:00"),
+    ({}, None),
+])
+def test_when_a_jpeg_or_png_was_taken_comes_from_its_exif(tmp_path, kind, exif, iso):
+    from PIL import Image
+
+    path = tmp_path / f"a.{kind.lower()}"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(path, kind, exif=_exif(**exif))
+    assert read_info(path).metadata.get("acquired") == iso
+
+
+def test_a_damaged_exif_block_gives_no_time_and_the_image_still_opens():
+    from nanomorph.io.acquired import exif_acquired
+
+    assert exif_acquired(b"Exif\x00\x00II*\x00\xff\xff\xff\x7f") is None
+    assert exif_acquired(b"") is None and exif_acquired(None) is None

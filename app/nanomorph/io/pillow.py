@@ -1,4 +1,5 @@
 """PNG, JPEG, BMP and GIF read with Pillow. These formats carry no pixel size: uncalibrated.
+When the picture was taken comes from its EXIF block (:func:`nanomorph.io.acquired.exif_acquired`).
 
 Pillow modes map to gray as follows: ``L``/``I;16``/``I``/``F`` are kept as they are (uint8,
 uint16, int32, float32); ``RGB``/``RGBA`` and ``LA`` follow ``nanomorph.io.gray``; ``P`` takes
@@ -41,16 +42,22 @@ def open_pillow(path: str) -> Source:
     """
     from PIL import Image, ImageMode
 
+    from nanomorph.io.acquired import exif_acquired
+
     try:
         with Image.open(path) as image:
             fmt, mode, (width, height) = image.format, image.mode, image.size
             frames = getattr(image, "n_frames", 1)
+            # a PNG's EXIF is known here when it comes before the pixels
+            acquired = exif_acquired(image.info.get("exif"))
     except Image.DecompressionBombError as exc:
         raise ImageReadError(f"the image is too large to open ({str(exc).split(',')[0]})",
                              path) from exc
     _COMPLETENESS.get(fmt, lambda _path: None)(path)
     dtype = np.dtype(ImageMode.getmode(mode).typestr if mode in _KEPT_MODES else np.uint8)
     source = Source(format=fmt, shape=(height, width), dtype=dtype, load=partial(_load, path))
+    if acquired is not None:
+        source.metadata["acquired"] = acquired
     if frames > 1:
         source.add_note(f"first of {frames} frames read")
     return source

@@ -249,3 +249,21 @@ def test_stamps_that_do_not_tell_every_frame_time_leave_the_times_unknown(tmp_pa
     with Project.create(tmp_path / "p") as project:
         run_job(project.images.add_numbered_frames(tmp_path / "run"))
         assert [r.time_s for r in project.images.all()] == [None] * 3
+
+
+def test_a_folder_of_camera_jpegs_takes_its_frame_times_from_their_exif(tmp_path):
+    """Photographs of a run (a camera on the microscope's screen): EXIF ``DateTimeOriginal``
+    with its fraction of a second gives each frame's time."""
+    from PIL import Image
+
+    (tmp_path / "run").mkdir()
+    for n, (stamp, fraction) in enumerate([("2024:03:01 10:00:05", "0"),
+                                           ("2024:03:01 10:00:05", "5"),
+                                           ("2024:03:01 10:00:07", "25")]):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769).update({36867: stamp, 37521: fraction})
+        Image.fromarray(np.full((8, 8), n, np.uint8)).save(tmp_path / "run" / f"img_{n}.jpg",
+                                                           exif=exif.tobytes())
+    with Project.create(tmp_path / "p") as project:
+        run_job(project.images.add_numbered_frames(tmp_path / "run"))
+        assert [r.time_s for r in project.images.all()] == [0.0, 0.5, 2.25]

@@ -160,7 +160,8 @@ class EmbeddingCache:
         matrix, found = None, {}
         with self._lock:
             for rows in self._stored_rows(wanted, encoder_key, preprocess_key):
-                # a damaged row (a vector not of its stated length) is left out: computed again
+                # rows not asked for, and damaged ones (a vector not of its stated length: it
+                # is computed again), are left out
                 rows = [row for row in rows if row[0] in position and len(row[2]) == 4 * row[1]]
                 if matrix is None and rows:
                     matrix = np.empty((len(wanted), rows[0][1]), dtype)

@@ -69,6 +69,7 @@ class JobHandle:
     detached: bool = False
     cancellable: bool = True
     waited_for: bool = False  # the user waits for its result on screen
+    held: bool = False  # not started yet: it waits for a job the user waits for
 
     def cancel(self) -> None:
         """Ask the job to stop at its next check."""
@@ -225,6 +226,7 @@ class JobRunner(QObject):
         if waited_for or not cancellable:
             handle.worker.start()
         else:
+            handle.held = True
             self._held.append(handle)
             self._release_soon.start()
         return handle
@@ -239,7 +241,10 @@ class JobRunner(QObject):
         self._hold_limit.stop()
         held, self._held = self._held, []
         for handle in held:
+            handle.held = False
             handle.worker.start()
+        if held:
+            self.changed.emit()
 
     def cancel_all(self) -> None:
         """Ask every running job to stop at its next check."""
@@ -386,7 +391,9 @@ class JobStatusWidget(QWidget):
         newest = handles[-1]
         p = newest.progress
         more = f" (+{len(handles) - 1} more)" if len(handles) > 1 else ""
-        self.label.setText(f"{newest.name}{': ' + p.message if p and p.message else ''}{more}")
+        state = ": waiting for the image" if newest.held else (
+            f": {p.message}" if p and p.message else "")
+        self.label.setText(f"{newest.name}{state}{more}")
         self.bar.set_fraction(None if p is None or not p.total else p.fraction)
 
     def _cancel_newest(self) -> None:

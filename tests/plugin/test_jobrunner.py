@@ -10,7 +10,7 @@ from qtpy.QtCore import QTimer
 
 from nanomorph.errors import ImageReadError
 from nanomorph.jobs import Progress, check_cancel, run_job
-from napari_nanomorph.jobrunner import JobRunner
+from napari_nanomorph.jobrunner import JobRunner, JobStatusWidget
 
 
 def counting_job(n, cancel=None, sleep_s=0.0):
@@ -232,9 +232,14 @@ def test_other_jobs_wait_to_start_while_a_job_the_user_waits_for_runs(qtbot):
                  on_done=done.append)
     qtbot.waitUntil(lambda: "save" in done, timeout=5000)
     qtbot.wait(200)
-    assert "embed started" not in log and background.running
+    assert "embed started" not in log and background.running and background.held
+    runner.start(lambda t: _recording_job(log, "thumbnails"), name="thumbnails",
+                 on_done=done.append)
+    status = JobStatusWidget(runner)  # the newest job, held, says so
+    assert status.label.text() == "thumbnails: waiting for the image (+2 more)"
     release.set()
-    qtbot.waitUntil(lambda: "embed" in done, timeout=5000)
+    qtbot.waitUntil(lambda: "embed" in done and "thumbnails" in done, timeout=5000)
+    assert not background.held
     assert log.index("embed started") > log.index("frame started")
     assert done.index("embed") > done.index("frame")
     qtbot.waitUntil(lambda: not runner.busy, timeout=2000)

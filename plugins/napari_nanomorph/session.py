@@ -19,9 +19,10 @@ from psygnal import Signal
 from napari_nanomorph.record_index import RecordIndex
 
 _SESSIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-# a project with more images has its records read in the background when it opens (reading
-# 100,000 takes about 1 s, which would freeze the window before it first paints)
-EAGER_RECORDS = 2_000
+# a project with more images has its records read in the background when it opens and after
+# each change (about 20 µs a record: 100,000 froze the window 1 s before it first painted, and
+# 1,000 read with the docks' refresh and the first repaint stalled it 116–122 ms; 500 take 10 ms)
+EAGER_RECORDS = 500
 _NO_RECORDS = RecordIndex()
 log = logging.getLogger("nanomorph")
 

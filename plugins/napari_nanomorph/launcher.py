@@ -365,13 +365,13 @@ def _render_scale_bar_glyphs(viewer) -> None:
         font[character]  # renders it once
 
 
-def _import_what_the_first_image_needs() -> None:
-    """Load what the workers that show a project's first image import (~0.1 s in all): the
-    readers, the thumbnails' PNG codec and resizing (scikit-image loads its modules on first
-    use, so the function is taken), Pillow's format plugins, the embedding cache and few-shot
-    head. Loaded on a worker while the window painted, each module held Python's lock for up
-    to tens of ms at a time (stalls of 50–60 ms were sampled there while 100,000 frames
-    opened)."""
+def _import_what_the_first_image_and_mask_need() -> None:
+    """Load what the workers that show a project's first image and make its first auto-mask
+    import (~0.1 s in all): the readers, the thumbnails' PNG codec and resizing, the mask's
+    smoothing (scikit-image loads its modules on first use, so the functions are taken),
+    Pillow's format plugins, the embedding cache and few-shot head. Loaded on a worker while
+    the window painted, each module held Python's lock for up to tens of ms at a time (stalls
+    of 50–60 ms were sampled there while 100,000 frames opened)."""
     import imageio.plugins.pillow  # noqa: F401
     import imageio.v3  # noqa: F401
     import nanomorph.embedding.job  # noqa: F401
@@ -380,6 +380,7 @@ def _import_what_the_first_image_needs() -> None:
     import nanomorph.workflows.scalebar  # noqa: F401
     import tifffile  # noqa: F401
     from PIL import Image
+    from skimage.filters import gaussian  # noqa: F401 - the auto-mask's smoothing
     from skimage.transform import resize  # noqa: F401
 
     Image.init()
@@ -402,7 +403,9 @@ def warm_up(splash=None) -> None:
     from qtpy.QtCore import Qt
     from qtpy.QtWidgets import QApplication
 
-    for module, what in (("skimage.filters", "scikit-image"),
+    # the auto-mask's module takes its scikit-image filters at import (scikit-image loads a
+    # module on first use: importing ``skimage.filters`` alone loaded next to nothing)
+    for module, what in (("nanomorph.masks.auto", "scikit-image"),
                          ("sklearn.linear_model", "scikit-learn"), ("torch", "PyTorch")):
         if splash is not None:
             splash.showMessage(f"loading {what}…", Qt.AlignmentFlag.AlignBottom
@@ -410,7 +413,7 @@ def warm_up(splash=None) -> None:
             QApplication.processEvents()
         importlib.import_module(module)
     importlib.import_module("filelock")  # opening a project takes its lock on the GUI thread
-    _import_what_the_first_image_needs()
+    _import_what_the_first_image_and_mask_need()
     keep_out_of_gc()  # what is loaded now lives as long as the app
 
 

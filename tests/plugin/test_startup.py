@@ -59,10 +59,11 @@ before = set(sys.modules)
 from nanomorph.embedding import EmbeddingCache
 from nanomorph.project import Project
 from nanomorph.project.thumbnails import thumbnail
+from nanomorph.masks.auto import auto_mask
 from napari_nanomorph.read_ahead import read_layer
 with Project.open(sys.argv[1], backup=False) as project:
     record = project.images.all()[1]
-    read_layer(record)
+    auto_mask(read_layer(record)[0].astype(float))
     project.masks.read(record.id)
     thumbnail(project, record)
     with EmbeddingCache.for_project(project) as cache:
@@ -73,8 +74,8 @@ print(json.dumps(sorted(set(sys.modules) - before)))
 
 def test_showing_a_movies_first_frame_after_the_warm_up_imports_no_library(tmp_path):
     """The workers that show a project's first image (its frame, mask, thumbnail, cached
-    embeddings) import no library the warm-up has not: a module loading on a worker held
-    Python's lock for tens of ms at a time while the window painted."""
+    embeddings) and make its first auto-mask import no library the warm-up has not: a module
+    loading on a worker held Python's lock for tens of ms at a time while the window painted."""
     import numpy as np
     import tifffile
     from nanomorph.jobs import run_job

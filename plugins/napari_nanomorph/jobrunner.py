@@ -41,6 +41,8 @@ from qtpy.QtCore import QObject, Qt, QTimer, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 from superqt.utils import create_worker
 
+from napari_nanomorph.signals import single_shot
+
 log = logging.getLogger("nanomorph")
 MIN_INTERVAL_S = 0.05
 REFRESH_MS = 250  # the status bar's job indicator follows the jobs this often
@@ -100,15 +102,6 @@ def _throttled(factory: Callable[[CancelToken], Job], handle: JobHandle):
         handle.stopped.set()
 
 
-def _single_shot(parent: QObject, interval_ms: int, slot: Callable[[], None]) -> QTimer:
-    """A single-shot timer calling ``slot`` ``interval_ms`` after each ``start()``."""
-    timer = QTimer(parent)
-    timer.setSingleShot(True)
-    timer.setInterval(interval_ms)
-    timer.timeout.connect(slot)
-    return timer
-
-
 class JobRunner(QObject):
     """Starts jobs and keeps the status-bar job indicator up to date.
 
@@ -124,8 +117,8 @@ class JobRunner(QObject):
         self._held: list[JobHandle] = []  # not started yet: a job the user waits for runs
         # held jobs are looked at once the callback that started them is over (it may start
         # the job the user waits for after them), and started at the latest after the limit
-        self._release_soon = _single_shot(self, 0, self._release_held)
-        self._hold_limit = _single_shot(self, HOLD_LIMIT_MS, lambda: self._release_held(True))
+        self._release_soon = single_shot(self, 0, self._release_held)
+        self._hold_limit = single_shot(self, HOLD_LIMIT_MS, lambda: self._release_held(True))
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
 
     def start(
@@ -372,10 +365,7 @@ class JobStatusWidget(QWidget):
             layout.addWidget(w, 0, Qt.AlignmentFlag.AlignVCenter)
         # at most ~4 repaints a second: each repaint of napari's window recomposes its OpenGL
         # canvas (20 ms with software OpenGL), and short jobs come and go many times a second
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = single_shot(self, REFRESH_MS, self.refresh)
         runner.changed.connect(self._schedule)  # a method: Qt disconnects it with the widget
         self.refresh()
 

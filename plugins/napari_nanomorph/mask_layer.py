@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 from nanomorph.jobs import call_as_job
-from qtpy.QtCore import QTimer
 
 from napari_nanomorph.layers import ROLE_KEY, find_layer, overlay_placement, place, show_layer
 from napari_nanomorph.read_ahead import NOT_AHEAD
+from napari_nanomorph.signals import single_shot
 
 AUTOSAVE_DELAY_MS = 1000
 WIRE_COLOR = {1: "#ff5a36", 2: "#36c5ff", 3: "#c6f06b", None: "transparent"}
@@ -28,10 +28,7 @@ class MaskLayerController:
         self.image_id: int | None = None
         self._dirty = False
         self._loading = False
-        self._timer = QTimer()
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(AUTOSAVE_DELAY_MS)
-        self._timer.timeout.connect(self.save_now)
+        self._timer = single_shot(None, AUTOSAVE_DELAY_MS, self.save_now)
         session.current_changed.connect(self._current_changed)
         session.project_closing.connect(self._flush)
         session.project_changed.connect(self._project_changed)

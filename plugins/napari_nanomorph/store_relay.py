@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qtpy.QtCore import QObject, QTimer, Signal
+from qtpy.QtCore import QObject, Signal
+
+from napari_nanomorph.signals import single_shot
 
 MERGE_MS = 40
 KINDS = ("images", "masks", "labels", "classes", "models", "results", "settings")
@@ -35,10 +37,7 @@ class StoreRelay(QObject):
         self._pending: dict[str, set] = {}
         self._project = None
         self._slots: list = []
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(MERGE_MS)
-        self._timer.timeout.connect(self.flush)
+        self._timer = single_shot(self, MERGE_MS, self.flush)
         self.arrived.connect(self._collect)
 
     def attach(self, project) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 from nanomorph.project.thumbnails import THUMBNAIL_PX, thumbnails_job
 from napari_nanomorph.record_index import RecordIndex
-from napari_nanomorph.signals import listen
+from napari_nanomorph.signals import listen, single_shot
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.movie_bar import MovieBar
 from qtpy.QtCore import (
@@ -25,7 +25,6 @@ from qtpy.QtCore import (
     QSize,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
     Signal,
 )
 from qtpy.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
@@ -169,20 +168,13 @@ class BrowserWidget(NanomorphDock):
         self._wanted: set[int] = set()  # thumbnails asked for, not yet requested
         self._asked: set[int] = set()  # requested from the job runner (or failed)
         self._pending_icons: dict = {}  # image id → thumbnail, shown by the next _show_icons
-        self._icon_timer = self._timer(self._show_icons)
-        self._want_timer = self._timer(self._make_wanted)
+        self._icon_timer = single_shot(self, ICON_BATCH_MS, self._show_icons)
+        self._want_timer = single_shot(self, ICON_BATCH_MS, self._make_wanted)
         self.model.wanted.connect(self._want)
         listen(self, self.session.badges_changed, self.set_badges)
         listen(self, self.session.images_changed, self.reload)
         listen(self, self.session.current_changed, self._select_current)
         self.reload()
-
-    def _timer(self, slot) -> QTimer:
-        timer = QTimer(self)
-        timer.setSingleShot(True)
-        timer.setInterval(ICON_BATCH_MS)
-        timer.timeout.connect(slot)
-        return timer
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override: the thumbnails get the room
         return QSize(340, 640)

@@ -26,10 +26,10 @@ from nanomorph.workflows.classify import (
 from nanomorph.workflows.consistency import class_connectivity, percolation_verdicts
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layer_mode import NoProjectBanner
-from napari_nanomorph.signals import listen
+from napari_nanomorph.signals import listen, single_shot
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.table import ImageTable
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import Qt
 from qtpy.QtGui import QKeySequence, QShortcut
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -91,10 +91,7 @@ class ClassifyWidget(NanomorphDock):
         self._fit_serial = 0
         self._records: list[tuple[int, str]] | None = None  # (id, name) of the images
         self._temperature: float | None = None  # the last calibrated fit's
-        self._retrain_timer = QTimer(self)
-        self._retrain_timer.setSingleShot(True)
-        self._retrain_timer.setInterval(RETRAIN_DELAY_MS)
-        self._retrain_timer.timeout.connect(self.retrain)
+        self._retrain_timer = single_shot(self, RETRAIN_DELAY_MS, self.retrain)
 
         self.encoder = QComboBox()
         self.encoder.setToolTip("Frozen encoder that turns each image into an embedding")

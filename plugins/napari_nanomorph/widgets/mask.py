@@ -29,10 +29,9 @@ from napari_nanomorph.layer_mode import (
 )
 from napari_nanomorph.layers import find_layer, overlay_placement, placement_of, put_overlay
 from napari_nanomorph.mask_layer import WIRE_COLOR, controller_for
-from napari_nanomorph.signals import listen
+from napari_nanomorph.signals import listen, single_shot
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.legend import Legend
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -112,10 +111,7 @@ class MaskWidget(NanomorphDock):
         layout.addWidget(files)
         layout.addStretch(1)
 
-        self._preview_timer = QTimer(self)
-        self._preview_timer.setSingleShot(True)
-        self._preview_timer.setInterval(PREVIEW_DELAY_MS)
-        self._preview_timer.timeout.connect(self.update_preview)
+        self._preview_timer = single_shot(self, PREVIEW_DELAY_MS, self.update_preview)
         self._preview_serial = 0
         self.form.changed.connect(self._form_changed)
         self.remember(self.form, "mask")

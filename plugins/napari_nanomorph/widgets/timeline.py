@@ -11,10 +11,9 @@ from nanomorph.jobs import call_as_job
 from nanomorph.report.timeline import SERIES
 from napari.utils.notifications import show_info, show_warning
 from napari_nanomorph.layer_mode import NoProjectBanner
-from napari_nanomorph.signals import listen
+from napari_nanomorph.signals import listen, single_shot
 from napari_nanomorph.widgets.base import NanomorphDock
 from napari_nanomorph.widgets.liveplot import LivePlot, point_positions
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QLabel, QPushButton
 
 # (row key, axis label, axis top) of each metric the step plots
@@ -129,10 +128,7 @@ class TimelineWidget(NanomorphDock):
         layout.addWidget(self.plot)
         layout.addStretch(1)
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_timer = single_shot(self, REFRESH_DELAY_MS, self.refresh)
         # badges_changed: the Classify step published new predictions (session.predictions)
         for signal in (self.session.results_changed, self.session.labels_changed,
                        self.session.badges_changed, self.session.images_changed,
